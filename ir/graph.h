@@ -1,0 +1,67 @@
+/* graph.h - the graph IR: SSA nodes in definition order, owned by one arena.
+ *
+ * A node is a value: its id is its index in `nodes`, and operands always have smaller ids
+ * (definition before use), so the node array is already a topological order. Leaves
+ * (input, param) are nodes too. Nodes are never removed: a pass builds a new graph.
+ */
+#ifndef MT_IR_GRAPH_H
+#define MT_IR_GRAPH_H
+
+#include "ir/arena.h"
+#include "ir/op.h"
+#include "ir/type.h"
+
+typedef struct mt_node {
+    mt_op op;
+    const char *name;  /* value name without '%', unique in the graph; arena */
+    mt_type type;
+    int nin;
+    const int *in;     /* operand ids, all smaller than this node's id; arena */
+    mt_attrs attrs;
+    int line, col;     /* where MTIR defined it; 0 for built nodes */
+    const char *note;  /* optional comment printed after the node (provenance); arena */
+} mt_node;
+
+struct mt_graph {
+    mt_arena arena;
+    const char *name; /* arena */
+    mt_node *nodes;   /* mt_realloc'd: ids must stay dense */
+    int nnodes, cap;
+    int *outputs;     /* arena */
+    int noutputs;
+    int has_outputs;
+    int *table;       /* name hash table of node ids, -1 when empty; mt_realloc'd */
+    int table_cap;    /* a power of two */
+    int fresh;        /* counter for generated names */
+    mt_diag diag;     /* first builder error */
+};
+
+/* Adds a node after shape inference. `in` and `attrs` are copied (attrs may be NULL for
+ * defaults); `name` NULL picks a fresh one. `declared`, when non-NULL, must equal the inferred
+ * type (const and rand take their type from it). Errors go to `d` (the graph's own diag when
+ * `d` is NULL) with the given source location (file may be NULL) and return -1. */
+int mt_graph_add(mt_graph *g, mt_op op, const int *in, int nin, const mt_attrs *attrs,
+                 const char *name, const mt_type *declared, const char *file, int line, int col,
+                 mt_diag *d);
+/* Adds an input or param leaf. */
+int mt_graph_add_leaf(mt_graph *g, mt_op op, const char *name, mt_type type, const char *file,
+                      int line, int col, mt_diag *d);
+/* Sets the graph's outputs (copied). */
+mt_status mt_graph_set_outputs(mt_graph *g, const int *ids, int n, mt_diag *d);
+/* Attaches a comment to node id (copied). */
+mt_status mt_graph_set_note(mt_graph *g, int id, const char *note);
+
+static inline const mt_node *mt_graph_node(const mt_graph *g, int id) { return &g->nodes[id]; }
+
+/* Computes the result type of `op` on operand types `in`. May rewrite attrs into canonical form
+ * (reshape's -1 resolved). On error fills msg ("add: shapes f32[4,3] and f32[5] do not
+ * broadcast") and returns MT_ERR_SHAPE or MT_ERR_TYPE. For const and rand the result is
+ * `*declared`, which must then be non-NULL. */
+mt_status mt_infer_type(mt_op op, const mt_type *const *in, int nin, mt_attrs *attrs,
+                        const mt_type *declared, mt_type *out, char *msg, size_t msgsize);
+
+/* Printing options for mt_graph_print_ex. */
+#define MT_PRINT_NOTES 1u /* print each node's note as a trailing comment */
+char *mt_graph_print_ex(const mt_graph *g, unsigned flags);
+
+#endif
