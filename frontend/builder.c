@@ -57,49 +57,7 @@ int mt_name(mt_graph *g, int id, const char *name)
 {
     if (!g || g->diag.status != MT_OK)
         return -1;
-    if (id < 0 || id >= g->nnodes || !name) {
-        mt_diag_set(&g->diag, MT_ERR_ARG, "mt_name: no value %d", id);
-        return -1;
-    }
-    int other = mt_graph_find(g, name);
-    if (other == id)
-        return id;
-    if (other >= 0) {
-        mt_diag_set(&g->diag, MT_ERR_ARG, "mt_name: '%%%s' is already taken", name);
-        return -1;
-    }
-    /* Renaming rebuilds the name table: ids keep their places. */
-    for (const char *p = name; *p; p++) {
-        char c = *p;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.')) {
-            mt_diag_set(&g->diag, MT_ERR_ARG, "mt_name: bad value name '%s'", name);
-            return -1;
-        }
-    }
-    if (!*name) {
-        mt_diag_set(&g->diag, MT_ERR_ARG, "mt_name: empty name");
-        return -1;
-    }
-    const char *copy = mt_arena_strdup(&g->arena, name);
-    if (!copy) {
-        mt_diag_set(&g->diag, MT_ERR_NOMEM, "out of memory");
-        return -1;
-    }
-    g->nodes[id].name = copy;
-    for (int i = 0; i < g->table_cap; i++)
-        g->table[i] = -1;
-    uint32_t mask = (uint32_t)g->table_cap - 1;
-    for (int i = 0; i < g->nnodes; i++) {
-        uint32_t h = 2166136261u;
-        for (const char *s = g->nodes[i].name; *s; s++)
-            h = (h ^ (unsigned char)*s) * 16777619u;
-        uint32_t j = h & mask;
-        while (g->table[j] >= 0)
-            j = (j + 1) & mask;
-        g->table[j] = i;
-    }
-    return id;
+    return mt_graph_rename(g, id, name, NULL) == MT_OK ? id : -1;
 }
 
 int mt_neg(mt_graph *g, int x) { return unary(g, MT_OP_NEG, x); }

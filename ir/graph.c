@@ -263,3 +263,47 @@ mt_status mt_graph_set_note(mt_graph *g, int id, const char *note)
     g->nodes[id].note = s;
     return MT_OK;
 }
+
+int mt_graph_copy_node(mt_graph *dst, const mt_graph *src, int id, const int *map, mt_diag *d)
+{
+    const mt_node *n = &src->nodes[id];
+    const char *name = mt_graph_find(dst, n->name) >= 0 ? NULL : n->name;
+    if (n->op == MT_OP_INPUT || n->op == MT_OP_PARAM)
+        return mt_graph_add_leaf(dst, n->op, name, n->type, NULL, n->line, n->col, d);
+    int in[64];
+    for (int i = 0; i < n->nin; i++)
+        in[i] = map[n->in[i]];
+    const mt_type *declared = mt_op_is(n->op, MT_F_SOURCE) ? &n->type : NULL;
+    return mt_graph_add(dst, n->op, in, n->nin, &n->attrs, name, declared, NULL, n->line, n->col,
+                        d);
+}
+
+mt_status mt_graph_rename(mt_graph *g, int id, const char *name, mt_diag *d)
+{
+    if (!d)
+        d = &g->diag;
+    if (id < 0 || id >= g->nnodes || !name)
+        return mt_diag_set(d, MT_ERR_ARG, "rename: no value %d", id);
+    int other = mt_graph_find(g, name);
+    if (other == id)
+        return MT_OK;
+    if (other >= 0)
+        return mt_diag_set(d, MT_ERR_ARG, "rename: '%%%s' is already taken", name);
+    if (!valid_name(name))
+        return mt_diag_set(d, MT_ERR_ARG, "rename: bad value name '%s'", name);
+    const char *copy = mt_arena_strdup(&g->arena, name);
+    if (!copy)
+        return mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
+    g->nodes[id].name = copy;
+    /* Rebuild the table: open addressing has no delete. */
+    for (int i = 0; i < g->table_cap; i++)
+        g->table[i] = -1;
+    uint32_t mask = (uint32_t)g->table_cap - 1;
+    for (int i = 0; i < g->nnodes; i++) {
+        uint32_t j = hash(g->nodes[i].name) & mask;
+        while (g->table[j] >= 0)
+            j = (j + 1) & mask;
+        g->table[j] = i;
+    }
+    return MT_OK;
+}

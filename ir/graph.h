@@ -48,6 +48,11 @@ int mt_graph_add_leaf(mt_graph *g, mt_op op, const char *name, mt_type type, con
                       int line, int col, mt_diag *d);
 /* Sets the graph's outputs (copied). */
 mt_status mt_graph_set_outputs(mt_graph *g, const int *ids, int n, mt_diag *d);
+/* Adds to dst a copy of src's node `id` with its operands mapped through `map` (src id -> dst id).
+ * Leaves stay leaves. The name is kept when it is free in dst, else a fresh one is picked. */
+int mt_graph_copy_node(mt_graph *dst, const mt_graph *src, int id, const int *map, mt_diag *d);
+/* Renames value id (the name must be valid and free). */
+mt_status mt_graph_rename(mt_graph *g, int id, const char *name, mt_diag *d);
 /* Attaches a comment to node id (copied). */
 mt_status mt_graph_set_note(mt_graph *g, int id, const char *note);
 
