@@ -1,3 +1,44 @@
-/* mtc.c - the command line (in progress). */
-int main(void);
-int main(void) { return 2; }
+/* mtc.c - the command line: a thin layer over the library (SPEC section 4).
+ *
+ * Each subcommand lives in tools/cmd_<name>.c; this file only dispatches.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/cmd.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *doc;
+} commands[] = {
+    {"run", mtc_cmd_run, "run a graph on named tensors (interp, cpu or cuda backend)"},
+    {"dump", mtc_cmd_dump, "print a graph at a stage of the pipeline (text or Graphviz)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mtc COMMAND [ARGS...]\n\nMiniTorch as an ahead-of-time graph compiler.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].doc);
+    fprintf(f, "\n'mtc COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mtc: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

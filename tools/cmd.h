@@ -1,0 +1,27 @@
+/* cmd.h - the subcommands of `mtc`, one file each (tools/cmd_<name>.c), and shared CLI helpers.
+ *
+ * Exit codes (SPEC section 4): 0 success, 1 user error (bad file, missing tensor, ...),
+ * 2 usage error (unknown flag, missing argument).
+ */
+#ifndef MT_TOOLS_CMD_H
+#define MT_TOOLS_CMD_H
+
+#include "mtc/mtc.h"
+
+int mtc_cmd_run(int argc, char **argv);
+int mtc_cmd_dump(int argc, char **argv);
+int mtc_cmd_grad(int argc, char **argv);
+int mtc_cmd_gradcheck(int argc, char **argv);
+int mtc_cmd_bisect(int argc, char **argv);
+
+/* Prints the diag as "FILE:LINE:COL: message" to stderr and returns 1. */
+int mtc_fail(const mt_diag *d);
+/* Prints "mtc CMD: message" and a pointer to --help to stderr and returns 2. */
+int mtc_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True when argv holds -h or --help. */
+int mtc_wants_help(int argc, char **argv);
+/* Splits "a,b,c" into graph value ids; an unknown name is a user error naming it. Returns the
+ * count, or -1 with d set. `ids` must have room for `max`. */
+int mtc_value_list(const mt_graph *g, const char *list, int *ids, int max, mt_diag *d);
+
+#endif
