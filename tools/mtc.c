@@ -14,6 +14,8 @@ static const struct {
 } commands[] = {
     {"run", mtc_cmd_run, "run a graph on named tensors (interp, cpu or cuda backend)"},
     {"dump", mtc_cmd_dump, "print a graph at a stage of the pipeline (text or Graphviz)"},
+    {"show", mtc_cmd_show, "print the tensors of a safetensors file"},
+    {"grad", mtc_cmd_grad, "write the gradient graph (reverse-mode autodiff) as MTIR"},
 };
 
 static void usage(FILE *f)

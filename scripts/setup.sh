@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# setup.sh - installs what mtc's build and tests need from Debian, and nothing else.
+# Idempotent: when every package is present it only checks and exits (well under a second).
+# The CUDA toolkit (NVRTC, driver API headers) is expected under /usr/local/cuda already; the
+# build works without it (the CUDA backend is then reported as unavailable).
+set -euo pipefail
+packages=(
+    build-essential cmake pkg-config git
+    clang llvm-14-dev llvm-14-tools libclang-rt-14-dev clang-format-14
+    libcmocka-dev libcjson-dev zlib1g-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all build dependencies are installed"
+    exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
