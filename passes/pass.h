@@ -34,4 +34,11 @@ mt_status mt_pipeline_run(const mt_graph *g, const mt_pass *const *passes, int n
  * ids of g (inputs or params); NULL/0 means every param in declaration order. */
 mt_status mt_pass_grad(const mt_graph *g, const int *wrt, int nwrt, mt_graph **out, mt_diag *d);
 
+/* The simplification passes of the `optimized` stage (passes/fold.c, algebraic.c, cse.c,
+ * dce.c), registered in that order; each file opens with its contract. */
+mt_status mt_pass_fold(const mt_graph *in, mt_graph **out, mt_diag *d);
+mt_status mt_pass_algebraic(const mt_graph *in, mt_graph **out, mt_diag *d);
+mt_status mt_pass_cse(const mt_graph *in, mt_graph **out, mt_diag *d);
+mt_status mt_pass_dce(const mt_graph *in, mt_graph **out, mt_diag *d);
+
 #endif

@@ -9,28 +9,39 @@
 
 #include "ir/alloc.h"
 #include "ir/graph.h"
+#include "passes/pass.h"
+#include "passes/stats.h"
 #include "tools/cmd.h"
 
 static const char usage_text[] =
-    "usage: mtc dump FILE.mt [--stage STAGE] [--format text|dot] [--all]\n"
+    "usage: mtc dump FILE.mt [--stage STAGE] [--format text|dot] [--all] [--wrt a,b,...]\n"
+    "                [--provenance] [--stats]\n"
     "\n"
     "Prints the program at a stage of the pipeline.\n"
     "  --stage STAGE   parsed (default), grad, optimized, fused, kernels, llvm, cuda\n"
     "  --format F      text (MTIR, default) or dot (Graphviz; graph stages only)\n"
-    "  --all           every stage, each after a header line '# stage: NAME'\n";
+    "  --all           every stage, each after a header line '# stage: NAME'\n"
+    "  --wrt LIST      differentiate with respect to these values: adds the grad stage, and\n"
+    "                  the later stages work on the gradient graph (--stage grad alone\n"
+    "                  differentiates with respect to every param)\n"
+    "  --provenance    in the grad stage, print beside each backward node the forward node and\n"
+    "                  rule it came from\n"
+    "  --stats         instead of the program, a table per pass: nodes, FLOPs, bytes a naive\n"
+    "                  execution moves, and peak live memory\n";
 
 static const char *const stages[] = {"parsed", "grad", "optimized", "fused", "kernels", "llvm",
                                      "cuda"};
 enum { NSTAGES = sizeof stages / sizeof stages[0] };
 
 typedef struct dump_opts {
-    int dot;
+    int dot, provenance;
+    const char *wrt; /* NULL: no grad stage unless asked for by name */
 } dump_opts;
 
 /* Prints graph g in the requested format. */
-static int print_graph(const mt_graph *g, const dump_opts *o, mt_diag *d)
+static int print_graph(const mt_graph *g, const dump_opts *o, unsigned flags, mt_diag *d)
 {
-    char *s = o->dot ? mt_graph_dot(g) : mt_graph_print(g);
+    char *s = o->dot ? mt_graph_dot(g) : mt_graph_print_ex(g, flags);
     if (!s)
         return mt_diag_set(d, MT_ERR_NOMEM, "out of memory"), 1;
     fputs(s, stdout);
@@ -38,31 +49,130 @@ static int print_graph(const mt_graph *g, const dump_opts *o, mt_diag *d)
     return 0;
 }
 
+/* The gradient graph of g for the --wrt list (every param when NULL). */
+static mt_status grad_of(const mt_graph *g, const char *wrt, mt_graph **out, mt_diag *d)
+{
+    int ids[256], n = 0;
+    if (wrt && (n = mtc_value_list(g, wrt, ids, 256, d)) < 0)
+        return d->status;
+    return mt_pass_grad(g, wrt ? ids : NULL, n, out, d);
+}
+
+/* The graph at stage k (0 parsed, 1 grad, 2 optimized): *out is g itself for parsed, else a new
+ * graph the caller frees. */
+static mt_status graph_at(const mt_graph *g, int k, const dump_opts *o, mt_graph **out,
+                          mt_diag *d)
+{
+    *out = NULL;
+    if (k == 0) {
+        *out = (mt_graph *)g;
+        return MT_OK;
+    }
+    mt_graph *gr = NULL;
+    if ((k == 1 || o->wrt) && grad_of(g, o->wrt, &gr, d) != MT_OK)
+        return d->status;
+    if (k == 1) {
+        *out = gr;
+        return MT_OK;
+    }
+    int n;
+    const mt_pass *const *passes = mt_passes_default(&n);
+    mt_status st = mt_pipeline_run(gr ? gr : g, passes, n, NULL, NULL, out, d);
+    mt_graph_free(gr);
+    return st;
+}
+
 /* Prints stage `k` of graph g. Returns 0, or 1 with d set. */
 static int dump_stage(const mt_graph *g, int k, const dump_opts *o, mt_diag *d)
 {
-    if (k == 0)
-        return print_graph(g, o, d);
+    if (k <= 2) {
+        mt_graph *s = NULL;
+        if (graph_at(g, k, o, &s, d) != MT_OK)
+            return 1;
+        int rc = print_graph(s, o, k == 1 && o->provenance ? MT_PRINT_NOTES : 0, d);
+        if (s != g)
+            mt_graph_free(s);
+        return rc;
+    }
     mt_diag_set(d, MT_ERR_UNSUPPORTED, "stage '%s' is not available in this build", stages[k]);
     return 1;
+}
+
+typedef struct stats_ctx {
+    mt_buf *b;
+    mt_diag *d;
+    int failed;
+} stats_ctx;
+
+static void add_row(stats_ctx *c, const char *stage, const mt_graph *g)
+{
+    mt_stats s;
+    if (mt_graph_stats(g, &s, c->d) != MT_OK) {
+        c->failed = 1;
+        return;
+    }
+    mt_stats_row(c->b, stage, &s);
+}
+
+static void stats_hook(void *ctx, const mt_pass *pass, const mt_graph *result)
+{
+    add_row(ctx, pass->name, result);
+}
+
+/* --stats: a row for the parsed graph, the gradient graph (with --wrt) and each pass. */
+static int dump_stats(const mt_graph *g, const dump_opts *o, mt_diag *d)
+{
+    mt_buf b = {0};
+    stats_ctx c = {&b, d, 0};
+    mt_stats_header(&b);
+    add_row(&c, "parsed", g);
+    mt_graph *gr = NULL, *opt = NULL;
+    if (o->wrt) {
+        if (grad_of(g, o->wrt, &gr, d) != MT_OK) {
+            mt_buf_fini(&b);
+            return 1;
+        }
+        add_row(&c, "grad", gr);
+    }
+    int n;
+    const mt_pass *const *passes = mt_passes_default(&n);
+    mt_status st = mt_pipeline_run(gr ? gr : g, passes, n, stats_hook, &c, &opt, d);
+    mt_graph_free(gr);
+    mt_graph_free(opt);
+    char *text = mt_buf_take(&b);
+    if (st != MT_OK || c.failed || !text) {
+        mt_free(text);
+        if (!text)
+            mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
+        return 1;
+    }
+    fputs(text, stdout);
+    mt_free(text);
+    return 0;
 }
 
 int mtc_cmd_dump(int argc, char **argv)
 {
     const char *file = NULL, *stage = "parsed", *format = "text";
-    int all = 0;
+    int all = 0, stats = 0;
+    dump_opts o = {0};
     if (mtc_wants_help(argc, argv)) {
         fputs(usage_text, stdout);
         return 0;
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--stage") || !strcmp(a, "--format")) {
+        if (!strcmp(a, "--stage") || !strcmp(a, "--format") || !strcmp(a, "--wrt")) {
             if (i + 1 >= argc)
                 return mtc_usage_error("dump", "%s needs a value", a);
-            *(!strcmp(a, "--stage") ? &stage : &format) = argv[++i];
+            *(!strcmp(a, "--stage") ? &stage : !strcmp(a, "--format") ? &format : &o.wrt) =
+                argv[++i];
         } else if (!strcmp(a, "--all")) {
             all = 1;
+        } else if (!strcmp(a, "--stats")) {
+            stats = 1;
+        } else if (!strcmp(a, "--provenance")) {
+            o.provenance = 1;
         } else if (a[0] == '-' && a[1]) {
             return mtc_usage_error("dump", "unknown flag '%s'", a);
         } else if (!file) {
@@ -73,7 +183,6 @@ int mtc_cmd_dump(int argc, char **argv)
     }
     if (!file)
         return mtc_usage_error("dump", "no graph file given");
-    dump_opts o = {0};
     if (!strcmp(format, "dot"))
         o.dot = 1;
     else if (strcmp(format, "text"))
@@ -91,7 +200,11 @@ int mtc_cmd_dump(int argc, char **argv)
     int rc = 1;
     if (mt_graph_parse_file(file, &g, &d) == MT_OK) {
         rc = 0;
-        for (int i = all ? 0 : k; i <= (all ? NSTAGES - 1 : k) && rc == 0; i++) {
+        if (stats)
+            rc = dump_stats(g, &o, &d);
+        for (int i = all ? 0 : k; !stats && i <= (all ? NSTAGES - 1 : k) && rc == 0; i++) {
+            if (all && i == 1 && !o.wrt)
+                continue; /* the grad stage is part of --all only when --wrt asks for it */
             if (all)
                 printf("# stage: %s\n", stages[i]);
             rc = dump_stage(g, i, &o, &d);

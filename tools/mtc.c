@@ -16,6 +16,7 @@ static const struct {
     {"dump", mtc_cmd_dump, "print a graph at a stage of the pipeline (text or Graphviz)"},
     {"show", mtc_cmd_show, "print the tensors of a safetensors file"},
     {"grad", mtc_cmd_grad, "write the gradient graph (reverse-mode autodiff) as MTIR"},
+    {"gradcheck", mtc_cmd_gradcheck, "check gradients against central differences in f64"},
 };
 
 static void usage(FILE *f)
