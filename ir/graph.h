@@ -56,6 +56,8 @@ mt_status mt_graph_rename(mt_graph *g, int id, const char *name, mt_diag *d);
 /* Attaches a comment to node id (copied). */
 mt_status mt_graph_set_note(mt_graph *g, int id, const char *note);
 
+/* A pointer into g->nodes (this, or &g->nodes[id].type) is invalidated by the next node added to
+ * g: copy what you need (an mt_type is a value) before adding nodes. */
 static inline const mt_node *mt_graph_node(const mt_graph *g, int id) { return &g->nodes[id]; }
 
 /* Computes the result type of `op` on operand types `in`. May rewrite attrs into canonical form

@@ -216,8 +216,8 @@ static mt_status infer_move(mt_op op, const mt_type *const *in, int nin, mt_attr
     }
 }
 
-mt_status mt_infer_type(mt_op op, const mt_type *const *in, int nin, mt_attrs *at,
-                        const mt_type *declared, mt_type *out, char *msg, size_t msgsize)
+static mt_status infer(mt_op op, const mt_type *const *in, int nin, mt_attrs *at,
+                       const mt_type *declared, mt_type *out, char *msg, size_t msgsize)
 {
     const char *name = mt_op_name(op);
     char sa[MT_TYPE_STR_MAX], sb[MT_TYPE_STR_MAX];
@@ -286,4 +286,15 @@ mt_status mt_infer_type(mt_op op, const mt_type *const *in, int nin, mt_attrs *a
         return MT_OK;
     }
     FAIL(MT_ERR_INTERNAL, "%s: no shape rule", name);
+}
+
+mt_status mt_infer_type(mt_op op, const mt_type *const *in, int nin, mt_attrs *at,
+                        const mt_type *declared, mt_type *out, char *msg, size_t msgsize)
+{
+    mt_status st = infer(op, in, nin, at, declared, out, msg, msgsize);
+    /* Every rule's result obeys the same size limit as a declared type (padding, conv and
+     * concat can grow a value past it), so no later stage sees an overflowing count. */
+    if (st == MT_OK)
+        st = check_numel(mt_op_name(op), out, msg, msgsize);
+    return st;
 }

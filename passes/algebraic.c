@@ -52,9 +52,28 @@ static void set_list(mt_ilist *l, const mt_type *t)
         l->v[i] = t->dims[i];
 }
 
-/* The node's value is x's values (broadcast to the node's type where that is larger). */
-static void becomes(rewrite *r, const mt_graph *g, int x, const mt_type *type)
+/* The node's value is x's values in the node's type (row-major order unchanged). */
+static void reshape_of(rewrite *r, const mt_graph *g, int x, const mt_type *type)
 {
+    if (g->nodes[x].op == MT_OP_RESHAPE && !mt_type_equal(&g->nodes[x].type, type))
+        x = g->nodes[x].in[0];
+    if (mt_type_equal(&g->nodes[x].type, type)) {
+        r->alias = x;
+        return;
+    }
+    r->replace = 1;
+    r->op = MT_OP_RESHAPE;
+    r->x = x;
+    mt_attrs_init(&r->attrs);
+    set_list(&r->attrs.shape, type);
+}
+
+/* The node's value is x's values broadcast to the node's type. x broadcasts to an expand's
+ * shape and that shape to the node's, so x broadcasts to the node's type directly. */
+static void expand_of(rewrite *r, const mt_graph *g, int x, const mt_type *type)
+{
+    if (g->nodes[x].op == MT_OP_EXPAND && !mt_type_equal(&g->nodes[x].type, type))
+        x = g->nodes[x].in[0];
     if (mt_type_equal(&g->nodes[x].type, type)) {
         r->alias = x;
         return;
@@ -66,7 +85,8 @@ static void becomes(rewrite *r, const mt_graph *g, int x, const mt_type *type)
     set_list(&r->attrs.shape, type);
 }
 
-/* Decides what src node n becomes; `in` holds its operands' ids in g (the new graph). */
+/* Decides what src node n becomes; `in` holds its operands' ids in g (the new graph). A
+ * rewrite that rebuilds the node as it was is harmless: it equals the copy. */
 static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite *r)
 {
     r->alias = -1;
@@ -75,41 +95,31 @@ static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite
     switch (n->op) {
     case MT_OP_MUL:
         if (is_const(g, in[1], 1.0))
-            becomes(r, g, in[0], &n->type);
+            expand_of(r, g, in[0], &n->type);
         else if (is_const(g, in[0], 1.0))
-            becomes(r, g, in[1], &n->type);
+            expand_of(r, g, in[1], &n->type);
         return;
     case MT_OP_ADD:
         if (is_const(g, in[1], 0.0))
-            becomes(r, g, in[0], &n->type);
+            expand_of(r, g, in[0], &n->type);
         else if (is_const(g, in[0], 0.0))
-            becomes(r, g, in[1], &n->type);
+            expand_of(r, g, in[1], &n->type);
         return;
     case MT_OP_SUB:
         if (is_const(g, in[1], 0.0))
-            becomes(r, g, in[0], &n->type);
+            expand_of(r, g, in[0], &n->type);
         return;
     case MT_OP_DIV:
         if (is_const(g, in[1], 1.0))
-            becomes(r, g, in[0], &n->type);
+            expand_of(r, g, in[0], &n->type);
         return;
     case MT_OP_NEG:
         if (a->op == MT_OP_NEG)
             r->alias = a->in[0];
         return;
-    case MT_OP_RESHAPE: {
-        int x = a->op == MT_OP_RESHAPE ? a->in[0] : in[0];
-        if (mt_type_equal(&g->nodes[x].type, &n->type)) {
-            r->alias = x;
-        } else if (x != in[0]) {
-            r->replace = 1;
-            r->op = MT_OP_RESHAPE;
-            r->x = x;
-            mt_attrs_init(&r->attrs);
-            set_list(&r->attrs.shape, &n->type);
-        }
+    case MT_OP_RESHAPE:
+        reshape_of(r, g, in[0], &n->type);
         return;
-    }
     case MT_OP_PERMUTE: {
         int x = in[0];
         mt_ilist p = n->attrs.perm;
@@ -134,15 +144,7 @@ static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite
         return;
     }
     case MT_OP_EXPAND:
-        if (mt_type_equal(&a->type, &n->type)) {
-            r->alias = in[0];
-        } else if (a->op == MT_OP_EXPAND) {
-            /* x broadcasts to a's shape and that to ours, so x broadcasts to ours. */
-            r->replace = 1;
-            r->op = MT_OP_EXPAND;
-            r->x = a->in[0];
-            r->attrs = n->attrs;
-        }
+        expand_of(r, g, in[0], &n->type);
         return;
     case MT_OP_SUM:
     case MT_OP_MEAN:
@@ -152,15 +154,7 @@ static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite
             if (k >= 0 && a->type.dims[k] == 1)
                 r->alias = in[0];
         } else if (mt_type_numel(&a->type) == 1) {
-            if (a->type.rank == 0) {
-                r->alias = in[0];
-            } else {
-                r->replace = 1;
-                r->op = MT_OP_RESHAPE;
-                r->x = in[0];
-                mt_attrs_init(&r->attrs);
-                r->attrs.shape.n = 0;
-            }
+            reshape_of(r, g, in[0], &n->type);
         }
         return;
     default:
@@ -179,7 +173,7 @@ static mt_status algebraic(const mt_graph *src, mt_graph *dst, int *map, mt_diag
         if (!mt_op_is(n->op, MT_F_LEAF))
             simplify(n, in, dst, &r);
         if (r.alias >= 0)
-            id = r.alias;
+            id = mt_rewrite_alias(dst, src, map, i, r.alias, d);
         else if (r.replace)
             id = mt_rewrite_add(dst, n, r.op, &r.x, 1, &r.attrs, NULL, d);
         else

@@ -38,6 +38,10 @@
 
 #include "passes/autodiff.h"
 
+/* Node order: a call below never has two arguments that emit nodes (C leaves the order in which
+ * arguments are evaluated unspecified), so the backward graph is the same with every compiler;
+ * where two operands are built, the first is a separate statement. */
+
 int mt_ad_differentiable(mt_op op, int k)
 {
     if (mt_op_is(op, MT_F_CMP))
@@ -224,13 +228,15 @@ static int vjp_unary(mt_ad *ad, mt_op op, int x, int y, int dy)
         return bin(ad, MT_OP_MUL, dy,
                    bin(ad, MT_OP_MUL, y, bin(ad, MT_OP_SUB, scalar(ad, 1, y), y)));
     case MT_OP_INV: return un(ad, MT_OP_NEG, bin(ad, MT_OP_MUL, dy, bin(ad, MT_OP_MUL, y, y)));
-    case MT_OP_TANH:
-        return bin(ad, MT_OP_MUL, dy,
-                   bin(ad, MT_OP_SUB, scalar(ad, 1, y), bin(ad, MT_OP_MUL, y, y)));
+    case MT_OP_TANH: {
+        int one = scalar(ad, 1, y);
+        return bin(ad, MT_OP_MUL, dy, bin(ad, MT_OP_SUB, one, bin(ad, MT_OP_MUL, y, y)));
+    }
     case MT_OP_SQRT: return bin(ad, MT_OP_DIV, dy, bin(ad, MT_OP_MUL, scalar(ad, 2, y), y));
     case MT_OP_ABS: {
         int zero = scalar(ad, 0, x);
-        int sign = bin(ad, MT_OP_SUB, bin(ad, MT_OP_GT, x, zero), bin(ad, MT_OP_LT, x, zero));
+        int pos = bin(ad, MT_OP_GT, x, zero);
+        int sign = bin(ad, MT_OP_SUB, pos, bin(ad, MT_OP_LT, x, zero));
         return bin(ad, MT_OP_MUL, dy, sign);
     }
     default: return mt_diag_set(ad->d, MT_ERR_INTERNAL, "grad: %s is not unary", mt_op_name(op)), -1;
@@ -240,8 +246,10 @@ static int vjp_unary(mt_ad *ad, mt_op op, int x, int y, int dy)
 /* gt(a,b) + 0.5*eq(a,b): the share of a max (or, with lt, a min) that goes to a. */
 static int winner_share(mt_ad *ad, mt_op cmp, int a, int b)
 {
-    int tie = bin(ad, MT_OP_MUL, bin(ad, MT_OP_EQ, a, b), scalar(ad, 0.5, a));
-    return bin(ad, MT_OP_ADD, bin(ad, cmp, a, b), tie);
+    int win = bin(ad, cmp, a, b);
+    int half = scalar(ad, 0.5, a);
+    int tie = bin(ad, MT_OP_MUL, bin(ad, MT_OP_EQ, a, b), half);
+    return bin(ad, MT_OP_ADD, win, tie);
 }
 
 /* The contribution to operand k before unbroadcasting: it has the result's shape. */
@@ -455,7 +463,8 @@ static int vjp_conv(mt_ad *ad, const mt_node *n, int k, int x, int w, int dy)
         int64_t nopad[2] = {0, 0};
         return crop(ad, conv(ad, n->op, pad(ad, d, r, pads), wf, nopad), r, start, len);
     }
-    int v = conv(ad, n->op, swap_axes(ad, x, 0, 1), swap_axes(ad, d, 0, 1), p);
+    int xt_ = swap_axes(ad, x, 0, 1);
+    int v = conv(ad, n->op, xt_, swap_axes(ad, d, 0, 1), p);
     if (v >= 0) { /* [C,O,K+r...] */
         len[0] = wt->dims[1];
         len[1] = wt->dims[0];

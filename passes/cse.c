@@ -83,7 +83,9 @@ static mt_status cse(const mt_graph *src, mt_graph *dst, int *map, mt_diag *d)
             }
         }
         if (found >= 0) {
-            map[i] = found;
+            map[i] = mt_rewrite_alias(dst, src, map, i, found, d);
+            if (map[i] < 0)
+                st = mt_rewrite_err(d);
             continue;
         }
         map[i] = mt_graph_copy_node(dst, src, i, map, d);

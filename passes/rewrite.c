@@ -12,30 +12,36 @@ mt_status mt_rewrite_run(const mt_graph *src, mt_rewrite_fn fn, mt_graph **out, 
     if (!d)
         d = &local;
     *out = NULL;
-    mt_graph *dst = mt_graph_new(src->name);
-    int *map = mt_malloc(((size_t)src->nnodes + 1) * sizeof *map);
+    size_t n = (size_t)src->nnodes + 1;
+    mt_rewrite rw = {src, mt_graph_new(src->name), mt_malloc(n * sizeof(int)),
+                     mt_malloc(n * sizeof(int))};
+    int *outs = mt_malloc(((size_t)src->noutputs + 1) * sizeof *outs);
     mt_status st = MT_OK;
-    if (!dst || !map) {
+    if (!rw.dst || !rw.map || !rw.out || !outs) {
         st = mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
         goto done;
     }
     for (int i = 0; i < src->nnodes; i++)
-        map[i] = -1;
-    st = fn(src, dst, map, d);
-    if (st == MT_OK)
-        for (int i = 0; i < src->noutputs; i++)
-            if (map[src->outputs[i]] < 0)
-                st = mt_diag_set(d, MT_ERR_INTERNAL, "output '%%%s' was dropped",
-                                 src->nodes[src->outputs[i]].name);
-    if (st == MT_OK)
-        st = mt_rewrite_outputs(dst, src, map, d);
-done:
-    mt_free(map);
-    if (st != MT_OK) {
-        mt_graph_free(dst);
-        dst = NULL;
+        rw.map[i] = rw.out[i] = -1;
+    st = fn(&rw, d);
+    for (int i = 0; i < src->noutputs && st == MT_OK; i++) {
+        int o = src->outputs[i];
+        outs[i] = rw.out[o] >= 0 ? rw.out[o] : rw.map[o];
+        if (outs[i] < 0 || strcmp(rw.dst->nodes[outs[i]].name, src->nodes[o].name) != 0)
+            st = mt_diag_set(d, MT_ERR_INTERNAL, "output '%%%s' lost its %s", src->nodes[o].name,
+                             outs[i] < 0 ? "value" : "name");
     }
-    *out = dst;
+    if (st == MT_OK && src->has_outputs) /* a graph still being built has none to keep */
+        st = mt_graph_set_outputs(rw.dst, outs, src->noutputs, d);
+done:
+    mt_free(rw.map);
+    mt_free(rw.out);
+    mt_free(outs);
+    if (st != MT_OK) {
+        mt_graph_free(rw.dst);
+        rw.dst = NULL;
+    }
+    *out = rw.dst;
     mt_diag_fini(&local);
     return st;
 }
@@ -47,79 +53,45 @@ int mt_rewrite_add(mt_graph *dst, const mt_node *orig, mt_op op, const int *in, 
     return mt_graph_add(dst, op, in, nin, attrs, name, declared, NULL, orig->line, orig->col, d);
 }
 
-/* `%name = reshape %id shape=<its own shape>`: the cheapest node that is a copy. */
-static int add_copy(mt_graph *dst, int id, const char *name, mt_diag *d)
+static int is_output(const mt_graph *g, int id)
 {
-    const mt_type *t = &dst->nodes[id].type;
-    mt_attrs a;
-    mt_attrs_init(&a);
-    a.shape.n = t->rank;
-    for (int i = 0; i < t->rank; i++)
-        a.shape.v[i] = t->dims[i];
-    return mt_graph_add(dst, MT_OP_RESHAPE, &id, 1, &a, name, NULL, NULL, 0, 0, d);
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i] == id)
+            return 1;
+    return 0;
 }
 
-mt_status mt_rewrite_outputs(mt_graph *dst, const mt_graph *src, const int *map, mt_diag *d)
+mt_status mt_rewrite_alias(mt_rewrite *rw, int id, int v, mt_diag *d)
 {
-    int n = src->noutputs;
-    if (!src->has_outputs)
-        return MT_OK; /* a graph still being built: nothing to keep */
-    int *outs = mt_calloc((size_t)n + 1, sizeof *outs);
-    /* claimed[v]: dst value v already stands for an output under its current name. */
-    char *claimed = mt_calloc((size_t)dst->nnodes + 1, 1);
-    mt_status st = MT_OK;
-    if (!outs || !claimed) {
-        st = mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
-        goto done;
+    const mt_graph *src = rw->src;
+    mt_graph *dst = rw->dst;
+    const mt_node *n = &src->nodes[id];
+    rw->map[id] = v;
+    if (!is_output(src, id) || strcmp(dst->nodes[v].name, n->name) == 0)
+        return MT_OK;
+    /* v holds an output already when the src node of its name is an output that maps to it:
+     * either v was built for that output or renamed for it. */
+    int s = mt_graph_find(src, dst->nodes[v].name);
+    int held = s >= 0 && rw->map[s] == v && is_output(src, s);
+    if (!held && !mt_op_is(dst->nodes[v].op, MT_F_LEAF)) {
+        if (mt_graph_find(dst, n->name) >= 0) /* replacements take their node's name: a bug */
+            return mt_diag_set(d, MT_ERR_INTERNAL, "output name '%%%s' is taken in '%s'",
+                               n->name, dst->name);
+        return mt_graph_rename(dst, v, n->name, d);
     }
-    /* First the outputs that kept their names, so that no other output takes them over. */
-    for (int i = 0; i < n; i++) {
-        int v = map[src->outputs[i]];
-        if (strcmp(dst->nodes[v].name, src->nodes[src->outputs[i]].name) == 0)
-            claimed[v] = 1;
-    }
-    for (int i = 0; i < n; i++) {
-        int o = src->outputs[i], v = map[o];
-        const char *name = src->nodes[o].name;
-        outs[i] = -1;
-        for (int j = 0; j < i; j++) /* `output %y, %y`: one value, one name */
-            if (src->outputs[j] == o)
-                outs[i] = outs[j];
-        if (outs[i] >= 0)
-            continue;
-        if (strcmp(dst->nodes[v].name, name) == 0) {
-            outs[i] = v;
-            continue;
-        }
-        int taken = mt_graph_find(dst, name);
-        if (taken >= 0) {
-            /* Every pass names a replacement after the node it replaces, so the only value
-             * that can hold an output's name is that output's own: a pass broke this rule. */
-            st = mt_diag_set(d, MT_ERR_INTERNAL,
-                             "output '%%%s' lost its name to another value in graph '%s'", name,
-                             dst->name);
-            goto done;
-        }
-        mt_op op = dst->nodes[v].op;
-        if (op != MT_OP_INPUT && op != MT_OP_PARAM && !claimed[v]) {
-            st = mt_graph_rename(dst, v, name, d);
-            if (st != MT_OK)
-                goto done;
-            claimed[v] = 1;
-            outs[i] = v;
-        } else {
-            outs[i] = add_copy(dst, v, name, d);
-            if (outs[i] < 0) {
-                st = d && d->status != MT_OK ? d->status : MT_ERR_INTERNAL;
-                goto done;
-            }
-        }
-    }
-    st = mt_graph_set_outputs(dst, outs, n, d);
-done:
-    mt_free(outs);
-    mt_free(claimed);
-    return st;
+    /* A copy of a copy copies the original instead: cse merging two copies and algebraic
+     * removing them then lead back to the same graph, so the pipeline stays a fixed point. */
+    while (dst->nodes[v].op == MT_OP_RESHAPE &&
+           mt_type_equal(&dst->nodes[v].type, &dst->nodes[dst->nodes[v].in[0]].type))
+        v = dst->nodes[v].in[0];
+    mt_attrs a;
+    mt_attrs_init(&a);
+    a.shape.n = dst->nodes[v].type.rank;
+    for (int i = 0; i < a.shape.n; i++)
+        a.shape.v[i] = dst->nodes[v].type.dims[i];
+    rw->out[id] = mt_graph_add(dst, MT_OP_RESHAPE, &v, 1, &a, n->name, NULL, NULL, n->line,
+                               n->col, d);
+    return rw->out[id] >= 0 ? MT_OK : mt_rewrite_err(d);
 }
 
 int mt_graph_same(const mt_graph *a, const mt_graph *b)

@@ -1,0 +1,227 @@
+/* kernel.h - the loop-nest kernel IR: what lowering produces and every renderer consumes.
+ *
+ * A program (mt_kprog) is a list of buffers and a list of kernels run in order. A kernel is a
+ * tree of statements over scalar expressions:
+ *
+ *   for LOOP in [0, TRIP) { ... }   a loop with a static trip count
+ *   BUF[INDEX] = VALUE              a store of one element
+ *   decl SCALAR = VALUE             a kernel-local scalar (an accumulator, a named temporary)
+ *   SCALAR = VALUE                  an update of a scalar (accumulation)
+ *
+ * Expressions are trees (DAGs: a node may be shared) of typed scalar operations: constants,
+ * loop variables, scalars, loads BUF[INDEX], float math mirroring the op table (exp, log,
+ * tanh, ...), integer index arithmetic (+ - * / % min max on non-negative i64), comparisons,
+ * select, the 32-bit integer operations of Philox (xor, shifts, mulhi), and casts. Nothing in
+ * a kernel refers to graph ops: a renderer translates scalar operations one by one, so the
+ * LLVM and CUDA renderers share every decision made here (STYLE.md: one kernel IR, two
+ * renderers). docs/cpu-backend.md has the grammar of the textual form.
+ *
+ * Execution: a kernel whose body is one loop marked MT_KLOOP_PARALLEL is run in pieces: the
+ * runtime calls it on disjoint ranges [begin, end) of that loop's iterations, possibly from
+ * several threads at once, and its iterations never depend on each other. Any other kernel is
+ * run whole, once. Reduction loops are never split, so results do not depend on the number
+ * of threads.
+ *
+ * Memory: everything lives in the program's arena except the buffer and kernel arrays.
+ */
+#ifndef MT_IR_KERNEL_H
+#define MT_IR_KERNEL_H
+
+#include <stdint.h>
+
+#include "ir/arena.h"
+#include "mtc/mtc.h"
+
+typedef enum mt_ktype {
+    MT_KT_BOOL,
+    MT_KT_I64, /* indices: always non-negative where division or remainder is applied */
+    MT_KT_U32, /* Philox words: wrapping arithmetic */
+    MT_KT_U64,
+    MT_KT_F32,
+    MT_KT_F64,
+} mt_ktype;
+
+typedef enum mt_kop {
+    MT_KX_CONST,  /* c.i (bool, integers; u64 as its bit pattern) or c.f (floats) */
+    MT_KX_VAR,    /* loop variable `id` */
+    MT_KX_SCALAR, /* current value of scalar `id` */
+    MT_KX_LOAD,   /* buffer `id` at element args[0] (i64) */
+    /* float math, one operand */
+    MT_KX_NEG,
+    MT_KX_EXP,
+    MT_KX_LOG,
+    MT_KX_SQRT,
+    MT_KX_TANH,
+    MT_KX_ABS,
+    MT_KX_NOT,  /* bool */
+    MT_KX_CAST, /* args[0] converted to `type`: ints truncate or zero-extend (i64 sign-extends),
+                   int<->float round to nearest, bool is 0 or 1 */
+    /* two operands of the same type */
+    MT_KX_ADD,
+    MT_KX_SUB,
+    MT_KX_MUL,
+    MT_KX_DIV, /* floats: IEEE; integers: quotient of non-negative operands */
+    MT_KX_MOD, /* integers only: remainder of non-negative operands */
+    MT_KX_MIN, /* a < b ? a : b */
+    MT_KX_MAX, /* a > b ? a : b */
+    MT_KX_POW, /* floats only */
+    /* comparisons -> bool; on floats all are ordered (false with a NaN) except NE */
+    MT_KX_LT,
+    MT_KX_LE,
+    MT_KX_GT,
+    MT_KX_GE,
+    MT_KX_EQ,
+    MT_KX_NE,
+    /* bool and unsigned bit operations */
+    MT_KX_AND,
+    MT_KX_OR,
+    MT_KX_XOR,
+    MT_KX_SHL,   /* shift counts are constants below the bit width */
+    MT_KX_SHR,   /* logical */
+    MT_KX_MULHI, /* u32: high word of the 64-bit product */
+    MT_KX_SELECT, /* args[0] (bool) ? args[1] : args[2]; both arms are evaluated */
+    MT_KX_COUNT
+} mt_kop;
+
+typedef struct mt_kexpr mt_kexpr;
+struct mt_kexpr {
+    mt_kop op;
+    mt_ktype type;
+    int nargs;
+    mt_kexpr *args[3];
+    int id; /* VAR: loop, SCALAR: scalar, LOAD: buffer */
+    union {
+        int64_t i;
+        double f;
+    } c;
+    /* Conservative value range of i64 expressions (lo <= value <= hi); used to simplify index
+     * arithmetic. INT64_MIN/INT64_MAX when unknown. */
+    int64_t lo, hi;
+};
+
+typedef enum mt_kstmt_kind { MT_KS_FOR, MT_KS_STORE, MT_KS_DECL, MT_KS_SET } mt_kstmt_kind;
+
+/* Loop flags. */
+#define MT_KLOOP_PARALLEL 1u /* iterations are independent; the runtime may split them */
+#define MT_KLOOP_REDUCE 2u   /* accumulates into a scalar; reassociation is allowed */
+
+typedef struct mt_kstmt mt_kstmt;
+struct mt_kstmt {
+    mt_kstmt_kind kind;
+    mt_kstmt *next;  /* next statement in the same block */
+    int id;          /* FOR: loop variable; STORE: buffer; DECL, SET: scalar */
+    int64_t trip;    /* FOR: iterations, >= 1 */
+    unsigned flags;  /* FOR: MT_KLOOP_* */
+    mt_kstmt *body;  /* FOR: first statement of the body */
+    mt_kexpr *index; /* STORE: element index (i64) */
+    mt_kexpr *value; /* STORE, DECL, SET */
+};
+
+/* Buffer access bits of a kernel (mt_kernel.access). */
+#define MT_KACC_READ 1u
+#define MT_KACC_WRITE 2u
+#define MT_KACC_NOALIAS 4u /* set by memory planning: no other buffer of the kernel overlaps it */
+
+typedef struct mt_kernel {
+    const char *name; /* "k0": also the stem of its symbol in generated code */
+    int root;         /* graph node whose value it stores (for dumps) */
+    const char *note; /* one line for dumps: the graph ops it computes */
+    int nloops;       /* loop variables are 0 .. nloops-1 */
+    int nscalars;     /* scalars are 0 .. nscalars-1 */
+    mt_ktype *scalar_types;
+    mt_kstmt *body;
+    int nbufs;        /* buffers it uses, ascending ids */
+    int *bufs;
+    unsigned *access; /* MT_KACC_* per entry of bufs */
+    int64_t work;     /* innermost iterations of one whole run: how much there is to split */
+} mt_kernel;
+
+typedef enum mt_kbuf_kind {
+    MT_KBUF_INPUT,  /* an input or param, bound by the caller (read only) */
+    MT_KBUF_OUTPUT, /* a graph output, handed to the caller */
+    MT_KBUF_TEMP,   /* an intermediate in the program's arena */
+} mt_kbuf_kind;
+
+typedef struct mt_kbuf {
+    mt_kbuf_kind kind;
+    mt_type type; /* of the node: dtype and shape */
+    int64_t numel;
+    int node;       /* graph node whose value it holds */
+    int output;     /* OUTPUT: index into the graph's outputs */
+    int64_t offset; /* TEMP: byte offset in the arena (memory planning), else -1 */
+    const char *name; /* the node's value name, for dumps */
+} mt_kbuf;
+
+typedef struct mt_kprog {
+    mt_arena arena;
+    const char *name;
+    int nbufs, bufs_cap;
+    mt_kbuf *bufs; /* mt_realloc'd */
+    int nkernels, kernels_cap;
+    mt_kernel *kernels; /* mt_realloc'd; run in this order */
+    int noutputs;
+    int *outputs; /* buffer holding each graph output */
+    /* Memory planning (passes/memplan.c). */
+    int64_t arena_bytes;   /* size of the one arena of temporaries */
+    int64_t temp_bytes;    /* sum of all temporaries: the arena without reuse */
+    int ninplace;          /* temporaries stored over an operand they replace */
+} mt_kprog;
+
+/* NULL when out of memory. `name` is copied. */
+mt_kprog *mt_kprog_new(const char *name);
+void mt_kprog_free(mt_kprog *p);
+/* Adds a buffer; returns its id or -1 when out of memory. */
+int mt_kprog_add_buf(mt_kprog *p, mt_kbuf_kind kind, const mt_type *type, int node,
+                     const char *name);
+/* Appends a copy of *k (its arrays stay in the program's arena); returns its index or -1. */
+int mt_kprog_add_kernel(mt_kprog *p, const mt_kernel *k);
+/* Fills k->nbufs, bufs, access from the loads and stores in its body. 0 when out of memory. */
+int mt_kernel_collect_bufs(mt_kprog *p, mt_kernel *k);
+/* True when the kernel's body is a single loop marked MT_KLOOP_PARALLEL. */
+int mt_kernel_is_parallel(const mt_kernel *k);
+
+/* ---- expressions ----------------------------------------------------------------------- */
+/* Every constructor allocates in p's arena and returns NULL when out of memory or when an
+ * operand is NULL, so a whole expression can be built and checked once. Integer constructors
+ * fold constants and simplify index arithmetic using value ranges (x % n with x < n is x). */
+
+mt_kexpr *mt_kx_int(mt_kprog *p, int64_t v);                 /* i64 */
+mt_kexpr *mt_kx_uint(mt_kprog *p, mt_ktype t, uint64_t v);   /* u32, u64, bool */
+mt_kexpr *mt_kx_float(mt_kprog *p, mt_ktype t, double v);    /* f32 (rounded), f64 */
+mt_kexpr *mt_kx_var(mt_kprog *p, int loop, int64_t trip);    /* i64 in [0, trip) */
+mt_kexpr *mt_kx_scalar(mt_kprog *p, int scalar, mt_ktype t);
+mt_kexpr *mt_kx_load(mt_kprog *p, int buf, mt_ktype t, mt_kexpr *index);
+mt_kexpr *mt_kx_unary(mt_kprog *p, mt_kop op, mt_kexpr *a);
+mt_kexpr *mt_kx_cast(mt_kprog *p, mt_ktype t, mt_kexpr *a);
+mt_kexpr *mt_kx_binary(mt_kprog *p, mt_kop op, mt_kexpr *a, mt_kexpr *b);
+mt_kexpr *mt_kx_select(mt_kprog *p, mt_kexpr *c, mt_kexpr *a, mt_kexpr *b);
+
+/* Structural equality (same operations on the same leaves). */
+int mt_kx_equal(const mt_kexpr *a, const mt_kexpr *b);
+/* The float type of a dtype. */
+mt_ktype mt_ktype_of(mt_dtype dt);
+const char *mt_ktype_name(mt_ktype t);
+const char *mt_kop_name(mt_kop op);
+
+/* ---- statements ------------------------------------------------------------------------ */
+
+mt_kstmt *mt_ks_for(mt_kprog *p, int loop, int64_t trip, unsigned flags);
+mt_kstmt *mt_ks_store(mt_kprog *p, int buf, mt_kexpr *index, mt_kexpr *value);
+mt_kstmt *mt_ks_decl(mt_kprog *p, int scalar, mt_kexpr *value);
+mt_kstmt *mt_ks_set(mt_kprog *p, int scalar, mt_kexpr *value);
+
+/* A block under construction: statements are appended at the tail. */
+typedef struct mt_kblock {
+    mt_kstmt *first, *last;
+} mt_kblock;
+void mt_kblock_append(mt_kblock *b, mt_kstmt *s);
+
+/* ---- text ------------------------------------------------------------------------------ */
+
+/* The textual form of every kernel (`mtc dump --stage kernels`); the caller frees it with
+ * mt_free. NULL when out of memory. */
+char *mt_kprog_print(const mt_kprog *p);
+/* One expression, for tests and messages. */
+char *mt_kexpr_print(const mt_kexpr *e);
+
+#endif
