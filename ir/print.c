@@ -25,6 +25,12 @@ static void print_float(mt_buf *b, double v)
         return;
     }
     char s[40];
+    if (v == floor(v) && fabs(v) < 1e15) {
+        /* Whole numbers read best without an exponent: 20, not 2e+01. */
+        snprintf(s, sizeof s, "%.0f", v);
+        mt_buf_puts(b, s);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(s, sizeof s, "%.*g", prec, v);
         if (strtod(s, NULL) == v)

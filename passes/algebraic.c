@@ -117,9 +117,7 @@ static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite
         if (a->op == MT_OP_NEG)
             r->alias = a->in[0];
         return;
-    case MT_OP_RESHAPE:
-        reshape_of(r, g, in[0], &n->type);
-        return;
+    case MT_OP_RESHAPE: reshape_of(r, g, in[0], &n->type); return;
     case MT_OP_PERMUTE: {
         int x = in[0];
         mt_ilist p = n->attrs.perm;
@@ -143,9 +141,7 @@ static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite
         }
         return;
     }
-    case MT_OP_EXPAND:
-        expand_of(r, g, in[0], &n->type);
-        return;
+    case MT_OP_EXPAND: expand_of(r, g, in[0], &n->type); return;
     case MT_OP_SUM:
     case MT_OP_MEAN:
     case MT_OP_MAX:
@@ -157,30 +153,33 @@ static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite
             reshape_of(r, g, in[0], &n->type);
         }
         return;
-    default:
-        return;
+    default: return;
     }
 }
 
-static mt_status algebraic(const mt_graph *src, mt_graph *dst, int *map, mt_diag *d)
+static mt_status algebraic(mt_rewrite *rw, mt_diag *d)
 {
+    const mt_graph *src = rw->src;
     for (int i = 0; i < src->nnodes; i++) {
         const mt_node *n = &src->nodes[i];
-        int in[64], id;
+        int in[64];
         for (int k = 0; k < n->nin; k++)
-            in[k] = map[n->in[k]];
+            in[k] = rw->map[n->in[k]];
         rewrite r = {.alias = -1};
         if (!mt_op_is(n->op, MT_F_LEAF))
-            simplify(n, in, dst, &r);
-        if (r.alias >= 0)
-            id = mt_rewrite_alias(dst, src, map, i, r.alias, d);
-        else if (r.replace)
-            id = mt_rewrite_add(dst, n, r.op, &r.x, 1, &r.attrs, NULL, d);
+            simplify(n, in, rw->dst, &r);
+        if (r.alias >= 0) {
+            mt_status st = mt_rewrite_alias(rw, i, r.alias, d);
+            if (st != MT_OK)
+                return st;
+            continue;
+        }
+        if (r.replace)
+            rw->map[i] = mt_rewrite_add(rw->dst, n, r.op, &r.x, 1, &r.attrs, NULL, d);
         else
-            id = mt_graph_copy_node(dst, src, i, map, d);
-        if (id < 0)
+            rw->map[i] = mt_graph_copy_node(rw->dst, src, i, rw->map, d);
+        if (rw->map[i] < 0)
             return mt_rewrite_err(d);
-        map[i] = id;
     }
     return MT_OK;
 }

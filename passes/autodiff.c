@@ -47,9 +47,7 @@ static mt_status check_request(const mt_graph *g, const int *wrt, int nwrt, mt_d
         const mt_node *w = mt_graph_node(g, wrt[i]);
         if (!is_leaf(w))
             return mt_diag_set_at(d, MT_ERR_ARG, NULL, w->line, w->col,
-                                  "grad: %%%s is not an input or param, so no gradient is taken "
-                                  "with respect to it",
-                                  w->name);
+                                  "grad: %%%s is not an input or param", w->name);
         for (int j = 0; j < i; j++)
             if (wrt[j] == wrt[i])
                 return mt_diag_set(d, MT_ERR_ARG, "grad: %%%s is listed twice", w->name);
@@ -137,8 +135,8 @@ static mt_status sweep(mt_ad *ad, const char *active, int *adj)
             if (!mt_ad_differentiable(n->op, k) || !active[x])
                 continue;
             snprintf(ad->note, sizeof ad->note, "d/d%%%s of %%%s = %s",
-                     mt_graph_node_name(ad->g, ad->map[x]),
-                     mt_graph_node_name(ad->g, ad->map[id]), mt_op_name(n->op));
+                     mt_graph_node_name(ad->g, ad->map[x]), mt_graph_node_name(ad->g, ad->map[id]),
+                     mt_op_name(n->op));
             if (accumulate(ad, adj, x, mt_ad_vjp(ad, id, k, adj[id])) < 0)
                 return ad->d->status;
         }
@@ -179,8 +177,8 @@ static mt_status add_outputs(mt_ad *ad, const int *wrt, int nwrt, const int *adj
         grad_name(g, wname, name, sizeof name);
         int v = adj[wrt[i]];
         if (v < 0) {
-            snprintf(ad->note, sizeof ad->note, "d%%%s/d%%%s = 0: no path from %%%s to %%%s",
-                     yname, wname, wname, yname);
+            snprintf(ad->note, sizeof ad->note, "d%%%s/d%%%s = 0: no path from %%%s to %%%s", yname,
+                     wname, wname, yname);
             mt_attrs a;
             mt_attrs_init(&a);
             a.value = 0.0;

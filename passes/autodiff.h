@@ -12,7 +12,7 @@ typedef struct mt_ad {
     mt_graph *g;         /* the graph being built: forward copy, then backward nodes */
     const int *map;      /* src id -> id in g of its forward copy */
     mt_diag *d;
-    char note[160];      /* provenance attached to every node emitted; "" for none */
+    char note[160]; /* provenance attached to every node emitted; "" for none */
 } mt_ad;
 
 /* Whether a gradient flows from a node of op `op` into its operand `k`: not into the operands of

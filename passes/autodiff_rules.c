@@ -239,7 +239,8 @@ static int vjp_unary(mt_ad *ad, mt_op op, int x, int y, int dy)
         int sign = bin(ad, MT_OP_SUB, pos, bin(ad, MT_OP_LT, x, zero));
         return bin(ad, MT_OP_MUL, dy, sign);
     }
-    default: return mt_diag_set(ad->d, MT_ERR_INTERNAL, "grad: %s is not unary", mt_op_name(op)), -1;
+    default:
+        return mt_diag_set(ad->d, MT_ERR_INTERNAL, "grad: %s is not unary", mt_op_name(op)), -1;
     }
 }
 
@@ -307,7 +308,7 @@ static int vjp_move(mt_ad *ad, const mt_node *n, int k, int dy, const mt_type *x
 {
     const mt_attrs *at = &n->attrs;
     int r = xt->rank;
-    int64_t v[2 * MT_MAX_RANK], w[MT_MAX_RANK];
+    int64_t v[2 * MT_MAX_RANK];
     switch (n->op) {
     case MT_OP_RESHAPE: return reshape(ad, dy, r, xt->dims);
     case MT_OP_PERMUTE:
@@ -331,8 +332,7 @@ static int vjp_move(mt_ad *ad, const mt_node *n, int k, int dy, const mt_type *x
             v[i] = 0;
         for (int j = 0; j < k; j++)
             v[axis] += mt_graph_node(ad->src, n->in[j])->type.dims[axis];
-        memcpy(w, xt->dims, sizeof w);
-        return crop(ad, dy, r, v, w);
+        return crop(ad, dy, r, v, xt->dims);
     }
     default:
         return mt_diag_set(ad->d, MT_ERR_INTERNAL, "grad: %s is not a movement op",
@@ -376,7 +376,7 @@ static int dilate(mt_ad *ad, int v, int sp, const int64_t *s)
         return v;
     const mt_type *t = type_of(ad, v);
     int64_t split[MT_MAX_RANK], pads[2 * MT_MAX_RANK] = {0}, joined[MT_MAX_RANK],
-        zero[MT_MAX_RANK] = {0}, len[MT_MAX_RANK];
+                                         zero[MT_MAX_RANK] = {0}, len[MT_MAX_RANK];
     split[0] = joined[0] = len[0] = t->dims[0];
     split[1] = joined[1] = len[1] = t->dims[1];
     for (int i = 0; i < sp; i++) {
@@ -399,7 +399,7 @@ static int flip_range(mt_ad *ad, int v, int axis, int64_t lo, int64_t hi)
 {
     if (v < 0)
         return -1;
-    const mt_type *t = type_of(ad, v);
+    const mt_type ty = *type_of(ad, v), *t = &ty; /* slice() below may move the node array */
     int64_t start[MT_MAX_RANK] = {0}, end[MT_MAX_RANK];
     memcpy(end, t->dims, sizeof end);
     int parts[64], n = 0;
@@ -463,8 +463,8 @@ static int vjp_conv(mt_ad *ad, const mt_node *n, int k, int x, int w, int dy)
         int64_t nopad[2] = {0, 0};
         return crop(ad, conv(ad, n->op, pad(ad, d, r, pads), wf, nopad), r, start, len);
     }
-    int xt_ = swap_axes(ad, x, 0, 1);
-    int v = conv(ad, n->op, xt_, swap_axes(ad, d, 0, 1), p);
+    int xs = swap_axes(ad, x, 0, 1); /* [C,N,L...] */
+    int v = conv(ad, n->op, xs, swap_axes(ad, d, 0, 1), p);
     if (v >= 0) { /* [C,O,K+r...] */
         len[0] = wt->dims[1];
         len[1] = wt->dims[0];

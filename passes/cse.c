@@ -51,8 +51,11 @@ static int same_node(const mt_node *m, mt_op op, const int *in, int nin, const m
     return 1;
 }
 
-static mt_status cse(const mt_graph *src, mt_graph *dst, int *map, mt_diag *d)
+static mt_status cse(mt_rewrite *rw, mt_diag *d)
 {
+    const mt_graph *src = rw->src;
+    mt_graph *dst = rw->dst;
+    int *map = rw->map;
     /* Open addressing over dst ids; at most src->nnodes entries, so never more than half full. */
     size_t cap = 64;
     while (cap < 2 * (size_t)src->nnodes)
@@ -83,9 +86,7 @@ static mt_status cse(const mt_graph *src, mt_graph *dst, int *map, mt_diag *d)
             }
         }
         if (found >= 0) {
-            map[i] = mt_rewrite_alias(dst, src, map, i, found, d);
-            if (map[i] < 0)
-                st = mt_rewrite_err(d);
+            st = mt_rewrite_alias(rw, i, found, d);
             continue;
         }
         map[i] = mt_graph_copy_node(dst, src, i, map, d);

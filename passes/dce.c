@@ -11,8 +11,11 @@
 #include "passes/pass.h"
 #include "passes/rewrite.h"
 
-static mt_status dce(const mt_graph *src, mt_graph *dst, int *map, mt_diag *d)
+static mt_status dce(mt_rewrite *rw, mt_diag *d)
 {
+    const mt_graph *src = rw->src;
+    mt_graph *dst = rw->dst;
+    int *map = rw->map;
     char *live = mt_calloc((size_t)src->nnodes + 1, 1);
     if (!live)
         return mt_diag_set(d, MT_ERR_NOMEM, "out of memory");

@@ -103,8 +103,8 @@ static mt_status evaluate(const mt_node *n, const mt_type *types, const double *
 }
 
 /* The value of node n, all of whose operands are consts (values vals[], types types[]). */
-static mt_status fold_value(const mt_node *n, const mt_type *types, const double *vals,
-                            double *v, int *ok, mt_diag *d)
+static mt_status fold_value(const mt_node *n, const mt_type *types, const double *vals, double *v,
+                            int *ok, mt_diag *d)
 {
     unsigned f = mt_op_get(n->op)->flags;
     *ok = 0;
@@ -133,8 +133,7 @@ static mt_status fold_value(const mt_node *n, const mt_type *types, const double
         *ok = 1;
         return MT_OK;
     }
-    default:
-        break;
+    default: break;
     }
     int64_t total = mt_type_numel(&n->type);
     for (int i = 0; i < n->nin; i++)
@@ -144,8 +143,11 @@ static mt_status fold_value(const mt_node *n, const mt_type *types, const double
     return evaluate(n, types, vals, v, ok, d);
 }
 
-static mt_status fold(const mt_graph *src, mt_graph *dst, int *map, mt_diag *d)
+static mt_status fold(mt_rewrite *rw, mt_diag *d)
 {
+    const mt_graph *src = rw->src;
+    mt_graph *dst = rw->dst;
+    int *map = rw->map;
     mt_type *types = NULL;
     double *vals = NULL;
     int cap = 0;

@@ -13,14 +13,12 @@
 
 #include "passes/rewrite.h"
 
-static const mt_pass fold = {"fold", mt_pass_fold,
-                             "constant folding: ops of consts become consts"};
+static const mt_pass fold = {"fold", mt_pass_fold, "constant folding: ops of consts become consts"};
 static const mt_pass algebraic = {"algebraic", mt_pass_algebraic,
                                   "identities: x*1, x+0, neg neg, reshape/permute/expand chains"};
 static const mt_pass cse = {"cse", mt_pass_cse,
                             "common-subexpression elimination: compute each value once"};
-static const mt_pass dce = {"dce", mt_pass_dce,
-                            "dead-code elimination: drop what no output needs"};
+static const mt_pass dce = {"dce", mt_pass_dce, "dead-code elimination: drop what no output needs"};
 
 static const mt_pass *const default_passes[] = {&fold, &algebraic, &cse, &dce};
 
@@ -40,11 +38,11 @@ const mt_pass *mt_pass_lookup(const char *name)
     return NULL;
 }
 
-static mt_status copy_all(const mt_graph *src, mt_graph *dst, int *map, mt_diag *d)
+static mt_status copy_all(mt_rewrite *rw, mt_diag *d)
 {
-    for (int i = 0; i < src->nnodes; i++) {
-        map[i] = mt_graph_copy_node(dst, src, i, map, d);
-        if (map[i] < 0)
+    for (int i = 0; i < rw->src->nnodes; i++) {
+        rw->map[i] = mt_graph_copy_node(rw->dst, rw->src, i, rw->map, d);
+        if (rw->map[i] < 0)
             return mt_rewrite_err(d);
     }
     return MT_OK;

@@ -75,8 +75,8 @@ mt_status mt_rewrite_alias(mt_rewrite *rw, int id, int v, mt_diag *d)
     int held = s >= 0 && rw->map[s] == v && is_output(src, s);
     if (!held && !mt_op_is(dst->nodes[v].op, MT_F_LEAF)) {
         if (mt_graph_find(dst, n->name) >= 0) /* replacements take their node's name: a bug */
-            return mt_diag_set(d, MT_ERR_INTERNAL, "output name '%%%s' is taken in '%s'",
-                               n->name, dst->name);
+            return mt_diag_set(d, MT_ERR_INTERNAL, "output name '%%%s' is taken in '%s'", n->name,
+                               dst->name);
         return mt_graph_rename(dst, v, n->name, d);
     }
     /* A copy of a copy copies the original instead: cse merging two copies and algebraic
@@ -89,8 +89,8 @@ mt_status mt_rewrite_alias(mt_rewrite *rw, int id, int v, mt_diag *d)
     a.shape.n = dst->nodes[v].type.rank;
     for (int i = 0; i < a.shape.n; i++)
         a.shape.v[i] = dst->nodes[v].type.dims[i];
-    rw->out[id] = mt_graph_add(dst, MT_OP_RESHAPE, &v, 1, &a, n->name, NULL, NULL, n->line,
-                               n->col, d);
+    rw->out[id] =
+        mt_graph_add(dst, MT_OP_RESHAPE, &v, 1, &a, n->name, NULL, NULL, n->line, n->col, d);
     return rw->out[id] >= 0 ? MT_OK : mt_rewrite_err(d);
 }
 

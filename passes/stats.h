@@ -36,11 +36,12 @@ typedef struct mt_stats {
 /* Fills *s for g. Fails only when out of memory. */
 mt_status mt_graph_stats(const mt_graph *g, mt_stats *s, mt_diag *d);
 
-/* The stats table: a header line, then one row per stage, e.g.
- *   stage            nodes        flops        bytes         peak
- *   parsed              12     1.64 MFLOP   3.20 MiB     1.02 MiB
- * Numbers below 10000 print exactly; larger ones with a unit (k, M, G, T FLOP; KiB, MiB, GiB,
- * TiB). */
+/* The stats table: a header line, then one row per stage (appended to b), e.g.
+ *   stage           nodes          flops          bytes           peak
+ *   parsed              6      1552 FLOP         2564 B         1408 B
+ *   dce                 6     2.50 GFLOP       3.00 MiB      12.06 KiB
+ * Numbers below 10000 print exactly; larger ones with three significant digits and a unit
+ * (k, M, G, T, P FLOP; KiB, MiB, GiB, TiB, PiB). */
 void mt_stats_header(mt_buf *b);
 void mt_stats_row(mt_buf *b, const char *stage, const mt_stats *s);
 

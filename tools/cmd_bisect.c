@@ -158,8 +158,7 @@ static int parse_args(int argc, char **argv, const char **file, uint64_t *seed, 
             if (!strcmp(a, "--seed")) {
                 unsigned long long s = strtoull(v, &end, 0);
                 if (!*v || *end || v[0] == '-')
-                    return mtc_usage_error("bisect", "--seed needs an integer >= 0, got '%s'",
-                                           v);
+                    return mtc_usage_error("bisect", "--seed needs an integer >= 0, got '%s'", v);
                 *seed = s;
             } else if (!strcmp(a, "--tol")) {
                 *tol = strtod(v, &end);
@@ -173,13 +172,21 @@ static int parse_args(int argc, char **argv, const char **file, uint64_t *seed, 
         } else if (!*file) {
             *file = a;
         } else {
-            return mtc_usage_error("bisect", "more than one graph file ('%s' and '%s')", *file,
-                                   a);
+            return mtc_usage_error("bisect", "more than one graph file ('%s' and '%s')", *file, a);
         }
     }
     if (!*file)
         return mtc_usage_error("bisect", "no graph file given");
     return 0;
+}
+
+/* Nodes that compute: what `mtc dump --stats` counts. */
+static int ncompute(const mt_graph *g)
+{
+    int n = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        n += !mt_op_is(g->nodes[i].op, MT_F_LEAF);
+    return n;
 }
 
 /* Reports the first node of `after` that differs from the node of the same name in `before`;
@@ -246,19 +253,18 @@ int mtc_cmd_bisect(int argc, char **argv)
             all.abs = fmax(all.abs, e.abs);
             all.rel = fmax(all.rel, e.rel);
         }
+        printf("%-10s nodes %4d -> %-4d %-7s max abs err %.3g, max rel err %.3g\n", passes[p]->name,
+               ncompute(cur.g), ncompute(next.g), first_bad >= 0 ? "CHANGED" : "ok", all.abs,
+               all.rel);
         if (first_bad >= 0) {
-            printf("%-10s %5d -> %-5d nodes  CHANGES the numbers (max abs err %.3g, max rel "
-                   "err %.3g, tol %g)\n",
-                   passes[p]->name, cur.g->nnodes, next.g->nnodes, all.abs, all.rel, tol);
             printf("  first differing output: %%%s\n",
                    cur.g->nodes[cur.g->outputs[first_bad]].name);
             report_node(&cur, &next, tol);
-            printf("bisect: pass '%s' changes the numbers of '%s'\n", passes[p]->name, file);
+            printf("bisect: pass '%s' changes the numbers of %s beyond tol %g\n", passes[p]->name,
+                   file, tol);
             rc = 1;
             goto done;
         }
-        printf("%-10s %5d -> %-5d nodes  ok (max abs err %.3g, max rel err %.3g)\n",
-               passes[p]->name, cur.g->nnodes, next.g->nnodes, all.abs, all.rel);
         run_fini(&cur);
         cur = next;
         next = (run){0};

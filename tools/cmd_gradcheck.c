@@ -49,17 +49,18 @@ static mt_status load_leaves(const mt_graph *g, const char *path, mt_tensor **le
             continue;
         const mt_tensor *t = mt_tensor_map_get(m, n->name);
         if (!t) {
-            st = mt_diag_set_at(d, MT_ERR_ARG, path, 0, 0, "no tensor '%s' for %s %%%s",
-                                n->name, mt_op_name(n->op), n->name);
+            st = mt_diag_set_at(d, MT_ERR_ARG, path, 0, 0, "no tensor '%s' for %s %%%s", n->name,
+                                mt_op_name(n->op), n->name);
             break;
         }
         mt_type want = n->type;
         want.dtype = t->type.dtype;
         if (!mt_type_equal(&want, &t->type)) {
             char a[MT_TYPE_STR_MAX], b[MT_TYPE_STR_MAX];
-            st = mt_diag_set_at(d, MT_ERR_SHAPE, path, 0, 0, "tensor '%s' is %s but %%%s is %s",
-                                n->name, mt_type_str(&t->type, a, sizeof a), n->name,
-                                mt_type_str(&n->type, b, sizeof b));
+            mt_type_str(&n->type, b, sizeof b);
+            st = mt_diag_set_at(d, MT_ERR_SHAPE, path, 0, 0,
+                                "tensor '%s' is %s but %%%s has shape %s", n->name,
+                                mt_type_str(&t->type, a, sizeof a), n->name, strchr(b, '['));
             break;
         }
         leaves[id] = mt_tensor_new(n->type);
@@ -87,19 +88,31 @@ static void print_table(const mt_graph *g, const mt_gradcheck_result *res, int n
     }
 }
 
+/* Ops with points where the derivative does not exist; there any subgradient is valid (SPEC
+ * section 2), and central differences average the two sides instead. */
+static int has_kinks(mt_op op)
+{
+    return op == MT_OP_RELU || op == MT_OP_ABS || op == MT_OP_MAXIMUM || op == MT_OP_MINIMUM ||
+           op == MT_OP_MAX || op == MT_OP_MAXPOOL2D;
+}
+
 static void print_culprit(const mt_graph *g, const mt_gradcheck_node *bad)
 {
     if (bad->node < 0) {
-        printf("every node's vector-Jacobian rule matches central differences on its own; the\n"
-               "difference comes from how they combine, or from a non-differentiable point\n"
-               "(a tie in max, relu or abs at 0): try another --seed\n");
+        printf("every node's vector-Jacobian rule matches central differences on its own: the\n"
+               "difference comes from how they combine, or from a point where the function is not\n"
+               "differentiable (a tie in max, relu or abs at 0); try another --seed or --in\n");
         return;
     }
     const mt_node *n = mt_graph_node(g, bad->node);
-    printf("first wrong vector-Jacobian rule: %%%s = %s (node %d, line %d), d/d%%%s: max abs err "
-           "%.3g, max rel err %.3g\n",
+    printf("first node whose vector-Jacobian rule disagrees with central differences:\n"
+           "  %%%s = %s (node %d, line %d), d/d%%%s: max abs err %.3g, max rel err %.3g\n",
            n->name, mt_op_name(n->op), bad->node, n->line,
            mt_graph_node_name(g, n->in[bad->operand]), bad->max_abs, bad->max_rel);
+    if (has_kinks(n->op))
+        printf("  %s is not differentiable everywhere: if an operand sits exactly on a kink or a\n"
+               "  tie, any subgradient is valid and central differences differ from it\n",
+               mt_op_name(n->op));
 }
 
 int mtc_cmd_gradcheck(int argc, char **argv)
@@ -125,8 +138,9 @@ int mtc_cmd_gradcheck(int argc, char **argv)
                 errno = 0;
                 seed = strtoull(v, &end, 10);
                 if (!*v || *end || errno || v[0] == '-')
-                    return mtc_usage_error("gradcheck", "--seed needs a non-negative integer, "
-                                                        "got '%s'",
+                    return mtc_usage_error("gradcheck",
+                                           "--seed needs a non-negative integer, "
+                                           "got '%s'",
                                            v);
             } else if (!parse_double(v, !strcmp(a, "--eps") ? &eps : &tol)) {
                 return mtc_usage_error("gradcheck", "%s needs a positive number, got '%s'", a, v);

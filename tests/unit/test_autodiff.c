@@ -46,7 +46,10 @@ static mt_type T(int rank, ...)
 
 static const mt_type *type_of(const mt_graph *g, int id) { return mt_graph_node_type(g, id); }
 
-static int has_type(const mt_graph *g, int id, mt_type t) { return mt_type_equal(type_of(g, id), &t); }
+static int has_type(const mt_graph *g, int id, mt_type t)
+{
+    return mt_type_equal(type_of(g, id), &t);
+}
 
 static void assert_built(const mt_graph *g, const char *what)
 {
@@ -91,9 +94,9 @@ static void check_params(const mt_graph *g, const char *what)
             continue;
         mt_gradcheck_node bad;
         mt_gradcheck_nodes(g, in, s, EPS, TOL, &bad, &d);
-        fail_msg("%s: gradient of %%%s is off by %g (rel %g); first wrong rule: node %d (%s)",
-                 what, mt_graph_node_name(g, params[i]), res[i].max_abs, res[i].max_rel,
-                 bad.node, bad.node >= 0 ? mt_op_name(mt_graph_node_op(g, bad.node)) : "none");
+        fail_msg("%s: gradient of %%%s is off by %g (rel %g); first wrong rule: node %d (%s)", what,
+                 mt_graph_node_name(g, params[i]), res[i].max_abs, res[i].max_rel, bad.node,
+                 bad.node >= 0 ? mt_op_name(mt_graph_node_op(g, bad.node)) : "none");
     }
     for (int id = 0; id < g->nnodes; id++)
         mt_tensor_free(leaves[id]);
@@ -155,8 +158,8 @@ static const mt_type *shapes_0_to_4(int i)
 static void unary_ops_match_central_differences_at_ranks_0_to_4(void **state)
 {
     (void)state;
-    int (*ops[])(mt_graph *, int) = {mt_neg,     mt_exp, mt_log,  mt_relu, mt_sigmoid,
-                                     mt_inv,     mt_tanh, mt_sqrt, mt_abs};
+    int (*ops[])(mt_graph *, int) = {mt_neg, mt_exp,  mt_log,  mt_relu, mt_sigmoid,
+                                     mt_inv, mt_tanh, mt_sqrt, mt_abs};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
         for (int i = 0; i < 5; i++) {
             mt_graph *g = mt_graph_new("unary");
@@ -194,8 +197,8 @@ static void binary_ops_match_with_broadcasting_and_rank_0(void **state)
                 int a = mt_param(g, "a", swap ? tb : ta), b = mt_param(g, "b", swap ? ta : tb);
                 finish(g, ops[k](g, a, b));
                 char what[64];
-                snprintf(what, sizeof what, "%s, shapes #%d%s",
-                         mt_op_name(mt_graph_node_op(g, 2)), i, swap ? " swapped" : "");
+                snprintf(what, sizeof what, "%s, shapes #%d%s", mt_op_name(mt_graph_node_op(g, 2)),
+                         i, swap ? " swapped" : "");
                 check(g, what);
             }
         }
@@ -331,8 +334,7 @@ static void movement_ops_match(void **state)
     check(g, "expand of a scalar");
 
     g = mt_graph_new("slice");
-    finish(g, mt_slice(g, mt_param(g, "x", T(2, 4, 5)), 2, (int64_t[]){1, -3},
-                       (int64_t[]){3, 5}));
+    finish(g, mt_slice(g, mt_param(g, "x", T(2, 4, 5)), 2, (int64_t[]){1, -3}, (int64_t[]){3, 5}));
     check(g, "slice with a negative start");
 
     g = mt_graph_new("pad");
@@ -404,8 +406,8 @@ static void conv2d_matches_with_stride_1_and_2_and_padding_0_and_1(void **state)
             int w = mt_param(g, "w", T(4, 3, 2, 3, 2));
             finish(g, mt_conv2d(g, x, w, strides[s], pads[p]));
             char what[80];
-            snprintf(what, sizeof what, "conv2d stride [%d,%d] padding [%d,%d]",
-                     (int)strides[s][0], (int)strides[s][1], (int)pads[p][0], (int)pads[p][1]);
+            snprintf(what, sizeof what, "conv2d stride [%d,%d] padding [%d,%d]", (int)strides[s][0],
+                     (int)strides[s][1], (int)pads[p][0], (int)pads[p][1]);
             check(g, what);
         }
 }
@@ -747,6 +749,49 @@ static void gradcheck_names_a_wrong_rule(void **state)
     mt_graph_free(g);
 }
 
+/* An allocator that fails from the n-th call on. */
+static long alloc_calls, alloc_fail_at;
+
+static void *failing_realloc(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    if (size == 0) {
+        free(p);
+        return NULL;
+    }
+    if (alloc_calls++ >= alloc_fail_at)
+        return NULL;
+    return realloc(p, size);
+}
+
+static void out_of_memory_at_any_allocation_is_reported_cleanly(void **state)
+{
+    (void)state;
+    mt_graph *g = mlp();
+    mt_allocator a = {failing_realloc, NULL};
+    int done = 0;
+    for (alloc_fail_at = 0; !done && alloc_fail_at < 100000; alloc_fail_at++) {
+        alloc_calls = 0;
+        mt_diag d;
+        mt_diag_init(&d);
+        mt_graph *gg = (mt_graph *)1;
+        mt_set_allocator(&a);
+        mt_status st = mt_pass_grad(g, NULL, 0, &gg, &d);
+        mt_set_allocator(NULL);
+        if (st == MT_OK) {
+            done = 1;
+        } else {
+            assert_int_equal(st, MT_ERR_NOMEM);
+            assert_null(gg);
+        }
+        mt_graph_free(st == MT_OK ? gg : NULL);
+        mt_diag_fini(&d);
+    }
+    assert_true(done);
+    assert_true(alloc_fail_at > 5); /* the loop did fail some of the pass's allocations */
+    mt_graph_free(g);
+}
+
 int main(void)
 {
     const char *env = getenv("MT_SEED");
@@ -777,6 +822,7 @@ int main(void)
         cmocka_unit_test(a_first_output_with_more_than_one_element_is_a_shape_error),
         cmocka_unit_test(wrt_must_name_an_input_or_param_once),
         cmocka_unit_test(gradcheck_names_a_wrong_rule),
+        cmocka_unit_test(out_of_memory_at_any_allocation_is_reported_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,8 @@ graph cnn {
 # CHECK-NEXT: %[[PAD:[0-9]+]] = pad %[[DIL]] pads=[0,0,0,0,1,1,0,1] : f32[1,3,7,6]
 # CHECK-NEXT: %grad.x = conv2d %[[PAD]], %[[WT]] stride=[1,1] padding=[0,0] : f32[1,2,5,5]
 # CHECK:      %[[XT:[0-9]+]] = permute %x perm=[1,0,2,3] : f32[2,1,5,5]
-# CHECK-NEXT: %[[DW:[0-9]+]] = conv2d %[[XT]], %{{[0-9]+}} stride=[1,1] padding=[1,1] : f32[2,3,3,3]
+# CHECK-NEXT: %[[DT:[0-9]+]] = permute %{{[0-9]+}} perm=[1,0,2,3] : f32[3,1,5,5]
+# CHECK-NEXT: %[[DW:[0-9]+]] = conv2d %[[XT]], %[[DT]] stride=[1,1] padding=[1,1] : f32[2,3,3,3]
 # CHECK-NEXT: %[[CROP:[0-9]+]] = slice %[[DW]] start=[0,0,0,0] end=[2,3,3,2] : f32[2,3,3,2]
 # CHECK-NEXT: %grad.w = permute %[[CROP]] perm=[1,0,2,3] : f32[3,2,3,2]
 # CHECK-NEXT: output %s, %grad.x, %grad.w

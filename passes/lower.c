@@ -1,0 +1,699 @@
+/* lower.c - fused graph -> kernel IR: one loop nest per kernel of the partition.
+ *
+ * Requires: a verified graph and its partition (passes/fuse.c). Guarantees: a program with one
+ * kernel per fusion kernel, in the same order (plus a copy kernel per output that is a leaf);
+ * each kernel stores its root's value once per element and reads only leaves and the roots of
+ * earlier kernels.
+ *
+ * A kernel iterates over its root's shape: one loop per axis of size > 1, outermost first,
+ * the outermost marked parallel. The root's value at a multi-index is built by asking each
+ * operand for its value at the matching index (mt_lower_value): a stored node is a load, a
+ * movement op maps the index (reshape via the flat offset, permute, slices, pads and
+ * concatenations via shifted and clamped indices under a select), a fused elementwise op
+ * computes in place and binds its result to a scalar, a fused reduction opens its own loops.
+ *
+ * A reduction is placed in the innermost enclosing loop that its index uses, before that
+ * loop's remaining body, so it runs once per distinct result element (passes/fuse.c only fuses
+ * reductions for which that is once per element of their output). f32 sums accumulate in an
+ * f64 scalar and are rounded once, like the reference interpreter; max keeps the operand type
+ * and propagates NaN. The matmul and conv loop nests are in lower_contract.c.
+ */
+#include "passes/lower.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ir/alloc.h"
+#include "runtime/philox.h"
+
+static void *chk(mt_lower_state *s, void *ptr)
+{
+    if (!ptr)
+        s->oom = 1;
+    return ptr;
+}
+
+/* ---- scopes, loops and scalars --------------------------------------------------------- */
+
+static int grow(mt_lower_state *s, void **arr, int *cap, int need, size_t elem)
+{
+    if (need <= *cap)
+        return 1;
+    int c = *cap ? 2 * *cap : 32;
+    while (c < need)
+        c *= 2;
+    void *a = mt_realloc(*arr, (size_t)c * elem);
+    if (!a) {
+        s->oom = 1;
+        return 0;
+    }
+    *arr = a;
+    *cap = c;
+    return 1;
+}
+
+mt_kexpr *mt_lower_open(mt_lower_state *s, int64_t trip, unsigned flags)
+{
+    if (trip == 1)
+        return chk(s, mt_kx_int(s->p, 0));
+    int loop = s->nloops;
+    if (!grow(s, (void **)&s->loop_depth, &s->loop_cap, loop + 1, sizeof *s->loop_depth))
+        return NULL;
+    mt_lscope *sc = chk(s, mt_arena_alloc(&s->p->arena, sizeof *sc));
+    mt_kstmt *st = chk(s, mt_ks_for(s->p, loop, trip, flags));
+    mt_kexpr *var = chk(s, mt_kx_var(s->p, loop, trip));
+    if (!sc || !st || !var)
+        return NULL;
+    s->nloops++;
+    sc->parent = s->cur;
+    sc->depth = s->cur->depth + 1;
+    sc->loop = st;
+    s->loop_depth[loop] = sc->depth;
+    s->cur = sc;
+    return var;
+}
+
+void mt_lower_close(mt_lower_state *s, mt_kexpr *var)
+{
+    if (!var || var->op != MT_KX_VAR || !s->cur->loop)
+        return;
+    mt_lscope *sc = s->cur;
+    sc->loop->body = sc->block.first;
+    s->cur = sc->parent;
+    mt_kblock_append(&s->cur->block, sc->loop);
+}
+
+void mt_lower_emit(mt_lower_state *s, mt_kstmt *st)
+{
+    if (chk(s, st))
+        mt_kblock_append(&s->cur->block, st);
+}
+
+mt_kexpr *mt_lower_let(mt_lower_state *s, mt_ktype t, mt_kexpr *init)
+{
+    if (!init) {
+        s->oom = 1;
+        return NULL;
+    }
+    int id = s->nscalars;
+    if (!grow(s, (void **)&s->scalar_types, &s->scalar_cap, id + 1, sizeof *s->scalar_types))
+        return NULL;
+    /* scalar_depth shares the capacity of scalar_types: grow it to the same size. */
+    int *sd = mt_realloc(s->scalar_depth, (size_t)s->scalar_cap * sizeof *sd);
+    if (!chk(s, sd))
+        return NULL;
+    s->scalar_depth = sd;
+    s->nscalars++;
+    s->scalar_types[id] = t;
+    s->scalar_depth[id] = s->cur->depth;
+    mt_lower_emit(s, mt_ks_decl(s->p, id, mt_kx_cast(s->p, t, init)));
+    return chk(s, mt_kx_scalar(s->p, id, t));
+}
+
+/* The depth of the innermost scope whose loop variable or scalar e uses. */
+static int expr_depth(const mt_lower_state *s, const mt_kexpr *e)
+{
+    if (e->op == MT_KX_VAR)
+        return s->loop_depth[e->id];
+    if (e->op == MT_KX_SCALAR)
+        return s->scalar_depth[e->id];
+    int d = 0;
+    for (int i = 0; i < e->nargs; i++) {
+        int a = expr_depth(s, e->args[i]);
+        d = a > d ? a : d;
+    }
+    return d;
+}
+
+/* ---- memo: values already computed in an open scope ------------------------------------ */
+
+static int scope_is_open(const mt_lower_state *s, const mt_lscope *sc)
+{
+    for (const mt_lscope *x = s->cur; x; x = x->parent)
+        if (x == sc)
+            return 1;
+    return 0;
+}
+
+static mt_kexpr *memo_find(const mt_lower_state *s, int id, mt_kexpr *const *idx)
+{
+    int rank = s->g->nodes[id].type.rank;
+    for (int i = s->nmemo - 1; i >= 0; i--) {
+        const mt_lmemo *m = &s->memo[i];
+        if (m->node != id || !scope_is_open(s, m->scope))
+            continue;
+        int same = 1;
+        for (int a = 0; a < rank && same; a++)
+            same = mt_kx_equal(m->idx[a], idx[a]);
+        if (same)
+            return m->value;
+    }
+    return NULL;
+}
+
+static void memo_add(mt_lower_state *s, int id, mt_kexpr *const *idx, mt_kexpr *value,
+                     mt_lscope *scope)
+{
+    if (!value || !grow(s, (void **)&s->memo, &s->memo_cap, s->nmemo + 1, sizeof *s->memo))
+        return;
+    mt_lmemo *m = &s->memo[s->nmemo++];
+    m->node = id;
+    m->scope = scope;
+    for (int a = 0; a < s->g->nodes[id].type.rank; a++)
+        m->idx[a] = idx[a];
+    m->value = value;
+}
+
+/* ---- index helpers --------------------------------------------------------------------- */
+
+mt_kexpr *mt_lower_flat(mt_lower_state *s, const mt_type *t, mt_kexpr *const *idx)
+{
+    int64_t st[MT_MAX_RANK];
+    mt_type_strides(t, st);
+    mt_kexpr *flat = mt_kx_int(s->p, 0);
+    for (int a = 0; a < t->rank; a++)
+        flat = mt_kx_binary(s->p, MT_KX_ADD, flat,
+                            mt_kx_binary(s->p, MT_KX_MUL, idx[a], mt_kx_int(s->p, st[a])));
+    return chk(s, flat);
+}
+
+void mt_lower_broadcast(mt_lower_state *s, const mt_type *tin, const mt_type *tout,
+                        mt_kexpr *const *idx, mt_kexpr **out)
+{
+    int off = tout->rank - tin->rank;
+    for (int a = 0; a < tin->rank; a++)
+        out[a] = tin->dims[a] == 1 ? chk(s, mt_kx_int(s->p, 0)) : idx[a + off];
+}
+
+/* max(0, min(x, hi)) */
+static mt_kexpr *clamp(mt_lower_state *s, mt_kexpr *x, int64_t hi)
+{
+    mt_kprog *p = s->p;
+    return mt_kx_binary(p, MT_KX_MAX, mt_kx_binary(p, MT_KX_MIN, x, mt_kx_int(p, hi)),
+                        mt_kx_int(p, 0));
+}
+
+static mt_ktype ktype(const mt_lower_state *s, int id)
+{
+    return mt_ktype_of(s->g->nodes[id].type.dtype);
+}
+
+static mt_kexpr *fconst(mt_lower_state *s, mt_ktype t, double v)
+{
+    return chk(s, mt_kx_float(s->p, t, v));
+}
+
+/* ---- movement ops ---------------------------------------------------------------------- */
+
+static mt_kexpr *lower_pad(mt_lower_state *s, const mt_node *n, mt_kexpr *const *idx)
+{
+    mt_kprog *p = s->p;
+    const mt_type *tx = &s->g->nodes[n->in[0]].type;
+    mt_kexpr *in[MT_MAX_RANK], *inside = mt_kx_uint(p, MT_KT_BOOL, 1);
+    for (int a = 0; a < tx->rank; a++) {
+        int64_t before = n->attrs.pads.v[2 * a], d = tx->dims[a];
+        mt_kexpr *lo = mt_kx_binary(p, MT_KX_GE, idx[a], mt_kx_int(p, before));
+        mt_kexpr *hi = mt_kx_binary(p, MT_KX_LT, idx[a], mt_kx_int(p, before + d));
+        inside = mt_kx_binary(p, MT_KX_AND, inside, mt_kx_binary(p, MT_KX_AND, lo, hi));
+        /* Clamped, so that the load in the untaken arm stays inside x. */
+        in[a] = chk(s, clamp(s, mt_kx_binary(p, MT_KX_SUB, idx[a], mt_kx_int(p, before)), d - 1));
+    }
+    mt_kexpr *v = mt_lower_value(s, n->in[0], in);
+    return chk(s, mt_kx_select(p, inside, v, fconst(s, mt_ktype_of(n->type.dtype), 0.0)));
+}
+
+static mt_kexpr *lower_concat(mt_lower_state *s, const mt_node *n, mt_kexpr *const *idx)
+{
+    mt_kprog *p = s->p;
+    int k = mt_axis(n->attrs.dim, n->type.rank);
+    int64_t start[64], at = 0;
+    for (int j = 0; j < n->nin && j < 64; j++) {
+        start[j] = at;
+        at += s->g->nodes[n->in[j]].type.dims[k];
+    }
+    if (n->nin > 64) {
+        /* More than 64 pieces: split the select chain recursively would be nicer; this limit
+         * is far above what graphs use. */
+        s->oom = 1;
+        return NULL;
+    }
+    /* The last operand is the fallback; earlier ones take over below their end. */
+    mt_kexpr *v = NULL;
+    for (int j = n->nin - 1; j >= 0; j--) {
+        const mt_type *tj = &s->g->nodes[n->in[j]].type;
+        mt_kexpr *in[MT_MAX_RANK];
+        for (int a = 0; a < n->type.rank; a++)
+            in[a] = idx[a];
+        in[k] = chk(s, clamp(s, mt_kx_binary(p, MT_KX_SUB, idx[k], mt_kx_int(p, start[j])),
+                             tj->dims[k] - 1));
+        mt_kexpr *vj = mt_lower_value(s, n->in[j], in);
+        if (!v) {
+            v = vj;
+            continue;
+        }
+        mt_kexpr *below = mt_kx_binary(p, MT_KX_LT, idx[k], mt_kx_int(p, start[j] + tj->dims[k]));
+        v = chk(s, mt_kx_select(p, below, vj, v));
+    }
+    return v;
+}
+
+static mt_kexpr *lower_move(mt_lower_state *s, int id, mt_kexpr *const *idx)
+{
+    const mt_node *n = &s->g->nodes[id];
+    const mt_type *tx = &s->g->nodes[n->in[0]].type;
+    mt_kexpr *in[MT_MAX_RANK];
+    switch (n->op) {
+    case MT_OP_RESHAPE: {
+        /* Through the flat offset; the index simplifier drops the divisions where the two
+         * shapes share their row-major digits. */
+        mt_kexpr *flat = mt_lower_flat(s, &n->type, idx);
+        int64_t st[MT_MAX_RANK];
+        mt_type_strides(tx, st);
+        for (int a = 0; a < tx->rank; a++)
+            in[a] = chk(s, mt_kx_binary(s->p, MT_KX_MOD,
+                                        mt_kx_binary(s->p, MT_KX_DIV, flat, mt_kx_int(s->p, st[a])),
+                                        mt_kx_int(s->p, tx->dims[a])));
+        break;
+    }
+    case MT_OP_PERMUTE:
+        for (int i = 0; i < n->type.rank; i++)
+            in[n->attrs.perm.v[i]] = idx[i];
+        break;
+    case MT_OP_EXPAND: mt_lower_broadcast(s, tx, &n->type, idx, in); break;
+    case MT_OP_SLICE:
+        for (int a = 0; a < tx->rank; a++)
+            in[a] = chk(s, mt_kx_binary(s->p, MT_KX_ADD, idx[a],
+                                        mt_kx_int(s->p, n->attrs.start.v[a])));
+        break;
+    case MT_OP_PAD: return lower_pad(s, n, idx);
+    case MT_OP_CONCAT: return lower_concat(s, n, idx);
+    default: s->oom = 1; return NULL; /* unreachable: the caller checked MT_F_MOVE */
+    }
+    return mt_lower_value(s, n->in[0], in);
+}
+
+/* ---- elementwise ops ------------------------------------------------------------------- */
+
+static mt_kexpr *cmp_to_float(mt_lower_state *s, mt_kexpr *c, mt_ktype t)
+{
+    return mt_kx_select(s->p, c, fconst(s, t, 1.0), fconst(s, t, 0.0));
+}
+
+/* The scalar formulas of the op table; runtime/interp.c is the specification. */
+static mt_kexpr *scalar_op(mt_lower_state *s, mt_op op, mt_ktype t, mt_kexpr *const *x)
+{
+    mt_kprog *p = s->p;
+    mt_kexpr *a = x[0], *b = x[1];
+    switch (op) {
+    case MT_OP_NEG: return mt_kx_unary(p, MT_KX_NEG, a);
+    case MT_OP_EXP: return mt_kx_unary(p, MT_KX_EXP, a);
+    case MT_OP_LOG: return mt_kx_unary(p, MT_KX_LOG, a);
+    case MT_OP_SQRT: return mt_kx_unary(p, MT_KX_SQRT, a);
+    case MT_OP_TANH: return mt_kx_unary(p, MT_KX_TANH, a);
+    case MT_OP_ABS: return mt_kx_unary(p, MT_KX_ABS, a);
+    case MT_OP_INV: return mt_kx_binary(p, MT_KX_DIV, fconst(s, t, 1.0), a);
+    case MT_OP_RELU: /* x <= 0 is false for NaN, which passes through */
+        return mt_kx_select(p, mt_kx_binary(p, MT_KX_LE, a, fconst(s, t, 0.0)), fconst(s, t, 0.0),
+                            a);
+    case MT_OP_SIGMOID: {
+        /* exp of -|x| never overflows: 1/(1+e) for x >= 0, e/(1+e) below. */
+        mt_kexpr *e =
+            mt_lower_let(s, t, mt_kx_unary(p, MT_KX_EXP, mt_kx_unary(p, MT_KX_NEG,
+                                                                    mt_kx_unary(p, MT_KX_ABS, a))));
+        mt_kexpr *den = mt_kx_binary(p, MT_KX_ADD, fconst(s, t, 1.0), e);
+        return mt_kx_select(p, mt_kx_binary(p, MT_KX_GE, a, fconst(s, t, 0.0)),
+                            mt_kx_binary(p, MT_KX_DIV, fconst(s, t, 1.0), den),
+                            mt_kx_binary(p, MT_KX_DIV, e, den));
+    }
+    case MT_OP_ADD: return mt_kx_binary(p, MT_KX_ADD, a, b);
+    case MT_OP_SUB: return mt_kx_binary(p, MT_KX_SUB, a, b);
+    case MT_OP_MUL: return mt_kx_binary(p, MT_KX_MUL, a, b);
+    case MT_OP_DIV: return mt_kx_binary(p, MT_KX_DIV, a, b);
+    case MT_OP_POW: return mt_kx_binary(p, MT_KX_POW, a, b);
+    case MT_OP_MAXIMUM:
+    case MT_OP_MINIMUM: {
+        /* NaN in either operand gives NaN: a NaN b loses the comparison and is picked, a NaN
+         * a is picked by the outer select. */
+        mt_kop pick = op == MT_OP_MAXIMUM ? MT_KX_GT : MT_KX_LT;
+        mt_kexpr *m = mt_kx_select(p, mt_kx_binary(p, pick, a, b), a, b);
+        return mt_kx_select(p, mt_kx_binary(p, MT_KX_NE, a, a), a, m);
+    }
+    case MT_OP_LT: return cmp_to_float(s, mt_kx_binary(p, MT_KX_LT, a, b), t);
+    case MT_OP_GT: return cmp_to_float(s, mt_kx_binary(p, MT_KX_GT, a, b), t);
+    case MT_OP_EQ: return cmp_to_float(s, mt_kx_binary(p, MT_KX_EQ, a, b), t);
+    case MT_OP_WHERE: /* c != 0 holds for NaN, as in C */
+        return mt_kx_select(p, mt_kx_binary(p, MT_KX_NE, a, fconst(s, t, 0.0)), b, x[2]);
+    default: return NULL;
+    }
+}
+
+/* rand: Philox-4x32-10 of the node's own flat index, exactly as runtime/philox.c. The key is
+ * a constant, so its ten round values are computed here. */
+static mt_kexpr *lower_rand(mt_lower_state *s, const mt_node *n, mt_kexpr *const *idx)
+{
+    mt_kprog *p = s->p;
+    mt_kexpr *i = mt_lower_flat(s, &n->type, idx);
+    uint64_t seed = (uint64_t)n->attrs.seed;
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    mt_kexpr *x[4] = {
+        mt_kx_cast(p, MT_KT_U32, i),
+        mt_kx_cast(p, MT_KT_U32,
+                   mt_kx_binary(p, MT_KX_SHR, mt_kx_cast(p, MT_KT_U64, i),
+                                mt_kx_uint(p, MT_KT_U64, 32))),
+        mt_kx_uint(p, MT_KT_U32, 0),
+        mt_kx_uint(p, MT_KT_U32, 0),
+    };
+    mt_kexpr *m0 = mt_kx_uint(p, MT_KT_U32, MT_PHILOX_M0), *m1 = mt_kx_uint(p, MT_KT_U32, MT_PHILOX_M1);
+    for (int r = 0; r < 10; r++) {
+        if (r > 0) {
+            k0 += MT_PHILOX_W0;
+            k1 += MT_PHILOX_W1;
+        }
+        mt_kexpr *hi0 = mt_kx_binary(p, MT_KX_MULHI, m0, x[0]);
+        mt_kexpr *lo0 = mt_kx_binary(p, MT_KX_MUL, m0, x[0]);
+        mt_kexpr *hi1 = mt_kx_binary(p, MT_KX_MULHI, m1, x[2]);
+        mt_kexpr *lo1 = mt_kx_binary(p, MT_KX_MUL, m1, x[2]);
+        mt_kexpr *y0 = mt_kx_binary(p, MT_KX_XOR, mt_kx_binary(p, MT_KX_XOR, hi1, x[1]),
+                                    mt_kx_uint(p, MT_KT_U32, k0));
+        mt_kexpr *y2 = mt_kx_binary(p, MT_KX_XOR, mt_kx_binary(p, MT_KX_XOR, hi0, x[3]),
+                                    mt_kx_uint(p, MT_KT_U32, k1));
+        x[0] = mt_lower_let(s, MT_KT_U32, y0);
+        x[1] = mt_lower_let(s, MT_KT_U32, lo1);
+        x[2] = mt_lower_let(s, MT_KT_U32, y2);
+        x[3] = mt_lower_let(s, MT_KT_U32, lo0);
+    }
+    if (n->type.dtype == MT_DTYPE_F32) {
+        mt_kexpr *bits = mt_kx_binary(p, MT_KX_SHR, x[0], mt_kx_uint(p, MT_KT_U32, 8));
+        return mt_kx_binary(p, MT_KX_MUL, mt_kx_cast(p, MT_KT_F32, bits),
+                            fconst(s, MT_KT_F32, 0x1p-24));
+    }
+    mt_kexpr *w = mt_kx_binary(p, MT_KX_OR,
+                               mt_kx_binary(p, MT_KX_SHL, mt_kx_cast(p, MT_KT_U64, x[0]),
+                                            mt_kx_uint(p, MT_KT_U64, 32)),
+                               mt_kx_cast(p, MT_KT_U64, x[1]));
+    mt_kexpr *bits = mt_kx_binary(p, MT_KX_SHR, w, mt_kx_uint(p, MT_KT_U64, 11));
+    return mt_kx_binary(p, MT_KX_MUL, mt_kx_cast(p, MT_KT_F64, bits),
+                        fconst(s, MT_KT_F64, 0x1p-53));
+}
+
+/* ---- reductions ------------------------------------------------------------------------ */
+
+static mt_lscope *scope_at_depth(mt_lower_state *s, int depth)
+{
+    mt_lscope *sc = s->cur;
+    while (sc->depth > depth)
+        sc = sc->parent;
+    return sc;
+}
+
+static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx)
+{
+    mt_kprog *p = s->p;
+    const mt_node *n = &s->g->nodes[id];
+    const mt_type *tx = &s->g->nodes[n->in[0]].type;
+    int is_max = n->op == MT_OP_MAX || n->op == MT_OP_MAXPOOL2D;
+    int pool = mt_op_is(n->op, MT_F_POOL);
+    int full = !pool && n->attrs.dim == MT_DIM_ALL;
+    int k = !pool && !full ? mt_axis(n->attrs.dim, tx->rank) : -1;
+    mt_ktype t = ktype(s, id), acc_t = is_max ? t : MT_KT_F64;
+
+    int depth = 0;
+    for (int a = 0; a < n->type.rank; a++) {
+        int d = expr_depth(s, idx[a]);
+        depth = d > depth ? d : depth;
+    }
+    mt_lscope *saved = s->cur, *target = scope_at_depth(s, depth);
+    s->cur = target;
+    mt_kexpr *acc = mt_lower_let(s, acc_t, fconst(s, acc_t, is_max ? -INFINITY : 0.0));
+    mt_kexpr *var[MT_MAX_RANK], *in[MT_MAX_RANK];
+    int64_t count = 1;
+    for (int a = 0; a < tx->rank; a++) {
+        int64_t trip = 1;
+        if (pool)
+            trip = a >= 2 ? n->attrs.kernel[a - 2] : 1;
+        else if (full || a == k)
+            trip = tx->dims[a];
+        count *= trip;
+        var[a] = trip > 1 ? mt_lower_open(s, trip, MT_KLOOP_REDUCE) : NULL;
+        if (pool && a >= 2)
+            in[a] = mt_kx_binary(p, MT_KX_ADD,
+                                 mt_kx_binary(p, MT_KX_MUL, idx[a], mt_kx_int(p, trip)),
+                                 var[a] ? var[a] : mt_kx_int(p, 0));
+        else if (trip > 1)
+            in[a] = var[a];
+        else if (full || a == k)
+            in[a] = mt_kx_int(p, 0);
+        else
+            in[a] = idx[a];
+        chk(s, in[a]);
+    }
+    mt_kexpr *v = mt_kx_cast(p, acc_t, mt_lower_value(s, n->in[0], in));
+    mt_kexpr *next;
+    if (is_max) {
+        /* NaN propagates: once acc is NaN, v > acc is false and acc stays. */
+        mt_kexpr *take = mt_kx_binary(p, MT_KX_OR, mt_kx_binary(p, MT_KX_NE, v, v),
+                                      mt_kx_binary(p, MT_KX_GT, v, acc));
+        next = mt_kx_select(p, take, v, acc);
+    } else {
+        next = mt_kx_binary(p, MT_KX_ADD, acc, v);
+    }
+    mt_lower_emit(s, mt_ks_set(p, acc ? acc->id : 0, next));
+    for (int a = tx->rank - 1; a >= 0; a--)
+        if (var[a])
+            mt_lower_close(s, var[a]);
+    mt_kexpr *result = acc;
+    if (n->op == MT_OP_MEAN || n->op == MT_OP_AVGPOOL2D)
+        result = mt_kx_binary(p, MT_KX_DIV, acc, fconst(s, acc_t, (double)count));
+    mt_kexpr *r = mt_lower_let(s, t, result);
+    s->cur = saved;
+    memo_add(s, id, idx, r, target);
+    return r;
+}
+
+/* ---- values ---------------------------------------------------------------------------- */
+
+static mt_kexpr *compute(mt_lower_state *s, int id, mt_kexpr *const *idx)
+{
+    const mt_node *n = &s->g->nodes[id];
+    unsigned fl = mt_op_get(n->op)->flags;
+    if (fl & MT_F_MOVE)
+        return lower_move(s, id, idx);
+    if (n->op == MT_OP_CONST)
+        return fconst(s, ktype(s, id), n->attrs.value);
+    mt_kexpr *known = memo_find(s, id, idx);
+    if (known)
+        return known;
+    if (fl & (MT_F_REDUCE | MT_F_POOL))
+        return lower_reduction(s, id, idx);
+    mt_ktype t = ktype(s, id);
+    mt_kexpr *v;
+    if (n->op == MT_OP_RAND) {
+        v = lower_rand(s, n, idx);
+    } else if (fl & (MT_F_UNARY | MT_F_BINARY | MT_F_TERNARY)) {
+        mt_kexpr *x[3] = {NULL, NULL, NULL};
+        for (int j = 0; j < n->nin; j++) {
+            mt_kexpr *in[MT_MAX_RANK];
+            mt_lower_broadcast(s, &s->g->nodes[n->in[j]].type, &n->type, idx, in);
+            x[j] = mt_lower_value(s, n->in[j], in);
+        }
+        v = scalar_op(s, n->op, t, x);
+    } else {
+        v = NULL; /* unreachable: contractions are kernel cores, leaves are loaded */
+    }
+    mt_kexpr *r = mt_lower_let(s, t, v);
+    memo_add(s, id, idx, r, s->cur);
+    return r;
+}
+
+mt_kexpr *mt_lower_value(mt_lower_state *s, int id, mt_kexpr *const *idx)
+{
+    if (s->oom)
+        return NULL;
+    mt_fuse_role role = s->f->role[id];
+    int stored = (role == MT_FUSE_ROOT || role == MT_FUSE_LEAF) && id != s->root;
+    if (id == s->core && s->core != s->root) {
+        /* The epilogue reads the core's sums where the core left them. */
+        const mt_type *t = &s->g->nodes[s->root].type;
+        return chk(s, mt_kx_load(s->p, s->buf_of[s->root], ktype(s, id), mt_lower_flat(s, t, idx)));
+    }
+    if (stored)
+        return chk(s, mt_kx_load(s->p, s->buf_of[id], ktype(s, id),
+                                 mt_lower_flat(s, &s->g->nodes[id].type, idx)));
+    return chk(s, compute(s, id, idx));
+}
+
+void mt_lower_epilogue(mt_lower_state *s, mt_kexpr *const *idx)
+{
+    if (s->root == s->core)
+        return;
+    const mt_type *t = &s->g->nodes[s->root].type;
+    mt_kexpr *v = mt_lower_value(s, s->root, idx);
+    mt_lower_emit(s, mt_ks_store(s->p, s->buf_of[s->root], mt_lower_flat(s, t, idx), v));
+}
+
+/* ---- kernels --------------------------------------------------------------------------- */
+
+/* Loops over every axis of t (the outermost parallel), stores value(id) into buffer `buf`. */
+static void elementwise_body(mt_lower_state *s, int id, int buf, const mt_type *t, int copy_from)
+{
+    mt_kexpr *idx[MT_MAX_RANK], *var[MT_MAX_RANK];
+    unsigned flags = MT_KLOOP_PARALLEL;
+    for (int a = 0; a < t->rank; a++) {
+        var[a] = mt_lower_open(s, t->dims[a], flags);
+        idx[a] = var[a];
+        if (t->dims[a] > 1)
+            flags = 0;
+    }
+    mt_kexpr *flat = mt_lower_flat(s, t, idx);
+    mt_kexpr *v = copy_from >= 0 ? mt_kx_load(s->p, copy_from, mt_ktype_of(t->dtype), flat)
+                                 : mt_lower_value(s, id, idx);
+    mt_lower_emit(s, mt_ks_store(s->p, buf, flat, v));
+    for (int a = t->rank - 1; a >= 0; a--)
+        mt_lower_close(s, var[a]);
+}
+
+static int64_t block_work(const mt_kstmt *st)
+{
+    int64_t w = 0;
+    for (; st; st = st->next) {
+        int64_t inner = st->kind == MT_KS_FOR ? block_work(st->body) : 1;
+        int64_t t = st->kind == MT_KS_FOR ? st->trip : 1;
+        if (inner < 1)
+            inner = 1;
+        w += t > INT64_MAX / inner ? INT64_MAX / 4 : t * inner;
+        if (w > INT64_MAX / 4)
+            w = INT64_MAX / 4;
+    }
+    return w;
+}
+
+/* "%y: matmul add relu": the stored value and the graph ops the kernel computes. */
+static const char *kernel_note(mt_lower_state *s, int k, int root)
+{
+    mt_buf b = {0};
+    mt_buf_printf(&b, "%%%s:", s->g->nodes[root].name);
+    for (int id = 0; id < s->g->nnodes; id++)
+        if (s->f->kernel[id] == k)
+            mt_buf_printf(&b, " %s", mt_op_name(s->g->nodes[id].op));
+    char *str = mt_buf_take(&b);
+    const char *copy = str ? mt_arena_strdup(&s->p->arena, str) : NULL;
+    mt_free(str);
+    return chk(s, (void *)copy);
+}
+
+/* Builds one kernel: fusion kernel k, or (k < 0) a copy of leaf `root` into buffer `out`. */
+static void lower_kernel(mt_lower_state *s, int k, int root, int out)
+{
+    mt_kprog *p = s->p;
+    mt_lscope top;
+    memset(&top, 0, sizeof top);
+    s->cur = &top;
+    s->nloops = s->nscalars = s->nmemo = 0;
+    s->root = root;
+    s->core = k >= 0 ? s->f->kernels[k].core : -1;
+    const mt_type *t = &s->g->nodes[root].type;
+    if (k < 0)
+        elementwise_body(s, root, out, t, s->buf_of[root]);
+    else if (s->core >= 0)
+        mt_lower_contract(s);
+    else
+        elementwise_body(s, root, s->buf_of[root], t, -1);
+    if (s->oom)
+        return;
+    mt_kernel kern;
+    memset(&kern, 0, sizeof kern);
+    char name[32];
+    snprintf(name, sizeof name, "k%d", p->nkernels);
+    kern.name = chk(s, mt_arena_strdup(&p->arena, name));
+    kern.root = root;
+    kern.note = k >= 0 ? kernel_note(s, k, root) : chk(s, mt_arena_strdup(&p->arena, "copy"));
+    kern.nloops = s->nloops;
+    kern.nscalars = s->nscalars;
+    kern.scalar_types =
+        chk(s, mt_arena_alloc(&p->arena, ((size_t)s->nscalars + 1) * sizeof *kern.scalar_types));
+    if (kern.scalar_types && s->nscalars)
+        memcpy(kern.scalar_types, s->scalar_types, (size_t)s->nscalars * sizeof *kern.scalar_types);
+    kern.body = top.block.first;
+    kern.work = block_work(kern.body);
+    if (s->oom || !mt_kernel_collect_bufs(p, &kern) || mt_kprog_add_kernel(p, &kern) < 0)
+        s->oom = 1;
+}
+
+static int first_output(const mt_graph *g, int id)
+{
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i] == id)
+            return i;
+    return -1;
+}
+
+mt_status mt_lower(const mt_graph *g, const mt_fusion *f, mt_kprog **out, mt_diag *d)
+{
+    *out = NULL;
+    mt_lower_state s;
+    memset(&s, 0, sizeof s);
+    s.g = g;
+    s.f = f;
+    s.p = mt_kprog_new(g->name);
+    s.buf_of = mt_calloc((size_t)g->nnodes + 1, sizeof *s.buf_of);
+    int *leaf_copy = mt_calloc((size_t)g->nnodes + 1, sizeof *leaf_copy);
+    if (!s.p || !s.buf_of || !leaf_copy)
+        s.oom = 1;
+    mt_kprog *p = s.p;
+    /* Buffers: the leaves, then one per kernel root, then copies of leaf outputs. */
+    for (int id = 0; id < g->nnodes && !s.oom; id++) {
+        const mt_node *n = &g->nodes[id];
+        s.buf_of[id] = leaf_copy[id] = -1;
+        if (f->role[id] == MT_FUSE_LEAF &&
+            (s.buf_of[id] = mt_kprog_add_buf(p, MT_KBUF_INPUT, &n->type, id, n->name)) < 0)
+            s.oom = 1;
+    }
+    for (int k = 0; k < f->nkernels && !s.oom; k++) {
+        int id = f->kernels[k].root, o = first_output(g, id);
+        const mt_node *n = &g->nodes[id];
+        int b = mt_kprog_add_buf(p, o >= 0 ? MT_KBUF_OUTPUT : MT_KBUF_TEMP, &n->type, id,
+                                 n->name);
+        if (b < 0)
+            s.oom = 1;
+        else
+            p->bufs[b].output = o;
+        s.buf_of[id] = b;
+    }
+    for (int i = 0; i < g->noutputs && !s.oom; i++) {
+        int id = g->outputs[i];
+        if (f->role[id] != MT_FUSE_LEAF || leaf_copy[id] >= 0)
+            continue;
+        int b = mt_kprog_add_buf(p, MT_KBUF_OUTPUT, &g->nodes[id].type, id, g->nodes[id].name);
+        if (b < 0)
+            s.oom = 1;
+        else
+            p->bufs[b].output = i;
+        leaf_copy[id] = b;
+    }
+    if (!s.oom) {
+        p->noutputs = g->noutputs;
+        p->outputs = chk(&s, mt_arena_alloc(&p->arena, ((size_t)g->noutputs + 1) * sizeof(int)));
+    }
+    for (int i = 0; i < g->noutputs && !s.oom; i++) {
+        int id = g->outputs[i];
+        p->outputs[i] = f->role[id] == MT_FUSE_LEAF ? leaf_copy[id] : s.buf_of[id];
+    }
+    for (int k = 0; k < f->nkernels && !s.oom; k++)
+        lower_kernel(&s, k, f->kernels[k].root, -1);
+    for (int id = 0; id < g->nnodes && !s.oom; id++)
+        if (leaf_copy[id] >= 0)
+            lower_kernel(&s, -1, id, leaf_copy[id]);
+    mt_free(s.buf_of);
+    mt_free(leaf_copy);
+    mt_free(s.loop_depth);
+    mt_free(s.scalar_types);
+    mt_free(s.scalar_depth);
+    mt_free(s.memo);
+    if (s.oom) {
+        mt_kprog_free(p);
+        return mt_diag_set(d, MT_ERR_NOMEM, "lower: out of memory");
+    }
+    *out = p;
+    return MT_OK;
+}

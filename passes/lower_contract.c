@@ -1,0 +1,217 @@
+/* lower_contract.c - the loop nests of matmul and conv kernels, with their epilogues.
+ *
+ * A contraction kernel loops over every output axis but the last (the outermost parallel);
+ * for each such row it zeroes the row in the root's buffer, accumulates the products into it
+ * with the output's last axis innermost (contiguous, so LLVM vectorizes it), then runs the
+ * fused elementwise epilogue over the finished row while it is still in cache.
+ *
+ * Dims: matmul a[..., M, K] @ b[..., K, N] -> [..., M, N]; conv x[N, C, (H,) W] with weight
+ * w[O, C, (KH,) KW] -> [N, O, (OH,) OW]. Sums accumulate in the output's dtype, in order of
+ * k (matmul) or (c, kh, kw) (conv), the same for every thread count.
+ *
+ * This file is where a faster matmul goes: mt_lower_matmul builds the whole kernel body, and a
+ * packed, register-blocked version may reorder and block its loops freely, as long as it
+ * calls mt_lower_epilogue for each output element after its sum is complete.
+ */
+#include "passes/lower.h"
+
+static mt_kexpr *flat_with(mt_lower_state *s, const mt_type *t, mt_kexpr *const *idx, int axis,
+                           mt_kexpr *v)
+{
+    mt_kexpr *i[MT_MAX_RANK];
+    for (int a = 0; a < t->rank; a++)
+        i[a] = a == axis ? v : idx[a];
+    return mt_lower_flat(s, t, i);
+}
+
+/* Opens loops over axes 0 .. rank-2 of t (the first non-unit one parallel) into idx/var. */
+static void open_rows(mt_lower_state *s, const mt_type *t, mt_kexpr **idx, mt_kexpr **var)
+{
+    unsigned flags = MT_KLOOP_PARALLEL;
+    for (int a = 0; a < t->rank - 1; a++) {
+        var[a] = idx[a] = mt_lower_open(s, t->dims[a], flags);
+        if (t->dims[a] > 1)
+            flags = 0;
+    }
+}
+
+static void close_rows(mt_lower_state *s, const mt_type *t, mt_kexpr **var)
+{
+    for (int a = t->rank - 2; a >= 0; a--)
+        mt_lower_close(s, var[a]);
+}
+
+/* row[j] = 0 for every j of the last axis. */
+static void zero_row(mt_lower_state *s, int out, const mt_type *t, mt_kexpr *const *idx)
+{
+    int last = t->rank - 1;
+    mt_kexpr *j = mt_lower_open(s, t->dims[last], 0);
+    mt_lower_emit(s, mt_ks_store(s->p, out, flat_with(s, t, idx, last, j),
+                                 mt_kx_float(s->p, mt_ktype_of(t->dtype), 0.0)));
+    mt_lower_close(s, j);
+}
+
+/* row[j] += a * x(j) for every j: `x` gives the other factor at j. */
+typedef mt_kexpr *(*factor_fn)(mt_lower_state *s, const void *ctx, mt_kexpr *j);
+
+static void accumulate_row(mt_lower_state *s, int out, const mt_type *t, mt_kexpr *const *idx,
+                           mt_kexpr *a, factor_fn x, const void *ctx)
+{
+    int last = t->rank - 1;
+    mt_ktype kt = mt_ktype_of(t->dtype);
+    mt_kexpr *j = mt_lower_open(s, t->dims[last], 0);
+    mt_kexpr *at = flat_with(s, t, idx, last, j);
+    mt_kexpr *sum = mt_kx_binary(s->p, MT_KX_ADD, mt_kx_load(s->p, out, kt, at),
+                                 mt_kx_binary(s->p, MT_KX_MUL, a, x(s, ctx, j)));
+    mt_lower_emit(s, mt_ks_store(s->p, out, at, sum));
+    mt_lower_close(s, j);
+}
+
+static void epilogue_row(mt_lower_state *s, const mt_type *t, mt_kexpr **idx)
+{
+    int last = t->rank - 1;
+    mt_kexpr *j = mt_lower_open(s, t->dims[last], 0);
+    idx[last] = j;
+    mt_lower_epilogue(s, idx);
+    mt_lower_close(s, j);
+}
+
+/* ---- matmul ---------------------------------------------------------------------------- */
+
+typedef struct mm_ctx {
+    int b;                /* node of the right operand */
+    mt_kexpr *bidx[MT_MAX_RANK];
+    int rank;
+} mm_ctx;
+
+static mt_kexpr *mm_b(mt_lower_state *s, const void *ctx, mt_kexpr *j)
+{
+    const mm_ctx *c = ctx;
+    mt_kexpr *i[MT_MAX_RANK];
+    for (int a = 0; a < c->rank; a++)
+        i[a] = c->bidx[a];
+    i[c->rank - 1] = j;
+    return mt_lower_value(s, c->b, i);
+}
+
+/* The batch part of an operand's index: its batch dims broadcast against the output's. */
+static void batch_index(const mt_type *op, const mt_type *out, mt_kexpr *const *idx,
+                        mt_kexpr **res, mt_kexpr *zero)
+{
+    int off = out->rank - op->rank;
+    for (int a = 0; a < op->rank - 2; a++)
+        res[a] = op->dims[a] == 1 ? zero : idx[a + off];
+}
+
+void mt_lower_matmul(mt_lower_state *s)
+{
+    const mt_graph *g = s->g;
+    const mt_node *n = &g->nodes[s->core];
+    const mt_type *ta = &g->nodes[n->in[0]].type, *tb = &g->nodes[n->in[1]].type, *t = &n->type;
+    int out = s->buf_of[s->root];
+    int64_t K = ta->dims[ta->rank - 1];
+    mt_kexpr *idx[MT_MAX_RANK], *var[MT_MAX_RANK], *zero = mt_kx_int(s->p, 0);
+    open_rows(s, t, idx, var);
+    zero_row(s, out, t, idx);
+    mt_kexpr *k = mt_lower_open(s, K, 0);
+    mt_kexpr *aidx[MT_MAX_RANK];
+    batch_index(ta, t, idx, aidx, zero);
+    aidx[ta->rank - 2] = idx[t->rank - 2];
+    aidx[ta->rank - 1] = k;
+    mt_kexpr *a = mt_lower_value(s, n->in[0], aidx);
+    mm_ctx c = {.b = n->in[1], .rank = tb->rank};
+    batch_index(tb, t, idx, c.bidx, zero);
+    c.bidx[tb->rank - 2] = k;
+    accumulate_row(s, out, t, idx, a, mm_b, &c);
+    mt_lower_close(s, k);
+    epilogue_row(s, t, idx);
+    close_rows(s, t, var);
+}
+
+/* ---- conv1d, conv2d -------------------------------------------------------------------- */
+
+typedef struct conv_ctx {
+    int x;                  /* node of the input */
+    const mt_type *tx;
+    mt_kexpr *n, *c, *ih;   /* ih: the input row (conv2d), NULL for conv1d */
+    mt_kexpr *valid_h;      /* the input row is inside the image */
+    mt_kexpr *kw;
+    int64_t sw, pw;
+} conv_ctx;
+
+/* x at (n, c, ih, ow * sw + kw - pw), or 0 in the padding. Indices are clamped so that the
+ * load stays in bounds whichever way the select goes. */
+static mt_kexpr *conv_x(mt_lower_state *s, const void *ctx, mt_kexpr *ow)
+{
+    const conv_ctx *c = ctx;
+    mt_kprog *p = s->p;
+    int r = c->tx->rank;
+    int64_t W = c->tx->dims[r - 1];
+    mt_kexpr *iw = mt_kx_binary(
+        p, MT_KX_ADD, mt_kx_binary(p, MT_KX_MUL, ow, mt_kx_int(p, c->sw)),
+        mt_kx_binary(p, MT_KX_SUB, c->kw, mt_kx_int(p, c->pw)));
+    mt_kexpr *valid = mt_kx_binary(
+        p, MT_KX_AND, c->valid_h,
+        mt_kx_binary(p, MT_KX_AND, mt_kx_binary(p, MT_KX_GE, iw, mt_kx_int(p, 0)),
+                     mt_kx_binary(p, MT_KX_LT, iw, mt_kx_int(p, W))));
+    mt_kexpr *i[MT_MAX_RANK] = {c->n, c->c};
+    if (c->ih)
+        i[2] = c->ih;
+    i[r - 1] = mt_kx_binary(p, MT_KX_MAX, mt_kx_binary(p, MT_KX_MIN, iw, mt_kx_int(p, W - 1)),
+                            mt_kx_int(p, 0));
+    mt_kexpr *v = mt_lower_value(s, c->x, i);
+    mt_ktype kt = mt_ktype_of(c->tx->dtype);
+    return mt_kx_select(p, valid, v, mt_kx_float(p, kt, 0.0));
+}
+
+static void lower_conv(mt_lower_state *s)
+{
+    const mt_graph *g = s->g;
+    mt_kprog *p = s->p;
+    const mt_node *n = &g->nodes[s->core];
+    const mt_type *tx = &g->nodes[n->in[0]].type, *tw = &g->nodes[n->in[1]].type, *t = &n->type;
+    int two = n->op == MT_OP_CONV2D;
+    int out = s->buf_of[s->root];
+    mt_kexpr *idx[MT_MAX_RANK], *var[MT_MAX_RANK];
+    open_rows(s, t, idx, var);
+    zero_row(s, out, t, idx);
+    conv_ctx c = {.x = n->in[0], .tx = tx, .n = idx[0], .sw = n->attrs.stride[two],
+                  .pw = n->attrs.padding[two]};
+    c.valid_h = mt_kx_uint(p, MT_KT_BOOL, 1);
+    mt_kexpr *ci = mt_lower_open(s, tx->dims[1], 0);
+    c.c = ci;
+    mt_kexpr *kh = NULL;
+    if (two) {
+        kh = mt_lower_open(s, tw->dims[2], 0);
+        int64_t H = tx->dims[2];
+        mt_kexpr *ih = mt_kx_binary(
+            p, MT_KX_ADD, mt_kx_binary(p, MT_KX_MUL, idx[2], mt_kx_int(p, n->attrs.stride[0])),
+            mt_kx_binary(p, MT_KX_SUB, kh, mt_kx_int(p, n->attrs.padding[0])));
+        c.valid_h = mt_kx_binary(p, MT_KX_AND, mt_kx_binary(p, MT_KX_GE, ih, mt_kx_int(p, 0)),
+                                 mt_kx_binary(p, MT_KX_LT, ih, mt_kx_int(p, H)));
+        c.ih = mt_kx_binary(p, MT_KX_MAX, mt_kx_binary(p, MT_KX_MIN, ih, mt_kx_int(p, H - 1)),
+                            mt_kx_int(p, 0));
+    }
+    mt_kexpr *kw = mt_lower_open(s, tw->dims[tw->rank - 1], 0);
+    c.kw = kw;
+    mt_kexpr *wi[MT_MAX_RANK] = {idx[1], ci};
+    if (two)
+        wi[2] = kh;
+    wi[tw->rank - 1] = kw;
+    mt_kexpr *w = mt_lower_value(s, n->in[1], wi);
+    accumulate_row(s, out, t, idx, w, conv_x, &c);
+    mt_lower_close(s, kw);
+    if (two)
+        mt_lower_close(s, kh);
+    mt_lower_close(s, ci);
+    epilogue_row(s, t, idx);
+    close_rows(s, t, var);
+}
+
+void mt_lower_contract(mt_lower_state *s)
+{
+    if (s->g->nodes[s->core].op == MT_OP_MATMUL)
+        mt_lower_matmul(s);
+    else
+        lower_conv(s);
+}
