@@ -443,14 +443,54 @@ static mt_kexpr *divmod_terms(mt_kprog *p, mt_kop op, mt_kexpr *x, int64_t c)
         }
     }
     int64_t lo, hi;
-    if (nw == 0 || !terms_range(rest, nr, &lo, &hi) || lo < 0 || !terms_range(whole, nw, &lo, &hi) ||
-        lo < 0)
+    if (nw == 0 || !terms_range(rest, nr, &lo, &hi) || lo < 0 ||
+        !terms_range(whole, nw, &lo, &hi) || lo < 0)
         return NULL; /* nothing to split, or a part might be negative */
     mt_kexpr *r = build_terms(p, rest, nr);
     if (op == MT_KX_MOD)
         return mt_kx_binary(p, MT_KX_MOD, r, mt_kx_int(p, c));
     return mt_kx_binary(p, MT_KX_ADD, build_terms(p, whole, nw),
                         mt_kx_binary(p, MT_KX_DIV, r, mt_kx_int(p, c)));
+}
+
+/* Undoes index splits in a + b: c*k*(x / c) + k*(x % c) is k*x, and
+ * c*k*((x / c) % d) + k*(x % c) is k*(x % (c*d)) (for x >= 0). These appear when a flat
+ * offset is split into a multi-index and flattened again (merged loops, reshapes). NULL when
+ * no pair of terms combines. */
+static mt_kexpr *join_divmod(mt_kprog *p, mt_kexpr *a, mt_kexpr *b)
+{
+    term t[MAX_TERMS];
+    int n = collect_terms(a, 1, t, 0);
+    n = n < 0 ? -1 : collect_terms(b, 1, t, n);
+    if (n < 2)
+        return NULL;
+    for (int j = 0; j < n; j++) {
+        mt_kexpr *m = t[j].e;
+        if (!m || m->op != MT_KX_MOD || !is_iconst(m->args[1]))
+            continue;
+        mt_kexpr *x = m->args[0];
+        int64_t c = m->args[1]->c.i, kc;
+        if (!ranged(x) || x->lo < 0 || __builtin_mul_overflow(t[j].k, c, &kc))
+            continue;
+        for (int i = 0; i < n; i++) {
+            mt_kexpr *q = t[i].e;
+            if (i == j || !q || t[i].k != kc)
+                continue;
+            mt_kexpr *joined = NULL;
+            if (q->op == MT_KX_DIV && is_const(q->args[1], c) && mt_kx_equal(q->args[0], x))
+                joined = x;
+            else if (q->op == MT_KX_MOD && is_iconst(q->args[1]) && q->args[0]->op == MT_KX_DIV &&
+                     is_const(q->args[0]->args[1], c) && mt_kx_equal(q->args[0]->args[0], x) &&
+                     !__builtin_mul_overflow(c, q->args[1]->c.i, &kc))
+                joined = mt_kx_binary(p, MT_KX_MOD, x, mt_kx_int(p, kc));
+            if (!joined)
+                continue;
+            t[j].e = joined;
+            t[i] = t[--n];
+            return build_terms(p, t, n);
+        }
+    }
+    return NULL;
 }
 
 static mt_kexpr *simplify_int(mt_kprog *p, mt_kop op, mt_kexpr *a, mt_kexpr *b)
@@ -503,7 +543,7 @@ static mt_kexpr *simplify_int(mt_kprog *p, mt_kop op, mt_kexpr *a, mt_kexpr *b)
         if (is_iconst(b) && a->op == MT_KX_ADD && is_iconst(a->args[1]) &&
             !__builtin_add_overflow(a->args[1]->c.i, b->c.i, &v))
             return mt_kx_binary(p, MT_KX_ADD, a->args[0], mt_kx_int(p, v));
-        break;
+        return join_divmod(p, a, b);
     case MT_KX_SUB:
         if (is_const(b, 0))
             return a;

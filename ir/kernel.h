@@ -76,9 +76,9 @@ typedef enum mt_kop {
     MT_KX_AND,
     MT_KX_OR,
     MT_KX_XOR,
-    MT_KX_SHL,   /* shift counts are constants below the bit width */
-    MT_KX_SHR,   /* logical */
-    MT_KX_MULHI, /* u32: high word of the 64-bit product */
+    MT_KX_SHL,    /* shift counts are constants below the bit width */
+    MT_KX_SHR,    /* logical */
+    MT_KX_MULHI,  /* u32: high word of the 64-bit product */
     MT_KX_SELECT, /* args[0] (bool) ? args[1] : args[2]; both arms are evaluated */
     MT_KX_COUNT
 } mt_kop;
@@ -130,7 +130,7 @@ typedef struct mt_kernel {
     int nscalars;     /* scalars are 0 .. nscalars-1 */
     mt_ktype *scalar_types;
     mt_kstmt *body;
-    int nbufs;        /* buffers it uses, ascending ids */
+    int nbufs; /* buffers it uses, ascending ids */
     int *bufs;
     unsigned *access; /* MT_KACC_* per entry of bufs */
     int64_t work;     /* innermost iterations of one whole run: how much there is to split */
@@ -146,9 +146,9 @@ typedef struct mt_kbuf {
     mt_kbuf_kind kind;
     mt_type type; /* of the node: dtype and shape */
     int64_t numel;
-    int node;       /* graph node whose value it holds */
-    int output;     /* OUTPUT: index into the graph's outputs */
-    int64_t offset; /* TEMP: byte offset in the arena (memory planning), else -1 */
+    int node;         /* graph node whose value it holds */
+    int output;       /* OUTPUT: index into the graph's outputs */
+    int64_t offset;   /* TEMP: byte offset in the arena (memory planning), else -1 */
     const char *name; /* the node's value name, for dumps */
 } mt_kbuf;
 
@@ -162,9 +162,9 @@ typedef struct mt_kprog {
     int noutputs;
     int *outputs; /* buffer holding each graph output */
     /* Memory planning (passes/memplan.c). */
-    int64_t arena_bytes;   /* size of the one arena of temporaries */
-    int64_t temp_bytes;    /* sum of all temporaries: the arena without reuse */
-    int ninplace;          /* temporaries stored over an operand they replace */
+    int64_t arena_bytes; /* size of the one arena of temporaries */
+    int64_t temp_bytes;  /* sum of all temporaries: the arena without reuse */
+    int ninplace;        /* temporaries stored over an operand they replace */
 } mt_kprog;
 
 /* NULL when out of memory. `name` is copied. */
@@ -185,10 +185,10 @@ int mt_kernel_is_parallel(const mt_kernel *k);
  * operand is NULL, so a whole expression can be built and checked once. Integer constructors
  * fold constants and simplify index arithmetic using value ranges (x % n with x < n is x). */
 
-mt_kexpr *mt_kx_int(mt_kprog *p, int64_t v);                 /* i64 */
-mt_kexpr *mt_kx_uint(mt_kprog *p, mt_ktype t, uint64_t v);   /* u32, u64, bool */
-mt_kexpr *mt_kx_float(mt_kprog *p, mt_ktype t, double v);    /* f32 (rounded), f64 */
-mt_kexpr *mt_kx_var(mt_kprog *p, int loop, int64_t trip);    /* i64 in [0, trip) */
+mt_kexpr *mt_kx_int(mt_kprog *p, int64_t v);               /* i64 */
+mt_kexpr *mt_kx_uint(mt_kprog *p, mt_ktype t, uint64_t v); /* u32, u64, bool */
+mt_kexpr *mt_kx_float(mt_kprog *p, mt_ktype t, double v);  /* f32 (rounded), f64 */
+mt_kexpr *mt_kx_var(mt_kprog *p, int loop, int64_t trip);  /* i64 in [0, trip) */
 mt_kexpr *mt_kx_scalar(mt_kprog *p, int scalar, mt_ktype t);
 mt_kexpr *mt_kx_load(mt_kprog *p, int buf, mt_ktype t, mt_kexpr *index);
 mt_kexpr *mt_kx_unary(mt_kprog *p, mt_kop op, mt_kexpr *a);

@@ -65,17 +65,23 @@ static void print_const(mt_buf *b, const mt_kexpr *e)
         else if (isinf(v))
             mt_buf_puts(b, v > 0 ? "inf" : "-inf");
         else if (v == floor(v) && fabs(v) < 1e15)
-            mt_buf_printf(b, "%.1f", v);
+            mt_buf_printf(b, "%.1f%s", v, e->type == MT_KT_F32 ? "f" : "");
         else
-            mt_buf_printf(b, e->type == MT_KT_F32 ? "%.9g" : "%.17g", v);
-        if (e->type == MT_KT_F32)
-            mt_buf_puts(b, "f");
+            mt_buf_printf(b, e->type == MT_KT_F32 ? "%.9gf" : "%.17g", v);
         return;
     }
     }
 }
 
-static void print_expr(mt_buf *b, const mt_kexpr *e, int outer)
+/* Loops and scalars print numbered in order of appearance (lowering creates them out of
+ * order when it hoists a reduction); `map` is NULL for a lone expression. */
+typedef struct names {
+    int *loop, *scalar;
+} names;
+
+static int name_of(const int *map, int id) { return map ? map[id] : id; }
+
+static void print_expr(mt_buf *b, const names *nm, const mt_kexpr *e, int outer)
 {
     int p = prec(e);
     if (p < 9) {
@@ -83,20 +89,20 @@ static void print_expr(mt_buf *b, const mt_kexpr *e, int outer)
         if (paren)
             mt_buf_puts(b, "(");
         /* Left-associative: the right operand needs parentheses at equal strength. */
-        print_expr(b, e->args[0], p - 1);
+        print_expr(b, nm, e->args[0], p - 1);
         mt_buf_printf(b, " %s ", mt_kop_name(e->op));
-        print_expr(b, e->args[1], p);
+        print_expr(b, nm, e->args[1], p);
         if (paren)
             mt_buf_puts(b, ")");
         return;
     }
     switch (e->op) {
     case MT_KX_CONST: print_const(b, e); return;
-    case MT_KX_VAR: mt_buf_printf(b, "i%d", e->id); return;
-    case MT_KX_SCALAR: mt_buf_printf(b, "s%d", e->id); return;
+    case MT_KX_VAR: mt_buf_printf(b, "i%d", name_of(nm->loop, e->id)); return;
+    case MT_KX_SCALAR: mt_buf_printf(b, "s%d", name_of(nm->scalar, e->id)); return;
     case MT_KX_LOAD:
         mt_buf_printf(b, "b%d[", e->id);
-        print_expr(b, e->args[0], 0);
+        print_expr(b, nm, e->args[0], 0);
         mt_buf_puts(b, "]");
         return;
     case MT_KX_CAST: mt_buf_printf(b, "%s(", mt_ktype_name(e->type)); break;
@@ -105,7 +111,7 @@ static void print_expr(mt_buf *b, const mt_kexpr *e, int outer)
     for (int i = 0; i < e->nargs; i++) {
         if (i)
             mt_buf_puts(b, ", ");
-        print_expr(b, e->args[i], 0);
+        print_expr(b, nm, e->args[i], 0);
     }
     mt_buf_puts(b, ")");
 }
@@ -113,7 +119,8 @@ static void print_expr(mt_buf *b, const mt_kexpr *e, int outer)
 char *mt_kexpr_print(const mt_kexpr *e)
 {
     mt_buf b = {0};
-    print_expr(&b, e, 0);
+    names nm = {NULL, NULL};
+    print_expr(&b, &nm, e, 0);
     return mt_buf_take(&b);
 }
 
@@ -123,34 +130,48 @@ static void indent(mt_buf *b, int depth)
         mt_buf_puts(b, "  ");
 }
 
-static void print_block(mt_buf *b, const mt_kernel *k, const mt_kstmt *s, int depth)
+static void number(const mt_kstmt *s, names *nm, int *nloops, int *nscalars)
+{
+    for (; s; s = s->next) {
+        if (s->kind == MT_KS_FOR) {
+            nm->loop[s->id] = (*nloops)++;
+            number(s->body, nm, nloops, nscalars);
+        } else if (s->kind == MT_KS_DECL) {
+            nm->scalar[s->id] = (*nscalars)++;
+        }
+    }
+}
+
+static void print_block(mt_buf *b, const names *nm, const mt_kernel *k, const mt_kstmt *s,
+                        int depth)
 {
     for (; s; s = s->next) {
         indent(b, depth);
         switch (s->kind) {
         case MT_KS_FOR:
-            mt_buf_printf(b, "for i%d in 0..%" PRId64 "%s%s {\n", s->id, s->trip,
+            mt_buf_printf(b, "for i%d in 0..%" PRId64 "%s%s {\n", name_of(nm->loop, s->id), s->trip,
                           s->flags & MT_KLOOP_PARALLEL ? " parallel" : "",
                           s->flags & MT_KLOOP_REDUCE ? " reduce" : "");
-            print_block(b, k, s->body, depth + 1);
+            print_block(b, nm, k, s->body, depth + 1);
             indent(b, depth);
             mt_buf_puts(b, "}\n");
             break;
         case MT_KS_STORE:
             mt_buf_printf(b, "b%d[", s->id);
-            print_expr(b, s->index, 0);
+            print_expr(b, nm, s->index, 0);
             mt_buf_puts(b, "] = ");
-            print_expr(b, s->value, 0);
+            print_expr(b, nm, s->value, 0);
             mt_buf_puts(b, "\n");
             break;
         case MT_KS_DECL:
-            mt_buf_printf(b, "%s s%d = ", mt_ktype_name(k->scalar_types[s->id]), s->id);
-            print_expr(b, s->value, 0);
+            mt_buf_printf(b, "%s s%d = ", mt_ktype_name(k->scalar_types[s->id]),
+                          name_of(nm->scalar, s->id));
+            print_expr(b, nm, s->value, 0);
             mt_buf_puts(b, "\n");
             break;
         case MT_KS_SET:
-            mt_buf_printf(b, "s%d = ", s->id);
-            print_expr(b, s->value, 0);
+            mt_buf_printf(b, "s%d = ", name_of(nm->scalar, s->id));
+            print_expr(b, nm, s->value, 0);
             mt_buf_puts(b, "\n");
             break;
         }
@@ -165,8 +186,12 @@ static const char *kind_name(mt_kbuf_kind k)
 char *mt_kprog_print(const mt_kprog *p)
 {
     mt_buf b = {0};
-    mt_buf_printf(&b, "program %s: %d buffers, %d kernels, arena %" PRId64 " bytes\n", p->name,
+    mt_buf_printf(&b, "program %s: %d buffers, %d kernels, arena %" PRId64 " bytes", p->name,
                   p->nbufs, p->nkernels, p->arena_bytes);
+    if (p->temp_bytes > 0)
+        mt_buf_printf(&b, " (temporaries %" PRId64 " bytes, %d in place)", p->temp_bytes,
+                      p->ninplace);
+    mt_buf_puts(&b, "\n");
     for (int i = 0; i < p->nbufs; i++) {
         const mt_kbuf *u = &p->bufs[i];
         char ts[MT_TYPE_STR_MAX];
@@ -191,7 +216,17 @@ char *mt_kprog_print(const mt_kprog *p)
         if (k->note)
             mt_buf_printf(&b, "  # %s", k->note);
         mt_buf_puts(&b, "\n");
-        print_block(&b, k, k->body, 1);
+        names nm = {mt_calloc((size_t)k->nloops + 1, sizeof(int)),
+                    mt_calloc((size_t)k->nscalars + 1, sizeof(int))};
+        if (!nm.loop || !nm.scalar) {
+            b.oom = 1;
+        } else {
+            int nl = 0, ns = 0;
+            number(k->body, &nm, &nl, &ns);
+            print_block(&b, &nm, k, k->body, 1);
+        }
+        mt_free(nm.loop);
+        mt_free(nm.scalar);
         mt_buf_puts(&b, "}\n");
     }
     return mt_buf_take(&b);

@@ -42,8 +42,8 @@
 /* Where and how a node is evaluated inside its kernel. */
 typedef struct ctx {
     int nchain;
-    signed char chain[MAX_CHAIN];  /* enclosing loops, outermost first */
-    uint64_t axis[MT_MAX_RANK];    /* per axis of the value: the loops its index uses */
+    signed char chain[MAX_CHAIN]; /* enclosing loops, outermost first */
+    uint64_t axis[MT_MAX_RANK];   /* per axis of the value: the loops its index uses */
     unsigned flags;
 } ctx;
 
@@ -55,9 +55,10 @@ typedef struct kinfo {
 } kinfo;
 
 typedef struct ninfo {
-    ctx c;                   /* the node's own evaluation context */
-    ctx inner;               /* reductions: the context of their operand (chain only) */
-    int rloop[MT_MAX_RANK];  /* reductions: the loop over each reduced input axis, or -1 */
+    int depth;              /* fused ops between it and the root of its kernel */
+    ctx c;                  /* the node's own evaluation context */
+    ctx inner;              /* reductions: the context of their operand (chain only) */
+    int rloop[MT_MAX_RANK]; /* reductions: the loop over each reduced input axis, or -1 */
 } ninfo;
 
 /* One place a value is read: by kernel `k` in context `c`. */
@@ -371,12 +372,19 @@ static void decide(fstate *s, int id, int is_output)
         make_root(s, id, MT_WHY_OUTPUT, -1);
         return;
     }
-    int k = s->uses[0].k;
-    for (int i = 1; i < s->nuses; i++)
+    int k = s->uses[0].k, depth = 0;
+    for (int i = 0; i < s->nuses; i++) {
         if (s->uses[i].k != k) {
             make_root(s, id, MT_WHY_KERNELS, -1);
             return;
         }
+        int dr = s->info[s->uses[i].reader].depth + 1;
+        depth = dr > depth ? dr : depth;
+    }
+    if (depth > MT_FUSE_MAX_DEPTH) {
+        make_root(s, id, MT_WHY_DEPTH, s->uses[0].reader);
+        return;
+    }
     /* Read by one kernel: merge the contexts of the reads. */
     ctx c = s->uses[0].c;
     for (int i = 1; i < s->nuses; i++) {
@@ -409,6 +417,7 @@ static void decide(fstate *s, int id, int is_output)
     }
     f->role[id] = MT_FUSE_FUSED;
     f->kernel[id] = k;
+    s->info[id].depth = depth;
 }
 
 /* ---- the pass -------------------------------------------------------------------------- */
@@ -486,8 +495,8 @@ mt_status mt_fuse(const mt_graph *g, mt_fusion **out, mt_diag *d)
         f->why = mt_calloc((size_t)n + 1, sizeof *f->why);
         f->why_node = mt_calloc((size_t)n + 1, sizeof *f->why_node);
     }
-    if (!f || !is_out || !live || !s.info || !f->role || !f->kernel || !f->why ||
-        !f->why_node || !build_users(&s))
+    if (!f || !is_out || !live || !s.info || !f->role || !f->kernel || !f->why || !f->why_node ||
+        !build_users(&s))
         s.oom = 1;
     if (!s.oom) {
         for (int i = 0; i < g->noutputs; i++)

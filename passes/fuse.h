@@ -21,7 +21,7 @@ typedef enum mt_fuse_role {
 
 /* Why a stored node is not fused into the kernel that reads it. */
 typedef enum mt_fuse_why {
-    MT_WHY_NONE,      /* no reader: nothing was refused */
+    MT_WHY_NONE,      /* fused, or not stored for a reason (leaf, inline, dead) */
     MT_WHY_OUTPUT,    /* a graph output: the caller gets its buffer */
     MT_WHY_KERNELS,   /* read by several kernels: recomputing it in each would repeat work */
     MT_WHY_LEVELS,    /* read inside and outside a reduction's loop of one kernel */
@@ -33,7 +33,11 @@ typedef enum mt_fuse_why {
     MT_WHY_CORE,      /* a matmul or conv whose reader already holds one */
     MT_WHY_EPILOGUE,  /* a matmul or conv whose readers are not elementwise ops of its shape */
     MT_WHY_LOOPS,     /* the kernel would nest too many loops */
+    MT_WHY_DEPTH,     /* the kernel already computes a chain MT_FUSE_MAX_DEPTH ops deep */
 } mt_fuse_why;
+
+/* Fused chains are at most this deep, which bounds the recursion of lowering. */
+#define MT_FUSE_MAX_DEPTH 256
 
 typedef struct mt_fuse_kernel {
     int root; /* the node it stores */
@@ -42,10 +46,10 @@ typedef struct mt_fuse_kernel {
 
 typedef struct mt_fusion {
     int nnodes;
-    mt_fuse_role *role;    /* per node */
-    int *kernel;           /* per node: its kernel for ROOT and FUSED, else -1 */
-    mt_fuse_why *why;      /* per node: for ROOT nodes that have readers */
-    int *why_node;         /* per node: the node the reason names (a reader, a matmul), or -1 */
+    mt_fuse_role *role; /* per node */
+    int *kernel;        /* per node: its kernel for ROOT and FUSED, else -1 */
+    mt_fuse_why *why;   /* per node: for ROOT nodes that have readers */
+    int *why_node;      /* per node: the node the reason names (a reader, a matmul), or -1 */
     int nkernels;
     mt_fuse_kernel *kernels; /* in execution order: ascending root ids */
 } mt_fusion;

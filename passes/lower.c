@@ -204,6 +204,12 @@ static mt_kexpr *fconst(mt_lower_state *s, mt_ktype t, double v)
     return chk(s, mt_kx_float(s->p, t, v));
 }
 
+static int is_max_op(const mt_lower_state *s, int id)
+{
+    mt_op op = s->g->nodes[id].op;
+    return op == MT_OP_MAX || op == MT_OP_MAXPOOL2D;
+}
+
 /* ---- movement ops ---------------------------------------------------------------------- */
 
 static mt_kexpr *lower_pad(mt_lower_state *s, const mt_node *n, mt_kexpr *const *idx)
@@ -227,32 +233,24 @@ static mt_kexpr *lower_concat(mt_lower_state *s, const mt_node *n, mt_kexpr *con
 {
     mt_kprog *p = s->p;
     int k = mt_axis(n->attrs.dim, n->type.rank);
-    int64_t start[64], at = 0;
-    for (int j = 0; j < n->nin && j < 64; j++) {
-        start[j] = at;
-        at += s->g->nodes[n->in[j]].type.dims[k];
-    }
-    if (n->nin > 64) {
-        /* More than 64 pieces: split the select chain recursively would be nicer; this limit
-         * is far above what graphs use. */
-        s->oom = 1;
-        return NULL;
-    }
-    /* The last operand is the fallback; earlier ones take over below their end. */
+    /* From the last operand back: it is the fallback, and each earlier one takes over below
+     * its end along axis k. `start` walks back from the total. */
+    int64_t start = n->type.dims[k];
     mt_kexpr *v = NULL;
     for (int j = n->nin - 1; j >= 0; j--) {
         const mt_type *tj = &s->g->nodes[n->in[j]].type;
+        start -= tj->dims[k];
         mt_kexpr *in[MT_MAX_RANK];
         for (int a = 0; a < n->type.rank; a++)
             in[a] = idx[a];
-        in[k] = chk(s, clamp(s, mt_kx_binary(p, MT_KX_SUB, idx[k], mt_kx_int(p, start[j])),
-                             tj->dims[k] - 1));
+        in[k] = chk(
+            s, clamp(s, mt_kx_binary(p, MT_KX_SUB, idx[k], mt_kx_int(p, start)), tj->dims[k] - 1));
         mt_kexpr *vj = mt_lower_value(s, n->in[j], in);
         if (!v) {
             v = vj;
             continue;
         }
-        mt_kexpr *below = mt_kx_binary(p, MT_KX_LT, idx[k], mt_kx_int(p, start[j] + tj->dims[k]));
+        mt_kexpr *below = mt_kx_binary(p, MT_KX_LT, idx[k], mt_kx_int(p, start + tj->dims[k]));
         v = chk(s, mt_kx_select(p, below, vj, v));
     }
     return v;
@@ -283,8 +281,8 @@ static mt_kexpr *lower_move(mt_lower_state *s, int id, mt_kexpr *const *idx)
     case MT_OP_EXPAND: mt_lower_broadcast(s, tx, &n->type, idx, in); break;
     case MT_OP_SLICE:
         for (int a = 0; a < tx->rank; a++)
-            in[a] = chk(s, mt_kx_binary(s->p, MT_KX_ADD, idx[a],
-                                        mt_kx_int(s->p, n->attrs.start.v[a])));
+            in[a] =
+                chk(s, mt_kx_binary(s->p, MT_KX_ADD, idx[a], mt_kx_int(s->p, n->attrs.start.v[a])));
         break;
     case MT_OP_PAD: return lower_pad(s, n, idx);
     case MT_OP_CONCAT: return lower_concat(s, n, idx);
@@ -318,9 +316,9 @@ static mt_kexpr *scalar_op(mt_lower_state *s, mt_op op, mt_ktype t, mt_kexpr *co
                             a);
     case MT_OP_SIGMOID: {
         /* exp of -|x| never overflows: 1/(1+e) for x >= 0, e/(1+e) below. */
-        mt_kexpr *e =
-            mt_lower_let(s, t, mt_kx_unary(p, MT_KX_EXP, mt_kx_unary(p, MT_KX_NEG,
-                                                                    mt_kx_unary(p, MT_KX_ABS, a))));
+        mt_kexpr *e = mt_lower_let(
+            s, t,
+            mt_kx_unary(p, MT_KX_EXP, mt_kx_unary(p, MT_KX_NEG, mt_kx_unary(p, MT_KX_ABS, a))));
         mt_kexpr *den = mt_kx_binary(p, MT_KX_ADD, fconst(s, t, 1.0), e);
         return mt_kx_select(p, mt_kx_binary(p, MT_KX_GE, a, fconst(s, t, 0.0)),
                             mt_kx_binary(p, MT_KX_DIV, fconst(s, t, 1.0), den),
@@ -358,13 +356,14 @@ static mt_kexpr *lower_rand(mt_lower_state *s, const mt_node *n, mt_kexpr *const
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
     mt_kexpr *x[4] = {
         mt_kx_cast(p, MT_KT_U32, i),
-        mt_kx_cast(p, MT_KT_U32,
-                   mt_kx_binary(p, MT_KX_SHR, mt_kx_cast(p, MT_KT_U64, i),
-                                mt_kx_uint(p, MT_KT_U64, 32))),
+        mt_kx_cast(
+            p, MT_KT_U32,
+            mt_kx_binary(p, MT_KX_SHR, mt_kx_cast(p, MT_KT_U64, i), mt_kx_uint(p, MT_KT_U64, 32))),
         mt_kx_uint(p, MT_KT_U32, 0),
         mt_kx_uint(p, MT_KT_U32, 0),
     };
-    mt_kexpr *m0 = mt_kx_uint(p, MT_KT_U32, MT_PHILOX_M0), *m1 = mt_kx_uint(p, MT_KT_U32, MT_PHILOX_M1);
+    mt_kexpr *m0 = mt_kx_uint(p, MT_KT_U32, MT_PHILOX_M0),
+             *m1 = mt_kx_uint(p, MT_KT_U32, MT_PHILOX_M1);
     for (int r = 0; r < 10; r++) {
         if (r > 0) {
             k0 += MT_PHILOX_W0;
@@ -388,10 +387,10 @@ static mt_kexpr *lower_rand(mt_lower_state *s, const mt_node *n, mt_kexpr *const
         return mt_kx_binary(p, MT_KX_MUL, mt_kx_cast(p, MT_KT_F32, bits),
                             fconst(s, MT_KT_F32, 0x1p-24));
     }
-    mt_kexpr *w = mt_kx_binary(p, MT_KX_OR,
-                               mt_kx_binary(p, MT_KX_SHL, mt_kx_cast(p, MT_KT_U64, x[0]),
-                                            mt_kx_uint(p, MT_KT_U64, 32)),
-                               mt_kx_cast(p, MT_KT_U64, x[1]));
+    mt_kexpr *w = mt_kx_binary(
+        p, MT_KX_OR,
+        mt_kx_binary(p, MT_KX_SHL, mt_kx_cast(p, MT_KT_U64, x[0]), mt_kx_uint(p, MT_KT_U64, 32)),
+        mt_kx_cast(p, MT_KT_U64, x[1]));
     mt_kexpr *bits = mt_kx_binary(p, MT_KX_SHR, w, mt_kx_uint(p, MT_KT_U64, 11));
     return mt_kx_binary(p, MT_KX_MUL, mt_kx_cast(p, MT_KT_F64, bits),
                         fconst(s, MT_KT_F64, 0x1p-53));
@@ -407,16 +406,53 @@ static mt_lscope *scope_at_depth(mt_lower_state *s, int depth)
     return sc;
 }
 
+mt_ktype mt_lower_acc_type(const mt_lower_state *s, int id)
+{
+    mt_op op = s->g->nodes[id].op;
+    return op == MT_OP_MAX || op == MT_OP_MAXPOOL2D ? ktype(s, id) : MT_KT_F64;
+}
+
+mt_kexpr *mt_lower_acc_new(mt_lower_state *s, int id)
+{
+    mt_ktype t = mt_lower_acc_type(s, id);
+    return mt_lower_let(s, t, fconst(s, t, is_max_op(s, id) ? -INFINITY : 0.0));
+}
+
+void mt_lower_acc_add(mt_lower_state *s, int id, mt_kexpr *acc, mt_kexpr *v)
+{
+    mt_kprog *p = s->p;
+    mt_ktype t = mt_lower_acc_type(s, id);
+    v = mt_kx_cast(p, t, v);
+    mt_kexpr *next;
+    if (is_max_op(s, id)) {
+        v = mt_lower_let(s, t, v); /* read three times below */
+        /* NaN propagates: once acc is NaN, v > acc is false and acc stays. */
+        mt_kexpr *take = mt_kx_binary(p, MT_KX_OR, mt_kx_binary(p, MT_KX_NE, v, v),
+                                      mt_kx_binary(p, MT_KX_GT, v, acc));
+        next = mt_kx_select(p, take, v, acc);
+    } else {
+        next = mt_kx_binary(p, MT_KX_ADD, acc, v);
+    }
+    mt_lower_emit(s, mt_ks_set(p, acc ? acc->id : 0, next));
+}
+
+mt_kexpr *mt_lower_acc_result(mt_lower_state *s, int id, mt_kexpr *acc, int64_t count)
+{
+    mt_op op = s->g->nodes[id].op;
+    mt_kexpr *r = acc;
+    if (op == MT_OP_MEAN || op == MT_OP_AVGPOOL2D)
+        r = mt_kx_binary(s->p, MT_KX_DIV, acc, fconst(s, MT_KT_F64, (double)count));
+    return mt_lower_let(s, ktype(s, id), r);
+}
+
 static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx)
 {
     mt_kprog *p = s->p;
     const mt_node *n = &s->g->nodes[id];
     const mt_type *tx = &s->g->nodes[n->in[0]].type;
-    int is_max = n->op == MT_OP_MAX || n->op == MT_OP_MAXPOOL2D;
     int pool = mt_op_is(n->op, MT_F_POOL);
     int full = !pool && n->attrs.dim == MT_DIM_ALL;
     int k = !pool && !full ? mt_axis(n->attrs.dim, tx->rank) : -1;
-    mt_ktype t = ktype(s, id), acc_t = is_max ? t : MT_KT_F64;
 
     int depth = 0;
     for (int a = 0; a < n->type.rank; a++) {
@@ -425,7 +461,7 @@ static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx
     }
     mt_lscope *saved = s->cur, *target = scope_at_depth(s, depth);
     s->cur = target;
-    mt_kexpr *acc = mt_lower_let(s, acc_t, fconst(s, acc_t, is_max ? -INFINITY : 0.0));
+    mt_kexpr *acc = mt_lower_acc_new(s, id);
     mt_kexpr *var[MT_MAX_RANK], *in[MT_MAX_RANK];
     int64_t count = 1;
     for (int a = 0; a < tx->rank; a++) {
@@ -437,9 +473,9 @@ static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx
         count *= trip;
         var[a] = trip > 1 ? mt_lower_open(s, trip, MT_KLOOP_REDUCE) : NULL;
         if (pool && a >= 2)
-            in[a] = mt_kx_binary(p, MT_KX_ADD,
-                                 mt_kx_binary(p, MT_KX_MUL, idx[a], mt_kx_int(p, trip)),
-                                 var[a] ? var[a] : mt_kx_int(p, 0));
+            in[a] =
+                mt_kx_binary(p, MT_KX_ADD, mt_kx_binary(p, MT_KX_MUL, idx[a], mt_kx_int(p, trip)),
+                             var[a] ? var[a] : mt_kx_int(p, 0));
         else if (trip > 1)
             in[a] = var[a];
         else if (full || a == k)
@@ -448,24 +484,11 @@ static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx
             in[a] = idx[a];
         chk(s, in[a]);
     }
-    mt_kexpr *v = mt_kx_cast(p, acc_t, mt_lower_value(s, n->in[0], in));
-    mt_kexpr *next;
-    if (is_max) {
-        /* NaN propagates: once acc is NaN, v > acc is false and acc stays. */
-        mt_kexpr *take = mt_kx_binary(p, MT_KX_OR, mt_kx_binary(p, MT_KX_NE, v, v),
-                                      mt_kx_binary(p, MT_KX_GT, v, acc));
-        next = mt_kx_select(p, take, v, acc);
-    } else {
-        next = mt_kx_binary(p, MT_KX_ADD, acc, v);
-    }
-    mt_lower_emit(s, mt_ks_set(p, acc ? acc->id : 0, next));
+    mt_lower_acc_add(s, id, acc, mt_lower_value(s, n->in[0], in));
     for (int a = tx->rank - 1; a >= 0; a--)
         if (var[a])
             mt_lower_close(s, var[a]);
-    mt_kexpr *result = acc;
-    if (n->op == MT_OP_MEAN || n->op == MT_OP_AVGPOOL2D)
-        result = mt_kx_binary(p, MT_KX_DIV, acc, fconst(s, acc_t, (double)count));
-    mt_kexpr *r = mt_lower_let(s, t, result);
+    mt_kexpr *r = mt_lower_acc_result(s, id, acc, count);
     s->cur = saved;
     memo_add(s, id, idx, r, target);
     return r;
@@ -534,23 +557,64 @@ void mt_lower_epilogue(mt_lower_state *s, mt_kexpr *const *idx)
 
 /* ---- kernels --------------------------------------------------------------------------- */
 
-/* Loops over every axis of t (the outermost parallel), stores value(id) into buffer `buf`. */
+int mt_lower_open_outer(mt_lower_state *s, const mt_type *t, int naxes, mt_kexpr **idx,
+                        mt_kexpr **vars)
+{
+    mt_kprog *p = s->p;
+    int m = 0, n = 0;
+    int64_t prod = 1;
+    if (s->collapse)
+        while (m < naxes && prod < MT_LOWER_PARALLEL_MIN)
+            prod *= t->dims[m++];
+    unsigned flags = MT_KLOOP_PARALLEL;
+    if (m >= 2) {
+        /* One parallel loop over the leading axes; the simplifier turns the divisions back
+         * into plain offsets wherever the data is contiguous. */
+        mt_kexpr *v = vars[n++] = mt_lower_open(s, prod, flags);
+        flags = 0;
+        int64_t inner = prod;
+        for (int a = 0; a < m; a++) {
+            inner /= t->dims[a];
+            idx[a] = chk(s, mt_kx_binary(p, MT_KX_MOD,
+                                         mt_kx_binary(p, MT_KX_DIV, v, mt_kx_int(p, inner)),
+                                         mt_kx_int(p, t->dims[a])));
+        }
+    } else {
+        m = 0;
+    }
+    for (int a = m; a < naxes; a++) {
+        idx[a] = vars[n++] = mt_lower_open(s, t->dims[a], flags);
+        if (t->dims[a] > 1)
+            flags = 0;
+    }
+    return n;
+}
+
+void mt_lower_close_outer(mt_lower_state *s, mt_kexpr **vars, int n)
+{
+    for (int i = n - 1; i >= 0; i--)
+        mt_lower_close(s, vars[i]);
+}
+
+/* Loops over every axis of t, stores value(id) (or a copy of buffer copy_from) into `buf`. */
 static void elementwise_body(mt_lower_state *s, int id, int buf, const mt_type *t, int copy_from)
 {
     mt_kexpr *idx[MT_MAX_RANK], *var[MT_MAX_RANK];
-    unsigned flags = MT_KLOOP_PARALLEL;
-    for (int a = 0; a < t->rank; a++) {
-        var[a] = mt_lower_open(s, t->dims[a], flags);
-        idx[a] = var[a];
-        if (t->dims[a] > 1)
-            flags = 0;
+    /* The last axis keeps a loop of its own: unit stride, plain indices, vectorized. */
+    int last = t->rank - 1, n = mt_lower_open_outer(s, t, last > 0 ? last : 0, idx, var);
+    if (last >= 0) {
+        unsigned flags = MT_KLOOP_PARALLEL; /* unless an outer loop already is */
+        for (int i = 0; i < n; i++)
+            if (var[i] && var[i]->op == MT_KX_VAR)
+                flags = 0;
+        idx[last] = var[n] = mt_lower_open(s, t->dims[last], flags);
+        n++;
     }
     mt_kexpr *flat = mt_lower_flat(s, t, idx);
     mt_kexpr *v = copy_from >= 0 ? mt_kx_load(s->p, copy_from, mt_ktype_of(t->dtype), flat)
                                  : mt_lower_value(s, id, idx);
     mt_lower_emit(s, mt_ks_store(s->p, buf, flat, v));
-    for (int a = t->rank - 1; a >= 0; a--)
-        mt_lower_close(s, var[a]);
+    mt_lower_close_outer(s, var, n);
 }
 
 static int64_t block_work(const mt_kstmt *st)
@@ -568,37 +632,33 @@ static int64_t block_work(const mt_kstmt *st)
     return w;
 }
 
-/* "%y: matmul add relu": the stored value and the graph ops the kernel computes. */
-static const char *kernel_note(mt_lower_state *s, int k, int root)
+/* "%y: matmul add relu": the stored value and the graph ops the kernel computes (the first
+ * few dozen of a long chain). The caller frees it; NULL when out of memory. */
+static char *kernel_note(mt_lower_state *s, int k, int root)
 {
     mt_buf b = {0};
     mt_buf_printf(&b, "%%%s:", s->g->nodes[root].name);
+    int shown = 0;
     for (int id = 0; id < s->g->nnodes; id++)
-        if (s->f->kernel[id] == k)
+        if (s->f->kernel[id] == k && shown++ < 32)
             mt_buf_printf(&b, " %s", mt_op_name(s->g->nodes[id].op));
-    char *str = mt_buf_take(&b);
-    const char *copy = str ? mt_arena_strdup(&s->p->arena, str) : NULL;
-    mt_free(str);
-    return chk(s, (void *)copy);
+    if (shown > 32)
+        mt_buf_printf(&b, " ... (%d ops)", shown);
+    return chk(s, mt_buf_take(&b));
 }
 
-/* Builds one kernel: fusion kernel k, or (k < 0) a copy of leaf `root` into buffer `out`. */
-static void lower_kernel(mt_lower_state *s, int k, int root, int out)
+void mt_lower_begin(mt_lower_state *s, int root, int core)
 {
-    mt_kprog *p = s->p;
-    mt_lscope top;
-    memset(&top, 0, sizeof top);
-    s->cur = &top;
+    memset(&s->top, 0, sizeof s->top);
+    s->cur = &s->top;
     s->nloops = s->nscalars = s->nmemo = 0;
     s->root = root;
-    s->core = k >= 0 ? s->f->kernels[k].core : -1;
-    const mt_type *t = &s->g->nodes[root].type;
-    if (k < 0)
-        elementwise_body(s, root, out, t, s->buf_of[root]);
-    else if (s->core >= 0)
-        mt_lower_contract(s);
-    else
-        elementwise_body(s, root, s->buf_of[root], t, -1);
+    s->core = core;
+}
+
+void mt_lower_finish(mt_lower_state *s, const char *note)
+{
+    mt_kprog *p = s->p;
     if (s->oom)
         return;
     mt_kernel kern;
@@ -606,18 +666,46 @@ static void lower_kernel(mt_lower_state *s, int k, int root, int out)
     char name[32];
     snprintf(name, sizeof name, "k%d", p->nkernels);
     kern.name = chk(s, mt_arena_strdup(&p->arena, name));
-    kern.root = root;
-    kern.note = k >= 0 ? kernel_note(s, k, root) : chk(s, mt_arena_strdup(&p->arena, "copy"));
+    kern.root = s->root;
+    kern.note = chk(s, mt_arena_strdup(&p->arena, note ? note : ""));
     kern.nloops = s->nloops;
     kern.nscalars = s->nscalars;
     kern.scalar_types =
         chk(s, mt_arena_alloc(&p->arena, ((size_t)s->nscalars + 1) * sizeof *kern.scalar_types));
     if (kern.scalar_types && s->nscalars)
         memcpy(kern.scalar_types, s->scalar_types, (size_t)s->nscalars * sizeof *kern.scalar_types);
-    kern.body = top.block.first;
+    kern.body = s->top.block.first;
     kern.work = block_work(kern.body);
     if (s->oom || !mt_kernel_collect_bufs(p, &kern) || mt_kprog_add_kernel(p, &kern) < 0)
         s->oom = 1;
+}
+
+/* Builds fusion kernel k (two kernels when its reduction is split), or (k < 0) a copy of
+ * leaf `root` into buffer `out`. */
+static void lower_kernel(mt_lower_state *s, int k, int root, int out)
+{
+    mt_lower_begin(s, root, k >= 0 ? s->f->kernels[k].core : -1);
+    /* Merging outer loops would change where fused reductions are placed (passes/fuse.c
+     * models one loop per axis), so only kernels without them merge. */
+    s->collapse = 1;
+    for (int id = 0; id < s->g->nnodes && k >= 0; id++)
+        if (s->f->kernel[id] == k && id != root && s->f->role[id] == MT_FUSE_FUSED &&
+            mt_op_is(s->g->nodes[id].op, MT_F_REDUCE | MT_F_POOL))
+            s->collapse = 0;
+    char *note = k >= 0 ? kernel_note(s, k, root) : NULL;
+    const mt_type *t = &s->g->nodes[root].type;
+    if (k < 0) {
+        elementwise_body(s, root, out, t, s->buf_of[root]);
+    } else if (s->core >= 0) {
+        mt_lower_contract(s);
+    } else if (s->collapse && mt_lower_split(s, note)) {
+        mt_free(note);
+        return; /* both kernels are in */
+    } else {
+        elementwise_body(s, root, s->buf_of[root], t, -1);
+    }
+    mt_lower_finish(s, k >= 0 ? note : "copy");
+    mt_free(note);
 }
 
 static int first_output(const mt_graph *g, int id)
@@ -652,8 +740,7 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, mt_kprog **out, mt_dia
     for (int k = 0; k < f->nkernels && !s.oom; k++) {
         int id = f->kernels[k].root, o = first_output(g, id);
         const mt_node *n = &g->nodes[id];
-        int b = mt_kprog_add_buf(p, o >= 0 ? MT_KBUF_OUTPUT : MT_KBUF_TEMP, &n->type, id,
-                                 n->name);
+        int b = mt_kprog_add_buf(p, o >= 0 ? MT_KBUF_OUTPUT : MT_KBUF_TEMP, &n->type, id, n->name);
         if (b < 0)
             s.oom = 1;
         else

@@ -27,7 +27,7 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, mt_kprog **out, mt_dia
 typedef struct mt_lscope mt_lscope;
 struct mt_lscope {
     mt_lscope *parent;
-    int depth;      /* loops enclosing the block */
+    int depth; /* loops enclosing the block */
     mt_kblock block;
     mt_kstmt *loop; /* the loop whose body this is; NULL at the top */
 };
@@ -48,10 +48,12 @@ typedef struct mt_lower_state {
     int oom;     /* out of memory somewhere: the result is discarded */
     /* The kernel being built. */
     int root, core;
+    int collapse; /* outer loops may merge into one parallel loop */
     mt_lscope *cur;
     int nloops;
     int *loop_depth; /* per loop: depth of the scope it opens */
     int loop_cap;
+    mt_lscope top; /* the kernel's top level */
     int nscalars;
     mt_ktype *scalar_types;
     int *scalar_depth; /* per scalar: depth of the scope that declares it */
@@ -65,6 +67,16 @@ typedef struct mt_lower_state {
 mt_kexpr *mt_lower_open(mt_lower_state *s, int64_t trip, unsigned flags);
 /* Closes the innermost open loop (a no-op for a trip of 1, matching mt_lower_open). */
 void mt_lower_close(mt_lower_state *s, mt_kexpr *var);
+/* A parallel loop should have at least this many iterations to share out: leading axes with
+ * fewer are merged into one loop. */
+#define MT_LOWER_PARALLEL_MIN 64
+/* Opens the loops over axes 0 .. naxes-1 of t, outermost parallel, and sets idx[0..naxes-1]
+ * to each axis's index. Leading axes whose product is below MT_LOWER_PARALLEL_MIN are merged
+ * into one loop when s->collapse allows. Returns how many loops it opened (their variables
+ * are in vars) for mt_lower_close_outer. */
+int mt_lower_open_outer(mt_lower_state *s, const mt_type *t, int naxes, mt_kexpr **idx,
+                        mt_kexpr **vars);
+void mt_lower_close_outer(mt_lower_state *s, mt_kexpr **vars, int n);
 /* Appends a statement to the current scope (NULL marks the state out of memory). */
 void mt_lower_emit(mt_lower_state *s, mt_kstmt *st);
 /* Declares a new scalar of type t initialised to `init` in the current scope; returns a
@@ -79,6 +91,25 @@ mt_kexpr *mt_lower_flat(mt_lower_state *s, const mt_type *t, mt_kexpr *const *id
  * (size 1 or missing) read element 0. */
 void mt_lower_broadcast(mt_lower_state *s, const mt_type *tin, const mt_type *tout,
                         mt_kexpr *const *idx, mt_kexpr **out);
+
+/* Starts a kernel that stores node `root` (core: its matmul or conv, or -1): an empty top
+ * level, no loops or scalars yet. */
+void mt_lower_begin(mt_lower_state *s, int root, int core);
+/* Appends what was built since mt_lower_begin to the program as a kernel with this note. */
+void mt_lower_finish(mt_lower_state *s, const char *note);
+
+/* Accumulators of reduction (or pooling) node id: the scalar type (f64 for sums and means,
+ * the node's type for max), a new one holding the identity, one step acc <- acc (+ or max) v
+ * (NaN-propagating max), and the final value in the node's type (means divide by count). */
+mt_ktype mt_lower_acc_type(const mt_lower_state *s, int id);
+mt_kexpr *mt_lower_acc_new(mt_lower_state *s, int id);
+void mt_lower_acc_add(mt_lower_state *s, int id, mt_kexpr *acc, mt_kexpr *v);
+mt_kexpr *mt_lower_acc_result(mt_lower_state *s, int id, mt_kexpr *acc, int64_t count);
+
+/* lower_split.c: when the current kernel stores a reduction with few results over many
+ * elements, builds it as two kernels (parallel partial sums over a fixed number of chunks,
+ * then their combination in order) and returns 1; else builds nothing and returns 0. */
+int mt_lower_split(mt_lower_state *s, const char *note);
 
 /* Stores the kernel root's value at idx (an index of the root's type), reading the core's
  * value from the root's buffer: the elementwise epilogue of a matmul or conv. Nothing to do

@@ -24,21 +24,15 @@ static mt_kexpr *flat_with(mt_lower_state *s, const mt_type *t, mt_kexpr *const 
     return mt_lower_flat(s, t, i);
 }
 
-/* Opens loops over axes 0 .. rank-2 of t (the first non-unit one parallel) into idx/var. */
-static void open_rows(mt_lower_state *s, const mt_type *t, mt_kexpr **idx, mt_kexpr **var)
+/* Opens loops over axes 0 .. rank-2 of t into idx; returns how many for close_rows. */
+static int open_rows(mt_lower_state *s, const mt_type *t, mt_kexpr **idx, mt_kexpr **var)
 {
-    unsigned flags = MT_KLOOP_PARALLEL;
-    for (int a = 0; a < t->rank - 1; a++) {
-        var[a] = idx[a] = mt_lower_open(s, t->dims[a], flags);
-        if (t->dims[a] > 1)
-            flags = 0;
-    }
+    return mt_lower_open_outer(s, t, t->rank - 1, idx, var);
 }
 
-static void close_rows(mt_lower_state *s, const mt_type *t, mt_kexpr **var)
+static void close_rows(mt_lower_state *s, int n, mt_kexpr **var)
 {
-    for (int a = t->rank - 2; a >= 0; a--)
-        mt_lower_close(s, var[a]);
+    mt_lower_close_outer(s, var, n);
 }
 
 /* row[j] = 0 for every j of the last axis. */
@@ -79,7 +73,7 @@ static void epilogue_row(mt_lower_state *s, const mt_type *t, mt_kexpr **idx)
 /* ---- matmul ---------------------------------------------------------------------------- */
 
 typedef struct mm_ctx {
-    int b;                /* node of the right operand */
+    int b; /* node of the right operand */
     mt_kexpr *bidx[MT_MAX_RANK];
     int rank;
 } mm_ctx;
@@ -95,8 +89,8 @@ static mt_kexpr *mm_b(mt_lower_state *s, const void *ctx, mt_kexpr *j)
 }
 
 /* The batch part of an operand's index: its batch dims broadcast against the output's. */
-static void batch_index(const mt_type *op, const mt_type *out, mt_kexpr *const *idx,
-                        mt_kexpr **res, mt_kexpr *zero)
+static void batch_index(const mt_type *op, const mt_type *out, mt_kexpr *const *idx, mt_kexpr **res,
+                        mt_kexpr *zero)
 {
     int off = out->rank - op->rank;
     for (int a = 0; a < op->rank - 2; a++)
@@ -111,7 +105,7 @@ void mt_lower_matmul(mt_lower_state *s)
     int out = s->buf_of[s->root];
     int64_t K = ta->dims[ta->rank - 1];
     mt_kexpr *idx[MT_MAX_RANK], *var[MT_MAX_RANK], *zero = mt_kx_int(s->p, 0);
-    open_rows(s, t, idx, var);
+    int nrows = open_rows(s, t, idx, var);
     zero_row(s, out, t, idx);
     mt_kexpr *k = mt_lower_open(s, K, 0);
     mt_kexpr *aidx[MT_MAX_RANK];
@@ -125,16 +119,16 @@ void mt_lower_matmul(mt_lower_state *s)
     accumulate_row(s, out, t, idx, a, mm_b, &c);
     mt_lower_close(s, k);
     epilogue_row(s, t, idx);
-    close_rows(s, t, var);
+    close_rows(s, nrows, var);
 }
 
 /* ---- conv1d, conv2d -------------------------------------------------------------------- */
 
 typedef struct conv_ctx {
-    int x;                  /* node of the input */
+    int x; /* node of the input */
     const mt_type *tx;
-    mt_kexpr *n, *c, *ih;   /* ih: the input row (conv2d), NULL for conv1d */
-    mt_kexpr *valid_h;      /* the input row is inside the image */
+    mt_kexpr *n, *c, *ih; /* ih: the input row (conv2d), NULL for conv1d */
+    mt_kexpr *valid_h;    /* the input row is inside the image */
     mt_kexpr *kw;
     int64_t sw, pw;
 } conv_ctx;
@@ -147,13 +141,12 @@ static mt_kexpr *conv_x(mt_lower_state *s, const void *ctx, mt_kexpr *ow)
     mt_kprog *p = s->p;
     int r = c->tx->rank;
     int64_t W = c->tx->dims[r - 1];
-    mt_kexpr *iw = mt_kx_binary(
-        p, MT_KX_ADD, mt_kx_binary(p, MT_KX_MUL, ow, mt_kx_int(p, c->sw)),
-        mt_kx_binary(p, MT_KX_SUB, c->kw, mt_kx_int(p, c->pw)));
-    mt_kexpr *valid = mt_kx_binary(
-        p, MT_KX_AND, c->valid_h,
-        mt_kx_binary(p, MT_KX_AND, mt_kx_binary(p, MT_KX_GE, iw, mt_kx_int(p, 0)),
-                     mt_kx_binary(p, MT_KX_LT, iw, mt_kx_int(p, W))));
+    mt_kexpr *iw = mt_kx_binary(p, MT_KX_ADD, mt_kx_binary(p, MT_KX_MUL, ow, mt_kx_int(p, c->sw)),
+                                mt_kx_binary(p, MT_KX_SUB, c->kw, mt_kx_int(p, c->pw)));
+    mt_kexpr *valid =
+        mt_kx_binary(p, MT_KX_AND, c->valid_h,
+                     mt_kx_binary(p, MT_KX_AND, mt_kx_binary(p, MT_KX_GE, iw, mt_kx_int(p, 0)),
+                                  mt_kx_binary(p, MT_KX_LT, iw, mt_kx_int(p, W))));
     mt_kexpr *i[MT_MAX_RANK] = {c->n, c->c};
     if (c->ih)
         i[2] = c->ih;
@@ -173,9 +166,12 @@ static void lower_conv(mt_lower_state *s)
     int two = n->op == MT_OP_CONV2D;
     int out = s->buf_of[s->root];
     mt_kexpr *idx[MT_MAX_RANK], *var[MT_MAX_RANK];
-    open_rows(s, t, idx, var);
+    int nrows = open_rows(s, t, idx, var);
     zero_row(s, out, t, idx);
-    conv_ctx c = {.x = n->in[0], .tx = tx, .n = idx[0], .sw = n->attrs.stride[two],
+    conv_ctx c = {.x = n->in[0],
+                  .tx = tx,
+                  .n = idx[0],
+                  .sw = n->attrs.stride[two],
                   .pw = n->attrs.padding[two]};
     c.valid_h = mt_kx_uint(p, MT_KT_BOOL, 1);
     mt_kexpr *ci = mt_lower_open(s, tx->dims[1], 0);
@@ -205,7 +201,7 @@ static void lower_conv(mt_lower_state *s)
         mt_lower_close(s, kh);
     mt_lower_close(s, ci);
     epilogue_row(s, t, idx);
-    close_rows(s, t, var);
+    close_rows(s, nrows, var);
 }
 
 void mt_lower_contract(mt_lower_state *s)

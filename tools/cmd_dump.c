@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/cpu.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "passes/pass.h"
@@ -15,7 +16,7 @@
 
 static const char usage_text[] =
     "usage: mtc dump FILE.mt [--stage STAGE] [--format text|dot] [--all] [--wrt a,b,...]\n"
-    "                [--provenance] [--stats]\n"
+    "                [--provenance] [--stats] [--why]\n"
     "\n"
     "Prints the program at a stage of the pipeline.\n"
     "  --stage STAGE   parsed (default), grad, optimized, fused, kernels, llvm, cuda\n"
@@ -27,14 +28,16 @@ static const char usage_text[] =
     "  --provenance    in the grad stage, print beside each backward node the forward node and\n"
     "                  rule it came from\n"
     "  --stats         instead of the program, a table per pass: nodes, FLOPs, bytes a naive\n"
-    "                  execution moves, and peak live memory\n";
+    "                  execution moves, and peak live memory\n"
+    "  --why           in the fused stage, say why each stored value is not fused into its\n"
+    "                  readers\n";
 
 static const char *const stages[] = {"parsed", "grad", "optimized", "fused", "kernels", "llvm",
                                      "cuda"};
 enum { NSTAGES = sizeof stages / sizeof stages[0] };
 
 typedef struct dump_opts {
-    int dot, provenance;
+    int dot, provenance, why;
     const char *wrt; /* NULL: no grad stage unless asked for by name */
 } dump_opts;
 
@@ -94,6 +97,21 @@ static int dump_stage(const mt_graph *g, int k, const dump_opts *o, mt_diag *d)
             mt_graph_free(s);
         return rc;
     }
+    if (k <= 5) {
+        /* fused, kernels, llvm: the CPU backend's view of the optimized graph. */
+        mt_graph *s = NULL;
+        if (graph_at(g, 2, o, &s, d) != MT_OK)
+            return 1;
+        char *text = k == 3   ? mt_cpu_dump_fused(s, o->why, d)
+                     : k == 4 ? mt_cpu_dump_kernels(s, d)
+                              : mt_cpu_dump_llvm(s, d);
+        mt_graph_free(s);
+        if (!text)
+            return 1;
+        fputs(text, stdout);
+        mt_free(text);
+        return 0;
+    }
     mt_diag_set(d, MT_ERR_UNSUPPORTED, "stage '%s' is not available in this build", stages[k]);
     return 1;
 }
@@ -137,6 +155,11 @@ static int dump_stats(const mt_graph *g, const dump_opts *o, mt_diag *d)
     int n;
     const mt_pass *const *passes = mt_passes_default(&n);
     mt_status st = mt_pipeline_run(gr ? gr : g, passes, n, stats_hook, &c, &opt, d);
+    if (st == MT_OK) {
+        mt_stats fs;
+        if ((st = mt_cpu_stats(opt, &fs, d)) == MT_OK)
+            mt_stats_row(&b, "fused", &fs);
+    }
     mt_graph_free(gr);
     mt_graph_free(opt);
     char *text = mt_buf_take(&b);
@@ -171,6 +194,8 @@ int mtc_cmd_dump(int argc, char **argv)
             all = 1;
         } else if (!strcmp(a, "--stats")) {
             stats = 1;
+        } else if (!strcmp(a, "--why")) {
+            o.why = 1;
         } else if (!strcmp(a, "--provenance")) {
             o.provenance = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -207,6 +232,11 @@ int mtc_cmd_dump(int argc, char **argv)
                 continue; /* the grad stage is part of --all only when --wrt asks for it */
             if (all)
                 printf("# stage: %s\n", stages[i]);
+            if (all && i == NSTAGES - 1) {
+                /* --all prints what this build has; only an explicit --stage cuda is an error. */
+                printf("# (no CUDA backend in this build)\n");
+                continue;
+            }
             rc = dump_stage(g, i, &o, &d);
         }
     }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/cpu.h"
 #include "tools/cmd.h"
 
 static const struct {
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    mt_backends_init(); /* registers the compiled backends behind `mtc run --backend` */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -1,0 +1,274 @@
+/* cpu.c - the CPU backend's entry points: compile, run, dump. */
+#include "codegen/cpu.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/llvm/llvm.h"
+#include "ir/alloc.h"
+#include "passes/fuse.h"
+#include "passes/lower.h"
+#include "passes/memplan.h"
+#include "passes/pass.h"
+#include "runtime/backend.h"
+#include "runtime/exec.h"
+
+struct mt_cpu_program {
+    mt_kprog *kp;
+    mt_llvm_jit *jit;
+    mt_kernel_fn *fns;
+    int nnodes;    /* of the caller's graph */
+    int nopt;      /* of the optimised graph that was compiled */
+    int *leaf_map; /* optimised node id -> the caller's node id (leaves), else -1 */
+    int nthreads;  /* 0: the default */
+    mt_pool *pool; /* made by the first run that needs it */
+    pthread_mutex_t lock;
+};
+
+/* fuse -> lower -> memplan. */
+static mt_status plan(const mt_graph *g, mt_kprog **out, mt_diag *d)
+{
+    *out = NULL;
+    if (mt_graph_diag(g)->status != MT_OK)
+        return mt_diag_set(d, MT_ERR_ARG, "cpu: the graph has a builder error: %s",
+                           mt_graph_diag(g)->msg);
+    mt_fusion *f = NULL;
+    mt_kprog *p = NULL;
+    mt_status st = mt_fuse(g, &f, d);
+    if (st == MT_OK)
+        st = mt_lower(g, f, &p, d);
+    if (st == MT_OK)
+        st = mt_memplan(p, d);
+    mt_fusion_free(f);
+    if (st != MT_OK) {
+        mt_kprog_free(p);
+        return st;
+    }
+    *out = p;
+    return MT_OK;
+}
+
+/* Kernel symbols are "<graph>_k<N>", so programs from different graphs can share a JIT or
+ * an object file without clashes. */
+static char *symbol_prefix(const mt_kprog *p)
+{
+    size_t n = strlen(p->name) + 2;
+    char *s = mt_malloc(n);
+    if (s)
+        snprintf(s, n, "%s_", p->name);
+    return s;
+}
+
+static mt_status emit(const mt_kprog *p, mt_llvm_module **out, mt_diag *d)
+{
+    char *prefix = symbol_prefix(p);
+    if (!prefix)
+        return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+    mt_status st = mt_llvm_emit(p, prefix, out, d);
+    mt_free(prefix);
+    if (st == MT_OK && (st = mt_llvm_optimize(*out, d)) != MT_OK) {
+        mt_llvm_module_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* The default simplification pipeline (the `optimized` stage); leaves keep their names. */
+static mt_status optimize(const mt_graph *g, mt_graph **out, mt_diag *d)
+{
+    int n;
+    const mt_pass *const *passes = mt_passes_default(&n);
+    return mt_pipeline_run(g, passes, n, NULL, NULL, out, d);
+}
+
+void mt_cpu_free(mt_cpu_program *p)
+{
+    if (!p)
+        return;
+    mt_free(p->leaf_map);
+    mt_pool_free(p->pool);
+    mt_llvm_jit_free(p->jit);
+    mt_kprog_free(p->kp);
+    mt_free(p->fns);
+    pthread_mutex_destroy(&p->lock);
+    mt_free(p);
+}
+
+mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d)
+{
+    *out = NULL;
+    if (mt_graph_diag(g)->status != MT_OK)
+        return mt_diag_set(d, MT_ERR_ARG, "cpu: the graph has a builder error: %s",
+                           mt_graph_diag(g)->msg);
+    mt_cpu_program *p = mt_calloc(1, sizeof *p);
+    if (!p)
+        return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+    pthread_mutex_init(&p->lock, NULL);
+    p->nnodes = g->nnodes;
+    mt_graph *opt = NULL;
+    mt_llvm_module *m = NULL;
+    mt_status st = optimize(g, &opt, d);
+    if (st == MT_OK) {
+        /* Callers bind leaves by their own node ids; the optimised graph renumbers nodes but
+         * keeps every leaf under its name. */
+        p->nopt = opt->nnodes;
+        p->leaf_map = mt_calloc((size_t)opt->nnodes + 1, sizeof *p->leaf_map);
+        if (!p->leaf_map)
+            st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+        for (int i = 0; i < opt->nnodes && st == MT_OK; i++)
+            p->leaf_map[i] =
+                mt_op_is(opt->nodes[i].op, MT_F_LEAF) ? mt_graph_find(g, opt->nodes[i].name) : -1;
+    }
+    if (st == MT_OK)
+        st = plan(opt, &p->kp, d);
+    mt_graph_free(opt);
+    if (st == MT_OK)
+        st = emit(p->kp, &m, d);
+    if (st == MT_OK)
+        st = mt_llvm_jit_new(m, &p->jit, d); /* takes m */
+    if (st == MT_OK) {
+        p->fns = mt_calloc((size_t)p->kp->nkernels + 1, sizeof *p->fns);
+        char *prefix = symbol_prefix(p->kp);
+        if (!p->fns || !prefix)
+            st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+        for (int k = 0; k < p->kp->nkernels && st == MT_OK; k++) {
+            char name[256];
+            snprintf(name, sizeof name, "%s%s", prefix, p->kp->kernels[k].name);
+            p->fns[k] = mt_llvm_jit_lookup(p->jit, name, d);
+            if (!p->fns[k])
+                st = d ? d->status : MT_ERR_BACKEND;
+        }
+        mt_free(prefix);
+    }
+    if (st != MT_OK) {
+        mt_cpu_free(p);
+        return st;
+    }
+    *out = p;
+    return MT_OK;
+}
+
+mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d)
+{
+    if (n < 1)
+        return mt_diag_set(d, MT_ERR_ARG, "cpu: thread count must be >= 1, got %d", n);
+    pthread_mutex_lock(&p->lock);
+    mt_pool_free(p->pool);
+    p->pool = NULL;
+    p->nthreads = n;
+    pthread_mutex_unlock(&p->lock);
+    return MT_OK;
+}
+
+mt_status mt_cpu_run(mt_cpu_program *p, const mt_tensor *const *leaves, mt_tensor **outputs,
+                     mt_diag *d)
+{
+    pthread_mutex_lock(&p->lock);
+    if (!p->pool) {
+        int n = p->nthreads ? p->nthreads : mt_pool_default_threads();
+        if (n > 1)
+            p->pool = mt_pool_new(n); /* NULL (out of memory) just means one thread */
+    }
+    mt_pool *pool = p->pool;
+    pthread_mutex_unlock(&p->lock);
+    const mt_tensor **bound = mt_calloc((size_t)p->nopt + 1, sizeof *bound);
+    if (!bound) {
+        for (int i = 0; i < p->kp->noutputs; i++)
+            outputs[i] = NULL;
+        return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+    }
+    for (int i = 0; i < p->nopt; i++)
+        if (leaves && p->leaf_map[i] >= 0 && p->leaf_map[i] < p->nnodes)
+            bound[i] = leaves[p->leaf_map[i]];
+    mt_status st =
+        mt_exec_run(p->kp, (mt_kernel_fn const *)p->fns, pool, bound, p->nopt, outputs, d);
+    mt_free(bound);
+    return st;
+}
+
+/* ---- dumps ----------------------------------------------------------------------------- */
+
+static char *oom(char *s, mt_diag *d)
+{
+    if (!s)
+        mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+    return s;
+}
+
+char *mt_cpu_dump_fused(const mt_graph *g, int why, mt_diag *d)
+{
+    mt_fusion *f = NULL;
+    if (mt_fuse(g, &f, d) != MT_OK)
+        return NULL;
+    char *s = mt_fusion_print(g, f, why);
+    mt_fusion_free(f);
+    return oom(s, d);
+}
+
+char *mt_cpu_dump_kernels(const mt_graph *g, mt_diag *d)
+{
+    mt_kprog *p = NULL;
+    if (plan(g, &p, d) != MT_OK)
+        return NULL;
+    char *s = mt_kprog_print(p);
+    mt_kprog_free(p);
+    return oom(s, d);
+}
+
+char *mt_cpu_dump_llvm(const mt_graph *g, mt_diag *d)
+{
+    mt_kprog *p = NULL;
+    mt_llvm_module *m = NULL;
+    char *s = NULL;
+    if (plan(g, &p, d) == MT_OK && emit(p, &m, d) == MT_OK)
+        s = oom(mt_llvm_module_print(m), d);
+    mt_llvm_module_free(m);
+    mt_kprog_free(p);
+    return s;
+}
+
+mt_status mt_cpu_stats(const mt_graph *g, mt_stats *s, mt_diag *d)
+{
+    mt_kprog *p = NULL;
+    mt_status st = mt_graph_stats(g, s, d);
+    if (st == MT_OK)
+        st = plan(g, &p, d);
+    if (st != MT_OK)
+        return st;
+    s->nodes = p->nkernels;
+    s->bytes = 0;
+    s->peak = (double)p->arena_bytes;
+    for (int k = 0; k < p->nkernels; k++)
+        for (int i = 0; i < p->kernels[k].nbufs; i++) {
+            const mt_kbuf *u = &p->bufs[p->kernels[k].bufs[i]];
+            s->bytes += (double)u->numel * (double)mt_dtype_size(u->type.dtype);
+        }
+    for (int b = 0; b < p->nbufs; b++)
+        if (p->bufs[b].kind != MT_KBUF_TEMP)
+            s->peak += (double)p->bufs[b].numel * (double)mt_dtype_size(p->bufs[b].type.dtype);
+    mt_kprog_free(p);
+    return MT_OK;
+}
+
+/* ---- the backend registry -------------------------------------------------------------- */
+
+static mt_status run_once(const mt_graph *g, const mt_tensor *const *leaves, mt_tensor **outputs,
+                          mt_diag *d)
+{
+    mt_cpu_program *p = NULL;
+    mt_status st = mt_cpu_compile(g, &p, d);
+    if (st == MT_OK)
+        st = mt_cpu_run(p, leaves, outputs, d);
+    else
+        for (int i = 0; i < g->noutputs; i++)
+            outputs[i] = NULL;
+    mt_cpu_free(p);
+    return st;
+}
+
+void mt_backends_init(void)
+{
+    static const mt_backend cpu = {"cpu", run_once};
+    mt_backend_register(&cpu);
+}

@@ -1,0 +1,48 @@
+/* cpu.h - the CPU backend: a graph compiled to fused, vectorised kernels with LLVM.
+ *
+ * The pipeline (docs/cpu-backend.md): simplify (passes/pipeline.c) -> fuse (passes/fuse.c)
+ * -> lower to kernel IR
+ * (passes/lower.c) -> plan memory (passes/memplan.c) -> emit LLVM IR (codegen/llvm/emit.c)
+ * -> optimise at O3 for the host (opt.c) -> JIT with ORC LLJIT (jit.c). Running binds the
+ * caller's tensors and splits each kernel's outer loop over a thread pool (runtime/exec.c).
+ */
+#ifndef MT_CODEGEN_CPU_H
+#define MT_CODEGEN_CPU_H
+
+#include "ir/graph.h"
+#include "passes/stats.h"
+#include "runtime/tensor.h"
+
+typedef struct mt_cpu_program mt_cpu_program;
+
+/* Compiles g (borrowed for the call) for this machine, after the default simplification
+ * pipeline (the `optimized` stage: fold, algebraic, cse, dce). *out is NULL on failure. */
+mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d);
+/* Runs the program once. `leaves` has one slot per node of the compiled graph, indexed by node
+ * id (runtime/interp.h); input and param slots hold tensors of the declared types. On success
+ * `outputs` (one slot per graph output) holds new tensors the caller frees; on failure every
+ * slot is NULL. Runs may overlap: each has its own memory. */
+mt_status mt_cpu_run(mt_cpu_program *p, const mt_tensor *const *leaves, mt_tensor **outputs,
+                     mt_diag *d);
+void mt_cpu_free(mt_cpu_program *p);
+/* The number of threads later runs use (n >= 1); by default MTC_NUM_THREADS, else every
+ * core. Not to be called while a run is in progress. */
+mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d);
+
+/* The stages of `mtc dump` for graph g as given (pass it the optimized stage to see what
+ * mt_cpu_compile compiles), as text the caller frees with mt_free; NULL with d set on failure.
+ *   fused    the partition into kernels (`why`: the reason behind each stored value)
+ *   kernels  the loop nests, after memory planning (arena offsets)
+ *   llvm     the optimised LLVM module */
+char *mt_cpu_dump_fused(const mt_graph *g, int why, mt_diag *d);
+char *mt_cpu_dump_kernels(const mt_graph *g, mt_diag *d);
+char *mt_cpu_dump_llvm(const mt_graph *g, mt_diag *d);
+/* The fused program's costs, for `mtc dump --stats`: nodes = kernels; flops as the graph;
+ * bytes = every buffer a kernel touches, once per kernel; peak = inputs + outputs + the arena
+ * of temporaries after memory planning. */
+mt_status mt_cpu_stats(const mt_graph *g, mt_stats *s, mt_diag *d);
+
+/* Registers the "cpu" backend of runtime/backend.h (compile, run once, free). */
+void mt_backends_init(void);
+
+#endif

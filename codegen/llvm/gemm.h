@@ -1,0 +1,102 @@
+/* gemm.h - a packed, register-blocked GEMM emitted as LLVM IR for one static shape.
+ *
+ * The CPU backend's matmul (and the convolutions that lower to a matmul) call
+ * mt_llvm_gemm_emit to add one function per (dtype, M, N, K, strides, transposes) to the
+ * module being built; the executor then calls that function on row ranges of C from its
+ * thread pool. Design notes and measurements: docs/gemm.md.
+ *
+ * Dims: C[M,N] = A[M,K] . B[K,N] (or C += A . B), all row-major with row strides in elements.
+ */
+#ifndef MT_CODEGEN_LLVM_GEMM_H
+#define MT_CODEGEN_LLVM_GEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <llvm-c/Types.h>
+
+#include "mtc/mtc.h"
+
+/* The instruction set the micro-kernel is shaped for. Any choice runs correctly on any x86-64
+ * (LLVM splits wide vectors when the target lacks them); the choice only sets speed. */
+typedef enum mt_llvm_gemm_isa {
+    MT_LLVM_GEMM_ISA_HOST = 0, /* resolve from LLVMGetHostCPUFeatures (the default) */
+    MT_LLVM_GEMM_ISA_GENERIC,  /* 128-bit vectors, separate multiply and add: any target */
+    MT_LLVM_GEMM_ISA_AVX2,     /* 256-bit vectors and FMA, 16 vector registers */
+    MT_LLVM_GEMM_ISA_AVX512    /* 512-bit vectors and FMA, 32 vector registers */
+} mt_llvm_gemm_isa;
+
+/* One GEMM, everything static. Element (i,k) of A is A[i*lda + k], or A[k*lda + i] when
+ * trans_a (A is stored K x M, e.g. a permute of its last two axes); element (k,j) of B is
+ * B[k*ldb + j], or B[j*ldb + k] when trans_b; element (i,j) of C is C[i*ldc + j].
+ *
+ * Batches: with nbatch > 0 the function computes one product per index of the batch axes
+ * batch_dims, operand X starting at element sum_i idx[i] * batch_X[i] (a stride of 0
+ * broadcasts, as matmul's leading axes do). Rows are then numbered across batches, batch-major:
+ * row r is row r % M of batch r / M, and a call computes rows [m_begin, m_end) of the
+ * B*M rows (B the product of batch_dims). */
+typedef struct mt_llvm_gemm_desc {
+    mt_dtype dtype;
+    int64_t M, N, K;
+    int64_t lda, ldb, ldc;
+    bool trans_a, trans_b;
+    bool accumulate; /* C += A.B instead of C = A.B */
+    mt_llvm_gemm_isa isa;
+    /* f32 only. 0 (the default): each K block of up to 384 steps is one f32 FMA chain and
+     * blocks are added into C in f32. n > 0: the f32 chains restart every n steps and their
+     * sums are added in f64, rounding to f32 once per K block; about half the error for
+     * about 6% of the speed at n = 128 (docs/gemm.md). */
+    int64_t f64_flush;
+    int nbatch; /* 0 .. MT_MAX_RANK - 2 */
+    int64_t batch_dims[MT_MAX_RANK];
+    int64_t batch_a[MT_MAX_RANK], batch_b[MT_MAX_RANK], batch_c[MT_MAX_RANK];
+} mt_llvm_gemm_desc;
+
+/* Fills `d` for dense row-major operands without transposes: lda = K, ldb = ldc = N. */
+void mt_llvm_gemm_desc_init(mt_llvm_gemm_desc *d, mt_dtype dtype, int64_t M, int64_t N, int64_t K);
+
+/* Fills `d` for SPEC's matmul of dense row-major buffers: a[..., M, K] . b[..., K, N] with the
+ * batch axes broadcast (an axis of size 1 or a missing axis gets stride 0); C is the dense
+ * result [..., M, N]. trans_a says a's buffer holds the operand with its last two axes
+ * swapped ([..., K, M], a permute that was not copied); trans_b likewise for b. The types
+ * are the operands' own (after any such permute). MT_ERR_SHAPE or MT_ERR_TYPE when they do
+ * not fit. */
+mt_status mt_llvm_gemm_desc_matmul(mt_llvm_gemm_desc *d, const mt_type *a, const mt_type *b,
+                                   bool trans_a, bool trans_b, mt_diag *diag);
+
+/* The ISA that MT_LLVM_GEMM_ISA_HOST stands for on this machine. */
+mt_llvm_gemm_isa mt_llvm_gemm_host_isa(void);
+
+/* Rows of the register block. Row ranges that start at multiples of it waste no work on
+ * partial blocks; any split is correct and gives bit-identical results. */
+int64_t mt_llvm_gemm_row_block(const mt_llvm_gemm_desc *d);
+
+/* Bytes of scratch each concurrent call needs (packed panels of A and B, an edge tile, and
+ * slack to align them to 64 bytes; no alignment is required of the pointer). At most about
+ * 1 MiB with the default blocking, less for small products. */
+size_t mt_llvm_gemm_scratch_bytes(const mt_llvm_gemm_desc *d);
+
+/* The emitted function's type: computes rows [m_begin, m_end) of C (clamped to [0, B*M)).
+ * A and B must not overlap C. `scratch` holds mt_llvm_gemm_scratch_bytes bytes used by one
+ * call at a time, or is NULL to take them from the calling thread's stack. There is no other
+ * state, so calls on disjoint row ranges may run concurrently. */
+typedef void (*mt_llvm_gemm_fn)(const void *A, const void *B, void *C, int64_t m_begin,
+                                int64_t m_end, void *scratch);
+
+/* Adds `void name(const T *A, const T *B, T *C, int64_t m_begin, int64_t m_end, void
+ * *scratch)` with external linkage to `mod` (plus an internal micro-kernel "name.kernel"),
+ * in the module's context. Run default<O3> for the target afterwards. `out` (optional)
+ * receives the function. MT_ERR_ARG for a malformed descriptor or a name already taken. */
+mt_status mt_llvm_gemm_emit(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
+                            LLVMValueRef *out, mt_diag *diag);
+
+/* The same product as a kernel of the CPU backend, with its ABI (codegen/llvm/llvm.h):
+ *   void name(void *const *bufs, int64_t begin, int64_t end)
+ * computes rows [begin, end) (of the B*M rows, as above) with A = bufs[a], B = bufs[b] and
+ * C = bufs[c], the packed panels on the calling thread's stack (mt_llvm_gemm_scratch_bytes of
+ * it). The GEMM itself is the internal function "name.mm". */
+mt_status mt_llvm_gemm_emit_kernel(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
+                                   int a, int b, int c, LLVMValueRef *out, mt_diag *diag);
+
+#endif

@@ -1,0 +1,201 @@
+/* gemm_gen.h - the shared state of the GEMM emitter: gemm.c (blocking, driver loops, entry
+ * point) and gemm_kernel.c (micro-kernel and packing). Internal to codegen/llvm; gemm.h is
+ * the interface.
+ */
+#ifndef MT_CODEGEN_LLVM_GEMM_GEN_H
+#define MT_CODEGEN_LLVM_GEMM_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <llvm-c/Core.h>
+
+#include "codegen/llvm/gemm.h"
+
+/* How one GEMM is blocked (gemm.c chooses). */
+typedef struct mt_gemm_blocking {
+    mt_llvm_gemm_isa isa;
+    int esize;             /* bytes per element */
+    int vl;                /* lanes per vector */
+    int nv;                /* vectors across one tile row */
+    bool fma;              /* fused multiply-add, else a multiply and an add */
+    int64_t mr, nr;        /* micro-tile: mr rows (broadcast) x nr = nv * vl columns (vector) */
+    int64_t kc;            /* K block: an Ap panel of mr x kc fits in half of L1 */
+    int64_t sub;           /* f32: steps between flushes of the accumulators into f64; 0: never */
+    int64_t mc, nc;        /* M and N blocks: Bp (kc x nc) fits in L2; Ap (mc x kc) bounds the
+                              scratch; mc % mr == 0, nc % nr == 0 */
+    int64_t mcb, kcb, ncb; /* the blocks clipped to this problem: the buffer sizes */
+} mt_gemm_blocking;
+
+/* The emitter's state while it builds the functions of one GEMM. The small static helpers
+ * below build IR at g->b: constants, element and vector access, index arithmetic, loops. */
+typedef struct mt_gemm_gen {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;  /* the instruction stream */
+    LLVMBuilderRef ab; /* allocas, at the end of the entry block */
+    LLVMValueRef fn;   /* the function being built */
+    LLVMBasicBlockRef entry;
+    const mt_llvm_gemm_desc *d;
+    mt_gemm_blocking bl;
+    LLVMTypeRef i1, i32, i64, t, vt, tp, vtp;
+    LLVMTypeRef wt, wvt; /* the tile's element type (double when wide, else T), <VL/2 x double> */
+    LLVMValueRef fma;    /* llvm.fma on the vector type, when bl.fma */
+    LLVMTypeRef fma_ty;
+} mt_gemm_gen;
+
+static inline LLVMValueRef c64(mt_gemm_gen *g, int64_t v)
+{
+    return LLVMConstInt(g->i64, (unsigned long long)v, 1);
+}
+
+static inline LLVMBasicBlockRef block(mt_gemm_gen *g, const char *name)
+{
+    return LLVMAppendBasicBlockInContext(g->ctx, g->fn, name);
+}
+
+/* Starts a function: an entry block for allocas, then "start" for the code. */
+static inline void open_fn(mt_gemm_gen *g, LLVMValueRef fn)
+{
+    g->fn = fn;
+    g->entry = block(g, "entry");
+    LLVMPositionBuilderAtEnd(g->ab, g->entry);
+    LLVMPositionBuilderAtEnd(g->b, block(g, "start"));
+}
+
+static inline void close_fn(mt_gemm_gen *g)
+{
+    LLVMPositionBuilderAtEnd(g->ab, g->entry);
+    LLVMBuildBr(g->ab, LLVMGetNextBasicBlock(g->entry));
+}
+
+static inline LLVMValueRef var(mt_gemm_gen *g, LLVMTypeRef ty, const char *name)
+{
+    return LLVMBuildAlloca(g->ab, ty, name);
+}
+
+static inline LLVMValueRef gep(mt_gemm_gen *g, LLVMValueRef base, LLVMValueRef idx)
+{
+    return LLVMBuildGEP2(g->b, g->t, base, &idx, 1, "");
+}
+
+static inline LLVMValueRef load_elem(mt_gemm_gen *g, LLVMValueRef p)
+{
+    LLVMValueRef v = LLVMBuildLoad2(g->b, g->t, p, "");
+    LLVMSetAlignment(v, (unsigned)g->bl.esize);
+    return v;
+}
+
+static inline void store_elem(mt_gemm_gen *g, LLVMValueRef v, LLVMValueRef p)
+{
+    LLVMSetAlignment(LLVMBuildStore(g->b, v, p), (unsigned)g->bl.esize);
+}
+
+/* Vector access at an element pointer; `aligned` when it is a multiple of the vector size
+ * from the 64-byte aligned scratch (packed panels), else element-aligned. */
+static inline LLVMValueRef load_vec(mt_gemm_gen *g, LLVMValueRef p, bool aligned)
+{
+    LLVMValueRef vp = LLVMBuildBitCast(g->b, p, g->vtp, "");
+    LLVMValueRef v = LLVMBuildLoad2(g->b, g->vt, vp, "");
+    LLVMSetAlignment(v, (unsigned)(aligned ? g->bl.vl * g->bl.esize : g->bl.esize));
+    return v;
+}
+
+static inline void store_vec(mt_gemm_gen *g, LLVMValueRef v, LLVMValueRef p, bool aligned)
+{
+    LLVMValueRef vp = LLVMBuildBitCast(g->b, p, g->vtp, "");
+    LLVMSetAlignment(LLVMBuildStore(g->b, v, vp),
+                     (unsigned)(aligned ? g->bl.vl * g->bl.esize : g->bl.esize));
+}
+
+static inline LLVMValueRef add(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildAdd(g->b, a, b, "");
+}
+static inline LLVMValueRef mul(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildMul(g->b, a, b, "");
+}
+static inline LLVMValueRef sub(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildSub(g->b, a, b, "");
+}
+
+static inline LLVMValueRef min_v(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+static inline LLVMValueRef max_v(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+
+/* A counted loop `for (iv = lo; iv < hi; iv += step)` over an alloca that mem2reg (part of
+ * O3) turns into a phi. `hi` must be computed before the loop opens. */
+typedef struct mt_gemm_loop {
+    LLVMValueRef slot, iv;
+    LLVMBasicBlockRef cond, exit;
+    int64_t step;
+} mt_gemm_loop;
+
+static inline LLVMValueRef loop_open(mt_gemm_gen *g, mt_gemm_loop *l, LLVMValueRef lo,
+                                     LLVMValueRef hi, int64_t step, const char *name)
+{
+    l->slot = var(g, g->i64, name);
+    l->step = step;
+    LLVMBuildStore(g->b, lo, l->slot);
+    l->cond = block(g, name);
+    LLVMBasicBlockRef body = block(g, "body");
+    l->exit = block(g, "exit");
+    LLVMBuildBr(g->b, l->cond);
+    LLVMPositionBuilderAtEnd(g->b, l->cond);
+    l->iv = LLVMBuildLoad2(g->b, g->i64, l->slot, name);
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, l->iv, hi, ""), body, l->exit);
+    LLVMPositionBuilderAtEnd(g->b, body);
+    return l->iv;
+}
+
+static inline void loop_close(mt_gemm_gen *g, mt_gemm_loop *l)
+{
+    LLVMBuildStore(g->b, add(g, l->iv, c64(g, l->step)), l->slot);
+    LLVMBuildBr(g->b, l->cond);
+    LLVMPositionBuilderAtEnd(g->b, l->exit);
+}
+
+static inline void add_fn_attr(mt_gemm_gen *g, LLVMValueRef fn, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(g->ctx, kind, 0));
+}
+
+static inline void add_param_attr(mt_gemm_gen *g, LLVMValueRef fn, unsigned param, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, param + 1, LLVMCreateEnumAttribute(g->ctx, kind, 0));
+}
+
+static inline void add_string_attr(mt_gemm_gen *g, LLVMValueRef fn, const char *key,
+                                   const char *value)
+{
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(g->ctx, key, (unsigned)strlen(key), value,
+                                                      (unsigned)strlen(value)));
+}
+
+/* What the micro-kernel does with its tile (its i32 `mode` argument). */
+enum { MT_GEMM_SET = 0, MT_GEMM_ADD = 1, MT_GEMM_RAW = 2 };
+
+/* gemm_kernel.c. The micro-kernel, as the internal function `name`:
+ *   void name(i64 kc, T *ap, T *bp, T *c, i64 ldc, i32 mode, W *w) */
+LLVMValueRef mt_gemm_emit_microkernel(mt_gemm_gen *g, const char *name);
+/* Packing, emitted at the builder's position: the mc x kc block of A at (ic, pc) into ap and
+ * the kc x nc block of B at (pc, jc) into bp. */
+void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef A, LLVMValueRef ap, LLVMValueRef ic,
+                         LLVMValueRef mc, LLVMValueRef pc, LLVMValueRef kc);
+void mt_gemm_emit_pack_b(mt_gemm_gen *g, LLVMValueRef B, LLVMValueRef bp, LLVMValueRef jc,
+                         LLVMValueRef nc, LLVMValueRef pc, LLVMValueRef kc);
+
+#endif

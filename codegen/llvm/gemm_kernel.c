@@ -1,0 +1,416 @@
+/* gemm_kernel.c - the GEMM micro-kernel and the packing of A and B panels, as LLVM IR.
+ *
+ * The per-tile half of the GEMM emitter (gemm.c has the blocking and the loops around it; its
+ * header comment has the whole design). Layouts, with MR x NR micro-tiles:
+ *   Ap: MR-row panels, one after another; panel p holds A[p*MR + r, k] at [k*MR + r]
+ *   Bp: NR-column panels; panel q holds B[k, q*NR + c] at [k*NR + c]
+ * Partial panels are padded with zeros, so the kernel never needs an edge case.
+ */
+#include "codegen/llvm/gemm_gen.h"
+
+/* ---- the micro-kernel -------------------------------------------------------------------- */
+
+static LLVMValueRef splat(mt_gemm_gen *g, LLVMValueRef x)
+{
+    LLVMValueRef undef = LLVMGetUndef(g->vt);
+    LLVMValueRef v = LLVMBuildInsertElement(g->b, undef, x, LLVMConstInt(g->i32, 0, 0), "");
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->bl.vl));
+    return LLVMBuildShuffleVector(g->b, v, undef, mask, "");
+}
+
+/* acc + a * b, fused where the ISA has FMA. Either way one fixed operation per k, which the
+ * optimizer may not reassociate (no fast-math flags are ever set). */
+static LLVMValueRef madd(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
+{
+    if (g->bl.fma) {
+        LLVMValueRef args[3] = {a, b, acc};
+        return LLVMBuildCall2(g->b, g->fma_ty, g->fma, args, 3, "");
+    }
+    return LLVMBuildFAdd(g->b, LLVMBuildFMul(g->b, a, b, ""), acc, "");
+}
+
+/* One k step: acc[r][v] += Ap[k*MR + r] * Bp[k*NR + v*VL ...]. */
+static void kernel_step(mt_gemm_gen *g, LLVMValueRef ap, LLVMValueRef bp, LLVMValueRef k,
+                        LLVMValueRef *acc)
+{
+    const mt_gemm_blocking *bl = &g->bl;
+    LLVMValueRef bv[8];
+    LLVMValueRef brow = gep(g, bp, mul(g, k, c64(g, bl->nr)));
+    for (int v = 0; v < bl->nv; v++)
+        bv[v] = load_vec(g, gep(g, brow, c64(g, (int64_t)v * bl->vl)), true);
+    LLVMValueRef arow = gep(g, ap, mul(g, k, c64(g, bl->mr)));
+    for (int64_t r = 0; r < bl->mr; r++) {
+        LLVMValueRef a = splat(g, load_elem(g, gep(g, arow, c64(g, r))));
+        for (int v = 0; v < bl->nv; v++) {
+            LLVMValueRef slot = acc[r * bl->nv + v];
+            LLVMValueRef s = LLVMBuildLoad2(g->b, g->vt, slot, "");
+            LLVMBuildStore(g->b, madd(g, a, bv[v], s), slot);
+        }
+    }
+}
+
+/* A <VL/2 x double> half of an f32 accumulator, widened. */
+static LLVMValueRef widen_half(mt_gemm_gen *g, LLVMValueRef v, int half)
+{
+    int h = g->bl.vl / 2;
+    LLVMValueRef idx[32];
+    for (int i = 0; i < h; i++)
+        idx[i] = LLVMConstInt(g->i32, (unsigned long long)(half * h + i), 0);
+    LLVMValueRef sh =
+        LLVMBuildShuffleVector(g->b, v, LLVMGetUndef(g->vt), LLVMConstVector(idx, (unsigned)h), "");
+    return LLVMBuildFPExt(g->b, sh, g->wvt, "");
+}
+
+/* Pointer to the <VL/2 x double> at element offset `off` of the f64 tile w. */
+static LLVMValueRef wide_at(mt_gemm_gen *g, LLVMValueRef w, int64_t off)
+{
+    LLVMValueRef idx = c64(g, off);
+    LLVMValueRef p = LLVMBuildGEP2(g->b, g->wt, w, &idx, 1, "");
+    return LLVMBuildBitCast(g->b, p, LLVMPointerType(g->wvt, 0), "");
+}
+
+static LLVMValueRef load_wide(mt_gemm_gen *g, LLVMValueRef p)
+{
+    LLVMValueRef v = LLVMBuildLoad2(g->b, g->wvt, p, "");
+    LLVMSetAlignment(v, (unsigned)(g->bl.vl / 2 * 8));
+    return v;
+}
+
+static void store_wide(mt_gemm_gen *g, LLVMValueRef v, LLVMValueRef p)
+{
+    LLVMSetAlignment(LLVMBuildStore(g->b, v, p), (unsigned)(g->bl.vl / 2 * 8));
+}
+
+/* The k loop from k0 to k1 over the accumulators: unrolled by 4 so the loop overhead hides
+ * under the FMAs, then the remainder. */
+static void emit_k_loop(mt_gemm_gen *g, LLVMValueRef ap, LLVMValueRef bp, LLVMValueRef k0,
+                        LLVMValueRef k1, LLVMValueRef *acc)
+{
+    enum { UNROLL = 4 };
+    LLVMValueRef n4 = LLVMBuildAnd(g->b, sub(g, k1, k0), c64(g, ~(int64_t)(UNROLL - 1)), "");
+    LLVMValueRef k4 = add(g, k0, n4);
+    mt_gemm_loop lk;
+    LLVMValueRef k = loop_open(g, &lk, k0, k4, UNROLL, "k");
+    for (int u = 0; u < UNROLL; u++)
+        kernel_step(g, ap, bp, add(g, k, c64(g, u)), acc);
+    loop_close(g, &lk);
+    mt_gemm_loop lr;
+    k = loop_open(g, &lr, k4, k1, 1, "krem");
+    kernel_step(g, ap, bp, k, acc);
+    loop_close(g, &lr);
+}
+
+/* void name.kernel(i64 kc, T *ap, T *bp, T *c, i64 ldc, i32 mode, W *w):
+ * tile = sum over k < kc of the panels' outer products, then by mode: c = tile (SET),
+ * c = c + tile (ADD), or leave the tile in w (RAW, for edge tiles).
+ *
+ * Narrow (f64, or f32 with bl.sub == 0): the tile is the accumulators; W is T and w is only
+ * written in RAW mode. Wide (f32 with bl.sub > 0): the accumulators restart every bl.sub
+ * steps and are added into the f64 tile w, and SET/ADD round once from f64: c = (float)w or
+ * (float)((double)c + w). */
+LLVMValueRef mt_gemm_emit_microkernel(mt_gemm_gen *g, const char *name)
+{
+    const mt_gemm_blocking *bl = &g->bl;
+    LLVMTypeRef wp = LLVMPointerType(g->wt, 0);
+    LLVMTypeRef params[7] = {g->i64, g->tp, g->tp, g->tp, g->i64, g->i32, wp};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), params, 7, 0);
+    LLVMValueRef fn = LLVMAddFunction(g->mod, name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    add_fn_attr(g, fn, "nounwind");
+    add_fn_attr(g, fn, "noinline");
+    for (unsigned i = 1; i <= 3; i++)
+        add_param_attr(g, fn, i, "noalias");
+    add_param_attr(g, fn, 6, "noalias");
+    if (bl->isa == MT_LLVM_GEMM_ISA_AVX512) {
+        /* Keep the 512-bit vectors whole even on CPUs that LLVM tunes for 256 bits. */
+        add_string_attr(g, fn, "prefer-vector-width", "512");
+        add_string_attr(g, fn, "min-legal-vector-width", "512");
+    }
+    open_fn(g, fn);
+    LLVMValueRef kc = LLVMGetParam(fn, 0), ap = LLVMGetParam(fn, 1), bp = LLVMGetParam(fn, 2);
+    LLVMValueRef c = LLVMGetParam(fn, 3), ldc = LLVMGetParam(fn, 4), mode = LLVMGetParam(fn, 5);
+    LLVMValueRef w = LLVMGetParam(fn, 6);
+
+    LLVMValueRef acc[64];
+    int nacc = (int)bl->mr * bl->nv;
+    for (int i = 0; i < nacc; i++)
+        acc[i] = var(g, g->vt, "acc");
+
+    if (!bl->sub) {
+        for (int i = 0; i < nacc; i++)
+            LLVMBuildStore(g->b, LLVMConstNull(g->vt), acc[i]);
+        emit_k_loop(g, ap, bp, c64(g, 0), kc, acc);
+    } else {
+        for (int64_t e = 0; e < bl->mr * bl->nr; e += bl->vl / 2)
+            store_wide(g, LLVMConstNull(g->wvt), wide_at(g, w, e));
+        mt_gemm_loop ls;
+        LLVMValueRef s0 = loop_open(g, &ls, c64(g, 0), kc, bl->sub, "sub");
+        LLVMValueRef s1 = min_v(g, add(g, s0, c64(g, bl->sub)), kc);
+        for (int i = 0; i < nacc; i++)
+            LLVMBuildStore(g->b, LLVMConstNull(g->vt), acc[i]);
+        emit_k_loop(g, ap, bp, s0, s1, acc);
+        /* Volatile: otherwise LICM keeps the f64 tile in registers across the loop, which
+         * spills the accumulators; it belongs in L1. */
+        for (int64_t r = 0; r < bl->mr; r++) {
+            for (int v = 0; v < bl->nv; v++) {
+                LLVMValueRef a = LLVMBuildLoad2(g->b, g->vt, acc[r * bl->nv + v], "");
+                for (int h = 0; h < 2; h++) {
+                    LLVMValueRef p = wide_at(g, w, r * bl->nr + v * bl->vl + h * bl->vl / 2);
+                    LLVMValueRef old = load_wide(g, p);
+                    LLVMSetVolatile(old, 1);
+                    LLVMValueRef st =
+                        LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, old, widen_half(g, a, h), ""), p);
+                    LLVMSetAlignment(st, (unsigned)(bl->vl / 2 * 8));
+                    LLVMSetVolatile(st, 1);
+                }
+            }
+        }
+        loop_close(g, &ls);
+    }
+
+    LLVMBasicBlockRef set = block(g, "set"), accum = block(g, "accum"), raw = block(g, "raw");
+    LLVMBasicBlockRef done = block(g, "done");
+    LLVMValueRef sw = LLVMBuildSwitch(g->b, mode, raw, 2);
+    LLVMAddCase(sw, LLVMConstInt(g->i32, MT_GEMM_SET, 0), set);
+    LLVMAddCase(sw, LLVMConstInt(g->i32, MT_GEMM_ADD, 0), accum);
+    for (int pass = 0; pass < 3; pass++) {
+        LLVMPositionBuilderAtEnd(g->b, pass == 0 ? set : pass == 1 ? accum : raw);
+        if (pass == 2 && bl->sub) /* the f64 tile already holds the result */
+            goto next_pass;
+        for (int64_t r = 0; r < bl->mr; r++) {
+            LLVMValueRef crow = gep(g, c, mul(g, ldc, c64(g, r)));
+            for (int v = 0; v < bl->nv; v++) {
+                int64_t off = (int64_t)v * bl->vl;
+                LLVMValueRef p = gep(g, crow, c64(g, off));
+                LLVMValueRef t;
+                if (pass == 2) {
+                    t = LLVMBuildLoad2(g->b, g->vt, acc[r * bl->nv + v], "");
+                    store_vec(g, t, gep(g, w, c64(g, r * bl->nr + off)), true);
+                    continue;
+                }
+                if (!bl->sub) {
+                    t = LLVMBuildLoad2(g->b, g->vt, acc[r * bl->nv + v], "");
+                    if (pass == 1)
+                        t = LLVMBuildFAdd(g->b, load_vec(g, p, false), t, "");
+                    store_vec(g, t, p, false);
+                    continue;
+                }
+                LLVMValueRef old = pass == 1 ? load_vec(g, p, false) : NULL;
+                LLVMValueRef halves[2];
+                for (int h = 0; h < 2; h++) {
+                    halves[h] = load_wide(g, wide_at(g, w, r * bl->nr + off + h * bl->vl / 2));
+                    if (old)
+                        halves[h] = LLVMBuildFAdd(g->b, widen_half(g, old, h), halves[h], "");
+                    halves[h] = LLVMBuildFPTrunc(g->b, halves[h],
+                                                 LLVMVectorType(g->t, (unsigned)bl->vl / 2), "");
+                }
+                LLVMValueRef idx[64];
+                for (int i = 0; i < bl->vl; i++)
+                    idx[i] = LLVMConstInt(g->i32, (unsigned long long)i, 0);
+                t = LLVMBuildShuffleVector(g->b, halves[0], halves[1],
+                                           LLVMConstVector(idx, (unsigned)bl->vl), "");
+                store_vec(g, t, p, false);
+            }
+        }
+    next_pass:
+        LLVMBuildBr(g->b, done);
+    }
+    LLVMPositionBuilderAtEnd(g->b, done);
+    LLVMBuildRetVoid(g->b);
+    close_fn(g);
+    return fn;
+}
+
+/* ---- packing ------------------------------------------------------------------------------ */
+
+/* Element (i, k) of A and (k, j) of B as pointers, honouring the transposes. */
+static LLVMValueRef a_at(mt_gemm_gen *g, LLVMValueRef A, LLVMValueRef i, LLVMValueRef k)
+{
+    const mt_llvm_gemm_desc *d = g->d;
+    if (d->trans_a)
+        return gep(g, A, add(g, mul(g, k, c64(g, d->lda)), i));
+    return gep(g, A, add(g, mul(g, i, c64(g, d->lda)), k));
+}
+
+static LLVMValueRef b_at(mt_gemm_gen *g, LLVMValueRef B, LLVMValueRef k, LLVMValueRef j)
+{
+    const mt_llvm_gemm_desc *d = g->d;
+    if (d->trans_b)
+        return gep(g, B, add(g, mul(g, j, c64(g, d->ldb)), k));
+    return gep(g, B, add(g, mul(g, k, c64(g, d->ldb)), j));
+}
+
+/* Transposes the VL x VL block held in rows[0 .. VL-1] (one vector per row) in place: log2(VL)
+ * rounds of pairing row i with row i + VL/2 and interleaving their low and high halves. */
+static void transpose(mt_gemm_gen *g, LLVMValueRef *rows)
+{
+    int n = g->bl.vl;
+    LLVMValueRef lo[32], hi[32], out[32];
+    for (int i = 0; i < n / 2; i++) {
+        lo[2 * i] = LLVMConstInt(g->i32, (unsigned long long)i, 0);
+        lo[2 * i + 1] = LLVMConstInt(g->i32, (unsigned long long)(n + i), 0);
+        hi[2 * i] = LLVMConstInt(g->i32, (unsigned long long)(n / 2 + i), 0);
+        hi[2 * i + 1] = LLVMConstInt(g->i32, (unsigned long long)(n + n / 2 + i), 0);
+    }
+    LLVMValueRef lo_mask = LLVMConstVector(lo, (unsigned)n);
+    LLVMValueRef hi_mask = LLVMConstVector(hi, (unsigned)n);
+    for (int round = 1; round < n; round *= 2) {
+        for (int i = 0; i < n / 2; i++) {
+            out[2 * i] = LLVMBuildShuffleVector(g->b, rows[i], rows[i + n / 2], lo_mask, "");
+            out[2 * i + 1] = LLVMBuildShuffleVector(g->b, rows[i], rows[i + n / 2], hi_mask, "");
+        }
+        memcpy(rows, out, (size_t)n * sizeof *rows);
+    }
+}
+
+/* Ap[ir*kc + k*MR + r] = A[ic+ir+r, pc+k] for the mc x kc block, rows past mc as zeros.
+ * Lanes past the edge read a clamped (valid) row and select zero, so no load is out of
+ * bounds and the loop stays branch-free. */
+void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef A, LLVMValueRef ap, LLVMValueRef ic,
+                         LLVMValueRef mc, LLVMValueRef pc, LLVMValueRef kc)
+{
+    const mt_gemm_blocking *bl = &g->bl;
+    mt_gemm_loop li;
+    LLVMValueRef ir = loop_open(g, &li, c64(g, 0), mc, bl->mr, "pack_a_i");
+    LLVMValueRef mr = min_v(g, c64(g, bl->mr), sub(g, mc, ir));
+    LLVMValueRef dst = gep(g, ap, mul(g, ir, kc));
+    LLVMValueRef row0 = add(g, ic, ir);
+    LLVMValueRef full = LLVMBuildICmp(g->b, LLVMIntEQ, mr, c64(g, bl->mr), "");
+    LLVMBasicBlockRef bfull = block(g, "pack_a_full"), bedge = block(g, "pack_a_edge");
+    LLVMBasicBlockRef join = block(g, "pack_a_join");
+    LLVMBuildCondBr(g->b, full, bfull, bedge);
+    LLVMTypeRef panel_row = LLVMVectorType(g->t, (unsigned)bl->mr);
+    LLVMTypeRef panel_row_p = LLVMPointerType(panel_row, 0);
+    for (int edge = 0; edge < 2; edge++) {
+        LLVMPositionBuilderAtEnd(g->b, edge ? bedge : bfull);
+        LLVMValueRef k0 = c64(g, 0);
+        if (!edge && !g->d->trans_a && bl->mr <= bl->vl) {
+            /* Rows of A are contiguous: blocks of MR rows x VL steps loaded as vectors along
+             * k, transposed in registers (rows past MR are don't-cares) and stored MR lanes at
+             * a time; the last kc % VL steps go element by element below. */
+            k0 = LLVMBuildAnd(g->b, kc, c64(g, ~(int64_t)(bl->vl - 1)), "");
+            mt_gemm_loop lb;
+            LLVMValueRef kb = loop_open(g, &lb, c64(g, 0), k0, bl->vl, "pack_at_k");
+            LLVMValueRef rows[32], lanes[32];
+            for (int r = 0; r < bl->vl; r++)
+                rows[r] =
+                    r < bl->mr
+                        ? load_vec(g, a_at(g, A, add(g, row0, c64(g, r)), add(g, pc, kb)), false)
+                        : LLVMGetUndef(g->vt);
+            transpose(g, rows);
+            for (int i = 0; i < bl->mr; i++)
+                lanes[i] = LLVMConstInt(g->i32, (unsigned long long)i, 0);
+            LLVMValueRef first_mr = LLVMConstVector(lanes, (unsigned)bl->mr);
+            for (int kk = 0; kk < bl->vl; kk++) {
+                LLVMValueRef v =
+                    LLVMBuildShuffleVector(g->b, rows[kk], LLVMGetUndef(g->vt), first_mr, "");
+                LLVMValueRef p = gep(g, dst, mul(g, add(g, kb, c64(g, kk)), c64(g, bl->mr)));
+                LLVMValueRef st =
+                    LLVMBuildStore(g->b, v, LLVMBuildBitCast(g->b, p, panel_row_p, ""));
+                LLVMSetAlignment(st, (unsigned)bl->esize);
+            }
+            loop_close(g, &lb);
+        }
+        mt_gemm_loop lk;
+        LLVMValueRef k = loop_open(g, &lk, k0, kc, 1, "pack_a_k");
+        LLVMValueRef kk = add(g, pc, k);
+        LLVMValueRef drow = gep(g, dst, mul(g, k, c64(g, bl->mr)));
+        if (!edge && g->d->trans_a) {
+            /* A column of A^T's storage is contiguous: one MR-wide copy per step. */
+            LLVMValueRef src = LLVMBuildBitCast(g->b, a_at(g, A, row0, kk), panel_row_p, "");
+            LLVMValueRef v = LLVMBuildLoad2(g->b, panel_row, src, "");
+            LLVMSetAlignment(v, (unsigned)bl->esize);
+            LLVMValueRef st =
+                LLVMBuildStore(g->b, v, LLVMBuildBitCast(g->b, drow, panel_row_p, ""));
+            LLVMSetAlignment(st, (unsigned)bl->esize);
+            loop_close(g, &lk);
+            LLVMBuildBr(g->b, join);
+            continue;
+        }
+        for (int64_t r = 0; r < bl->mr; r++) {
+            LLVMValueRef rr = c64(g, r);
+            if (edge)
+                rr = min_v(g, rr, sub(g, mr, c64(g, 1)));
+            LLVMValueRef x = load_elem(g, a_at(g, A, add(g, row0, rr), kk));
+            if (edge) {
+                LLVMValueRef in = LLVMBuildICmp(g->b, LLVMIntSLT, c64(g, r), mr, "");
+                x = LLVMBuildSelect(g->b, in, x, LLVMConstNull(g->t), "");
+            }
+            store_elem(g, x, gep(g, drow, c64(g, r)));
+        }
+        loop_close(g, &lk);
+        LLVMBuildBr(g->b, join);
+    }
+    LLVMPositionBuilderAtEnd(g->b, join);
+    loop_close(g, &li);
+}
+
+/* Bp[jr*kc + k*NR + c] = B[pc+k, jc+jr+c] for the kc x nc block, columns past nc as zeros. */
+void mt_gemm_emit_pack_b(mt_gemm_gen *g, LLVMValueRef B, LLVMValueRef bp, LLVMValueRef jc,
+                         LLVMValueRef nc, LLVMValueRef pc, LLVMValueRef kc)
+{
+    const mt_gemm_blocking *bl = &g->bl;
+    mt_gemm_loop lj;
+    LLVMValueRef jr = loop_open(g, &lj, c64(g, 0), nc, bl->nr, "pack_b_j");
+    LLVMValueRef nr = min_v(g, c64(g, bl->nr), sub(g, nc, jr));
+    LLVMValueRef dst = gep(g, bp, mul(g, jr, kc));
+    LLVMValueRef col0 = add(g, jc, jr);
+    LLVMValueRef full = LLVMBuildICmp(g->b, LLVMIntEQ, nr, c64(g, bl->nr), "");
+    LLVMBasicBlockRef bfull = block(g, "pack_b_full"), bedge = block(g, "pack_b_edge");
+    LLVMBasicBlockRef join = block(g, "pack_b_join");
+    LLVMBuildCondBr(g->b, full, bfull, bedge);
+    for (int edge = 0; edge < 2; edge++) {
+        LLVMPositionBuilderAtEnd(g->b, edge ? bedge : bfull);
+        LLVMValueRef k0 = c64(g, 0);
+        if (!edge && g->d->trans_b) {
+            /* Columns of B are contiguous: VL x VL blocks loaded as vectors along k and
+             * transposed in registers, about four times faster than element by element; the
+             * last kc % VL steps go element by element below. */
+            k0 = LLVMBuildAnd(g->b, kc, c64(g, ~(int64_t)(bl->vl - 1)), "");
+            mt_gemm_loop lb;
+            LLVMValueRef kb = loop_open(g, &lb, c64(g, 0), k0, bl->vl, "pack_bt_k");
+            for (int v = 0; v < bl->nv; v++) {
+                LLVMValueRef rows[32];
+                for (int jj = 0; jj < bl->vl; jj++) {
+                    LLVMValueRef col = add(g, col0, c64(g, (int64_t)v * bl->vl + jj));
+                    rows[jj] = load_vec(g, b_at(g, B, add(g, pc, kb), col), false);
+                }
+                transpose(g, rows);
+                for (int kk = 0; kk < bl->vl; kk++) {
+                    LLVMValueRef off = add(g, mul(g, add(g, kb, c64(g, kk)), c64(g, bl->nr)),
+                                           c64(g, (int64_t)v * bl->vl));
+                    store_vec(g, rows[kk], gep(g, dst, off), true);
+                }
+            }
+            loop_close(g, &lb);
+        }
+        mt_gemm_loop lk;
+        LLVMValueRef k = loop_open(g, &lk, k0, kc, 1, "pack_b_k");
+        LLVMValueRef kk = add(g, pc, k);
+        LLVMValueRef drow = gep(g, dst, mul(g, k, c64(g, bl->nr)));
+        if (!edge && !g->d->trans_b) {
+            /* A row of B is contiguous: copy it as whole vectors. */
+            LLVMValueRef src = b_at(g, B, kk, col0);
+            for (int v = 0; v < bl->nv; v++) {
+                LLVMValueRef off = c64(g, (int64_t)v * bl->vl);
+                store_vec(g, load_vec(g, gep(g, src, off), false), gep(g, drow, off), true);
+            }
+        } else {
+            for (int64_t cc = 0; cc < bl->nr; cc++) {
+                LLVMValueRef col = c64(g, cc);
+                if (edge)
+                    col = min_v(g, col, sub(g, nr, c64(g, 1)));
+                LLVMValueRef x = load_elem(g, b_at(g, B, kk, add(g, col0, col)));
+                if (edge) {
+                    LLVMValueRef in = LLVMBuildICmp(g->b, LLVMIntSLT, c64(g, cc), nr, "");
+                    x = LLVMBuildSelect(g->b, in, x, LLVMConstNull(g->t), "");
+                }
+                store_elem(g, x, gep(g, drow, c64(g, cc)));
+            }
+        }
+        loop_close(g, &lk);
+        LLVMBuildBr(g->b, join);
+    }
+    LLVMPositionBuilderAtEnd(g->b, join);
+    loop_close(g, &lj);
+}

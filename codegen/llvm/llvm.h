@@ -1,0 +1,64 @@
+/* llvm.h - the LLVM renderer: kernel IR -> LLVM module -> optimised -> JIT-compiled code.
+ *
+ * emit.c translates each kernel of a program, scalar operation by scalar operation, through
+ * the LLVM-C API and verifies the module; opt.c runs the O3 pipeline for the host CPU; jit.c
+ * compiles with ORC LLJIT and looks kernels up. Only files under codegen/ include this header
+ * (it pulls in LLVM's).
+ *
+ * The kernel ABI (thread-safe: generated code has no globals):
+ *
+ *   void PREFIXkN(void *const *bufs, int64_t begin, int64_t end);
+ *
+ * `bufs` holds the base address of every buffer of the program, indexed by buffer id. A
+ * parallel kernel (mt_kernel_is_parallel) runs iterations [begin, end) of its outer loop; any
+ * other kernel runs whole and ignores the range. Calls on disjoint ranges may run
+ * concurrently.
+ */
+#ifndef MT_CODEGEN_LLVM_LLVM_H
+#define MT_CODEGEN_LLVM_LLVM_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "ir/kernel.h"
+#include "runtime/exec.h" /* mt_kernel_fn */
+
+typedef struct mt_llvm_module mt_llvm_module;
+
+/* Emits every kernel of p as the function `prefix` + kernel name and verifies the module.
+ * *out is NULL on failure (MT_ERR_BACKEND with LLVM's message in d->log). */
+mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **out, mt_diag *d);
+/* Optimises with LLVMRunPasses("default<O3>") for the host CPU and its features. */
+mt_status mt_llvm_optimize(mt_llvm_module *m, mt_diag *d);
+/* The module as LLVM assembly; free with mt_free. NULL when out of memory. */
+char *mt_llvm_module_print(const mt_llvm_module *m);
+void mt_llvm_module_free(mt_llvm_module *m);
+
+/* A target machine for the host: its triple, CPU name and features, at O3. */
+mt_status mt_llvm_host_machine(LLVMTargetMachineRef *out, mt_diag *d);
+/* Initialises LLVM's native target once per process (thread-safe). */
+void mt_llvm_init(void);
+/* Records an LLVM failure: MT_ERR_BACKEND "llvm: WHAT: first line of msg", the whole text as
+ * the diag's log. `msg` may be NULL. */
+mt_status mt_llvm_fail(mt_diag *d, const char *what, const char *msg);
+/* The same for an LLVMErrorRef, which it consumes. */
+mt_status mt_llvm_fail_error(mt_diag *d, const char *what, LLVMErrorRef err);
+
+typedef struct mt_llvm_jit mt_llvm_jit;
+
+/* Compiles module m with ORC LLJIT for the host. Takes m, also on failure. Calls from the
+ * generated code to libm (expf, tanh, ...) resolve against the running process. */
+mt_status mt_llvm_jit_new(mt_llvm_module *m, mt_llvm_jit **out, mt_diag *d);
+/* The address of function `name`, or NULL with d set. */
+mt_kernel_fn mt_llvm_jit_lookup(mt_llvm_jit *j, const char *name, mt_diag *d);
+void mt_llvm_jit_free(mt_llvm_jit *j);
+
+/* For jit.c: the parts of a module. */
+struct mt_llvm_module {
+    void *tsc; /* LLVMOrcThreadSafeContextRef, owning ctx */
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+};
+
+#endif

@@ -1,0 +1,227 @@
+/* memplan.c - liveness intervals of temporaries -> offsets in one arena.
+ *
+ * Requires: a lowered program (kernels in execution order). Guarantees: two temporaries that
+ * are live during the same kernel never overlap, except that a kernel may write its result
+ * over an operand it reads for the last time when it reads that operand only at the very
+ * index it writes (an elementwise kernel); its loads are then rewritten to read the result's
+ * buffer, so no kernel ever sees two buffers sharing memory.
+ *
+ * A temporary is live from the kernel that writes it to the last kernel that reads it.
+ * Buffers are placed in the order they are written, each at the lowest offset where it fits
+ * between the buffers still live (first fit), so memory freed by dead values is reused.
+ */
+#include "passes/memplan.h"
+
+#include <string.h>
+
+#include "ir/alloc.h"
+
+typedef struct block {
+    int64_t offset, size;
+    int buf;
+} block;
+
+static int64_t buf_bytes(const mt_kbuf *b)
+{
+    int64_t n = b->numel * (int64_t)mt_dtype_size(b->type.dtype);
+    return (n + MT_ARENA_ALIGN - 1) / MT_ARENA_ALIGN * MT_ARENA_ALIGN;
+}
+
+/* ---- in place -------------------------------------------------------------------------- */
+
+/* Does every load of buffer x in e use index `at`? */
+static int loads_only_at(const mt_kexpr *e, int x, const mt_kexpr *at)
+{
+    if (e->op == MT_KX_LOAD && e->id == x && !mt_kx_equal(e->args[0], at))
+        return 0;
+    for (int i = 0; i < e->nargs; i++)
+        if (!loads_only_at(e->args[i], x, at))
+            return 0;
+    return 1;
+}
+
+static int block_loads_only_at(const mt_kstmt *s, int x, const mt_kexpr *at)
+{
+    for (; s; s = s->next) {
+        if (s->kind == MT_KS_FOR && !block_loads_only_at(s->body, x, at))
+            return 0;
+        if (s->index && !loads_only_at(s->index, x, at))
+            return 0;
+        if (s->value && !loads_only_at(s->value, x, at))
+            return 0;
+    }
+    return 1;
+}
+
+/* Counts the stores of a block and remembers the last one. */
+static void find_stores(const mt_kstmt *s, int *count, const mt_kstmt **found)
+{
+    for (; s; s = s->next) {
+        if (s->kind == MT_KS_FOR)
+            find_stores(s->body, count, found);
+        else if (s->kind == MT_KS_STORE) {
+            ++*count;
+            *found = s;
+        }
+    }
+}
+
+static void rewrite_loads(mt_kexpr *e, int from, int to)
+{
+    if (e->op == MT_KX_LOAD && e->id == from)
+        e->id = to;
+    for (int i = 0; i < e->nargs; i++)
+        rewrite_loads(e->args[i], from, to);
+}
+
+static void block_rewrite_loads(mt_kstmt *s, int from, int to)
+{
+    for (; s; s = s->next) {
+        if (s->kind == MT_KS_FOR)
+            block_rewrite_loads(s->body, from, to);
+        if (s->index)
+            rewrite_loads(s->index, from, to);
+        if (s->value)
+            rewrite_loads(s->value, from, to);
+    }
+}
+
+/* A temporary that kernel k (writing `out`) may overwrite: same size, read last by k, and
+ * read by k only at the index k writes. -1 when there is none. */
+static int inplace_candidate(const mt_kprog *p, int k, int out, const int *last)
+{
+    const mt_kernel *kern = &p->kernels[k];
+    int count = 0;
+    const mt_kstmt *st = NULL;
+    find_stores(kern->body, &count, &st);
+    if (count != 1 || st->id != out)
+        return -1;
+    for (int i = 0; i < kern->nbufs; i++) {
+        int x = kern->bufs[i];
+        const mt_kbuf *b = &p->bufs[x];
+        if (x == out || b->kind != MT_KBUF_TEMP || last[x] != k || b->offset < 0 ||
+            buf_bytes(b) != buf_bytes(&p->bufs[out]) || b->type.dtype != p->bufs[out].type.dtype)
+            continue;
+        if (block_loads_only_at(kern->body, x, st->index))
+            return x;
+    }
+    return -1;
+}
+
+/* ---- placement ------------------------------------------------------------------------- */
+
+/* The lowest offset where `size` bytes fit between the live blocks (sorted by offset). */
+static int64_t first_fit(const block *live, int n, int64_t size)
+{
+    int64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (live[i].offset - at >= size)
+            return at;
+        int64_t end = live[i].offset + live[i].size;
+        at = end > at ? end : at;
+    }
+    return at;
+}
+
+static void insert_sorted(block *live, int *n, block b)
+{
+    int i = *n;
+    while (i > 0 && live[i - 1].offset > b.offset) {
+        live[i] = live[i - 1];
+        i--;
+    }
+    live[i] = b;
+    ++*n;
+}
+
+static void mark_noalias(mt_kprog *p)
+{
+    for (int k = 0; k < p->nkernels; k++) {
+        mt_kernel *kern = &p->kernels[k];
+        for (int i = 0; i < kern->nbufs; i++) {
+            const mt_kbuf *a = &p->bufs[kern->bufs[i]];
+            int alone = 1;
+            for (int j = 0; j < kern->nbufs && alone; j++) {
+                const mt_kbuf *b = &p->bufs[kern->bufs[j]];
+                /* Inputs, outputs and the arena are separate allocations; two inputs may be
+                 * the same tensor, which matters only if one were written (never). */
+                if (i != j && a->kind == MT_KBUF_TEMP && b->kind == MT_KBUF_TEMP &&
+                    a->offset < b->offset + buf_bytes(b) && b->offset < a->offset + buf_bytes(a))
+                    alone = 0;
+            }
+            if (alone)
+                kern->access[i] |= MT_KACC_NOALIAS;
+            else
+                kern->access[i] &= ~MT_KACC_NOALIAS;
+        }
+    }
+}
+
+mt_status mt_memplan(mt_kprog *p, mt_diag *d)
+{
+    int nb = p->nbufs;
+    int *first = mt_calloc((size_t)nb + 1, sizeof *first);
+    int *last = mt_calloc((size_t)nb + 1, sizeof *last);
+    block *live = mt_calloc((size_t)nb + 1, sizeof *live);
+    if (!first || !last || !live) {
+        mt_free(first);
+        mt_free(last);
+        mt_free(live);
+        return mt_diag_set(d, MT_ERR_NOMEM, "memplan: out of memory");
+    }
+    for (int b = 0; b < nb; b++) {
+        first[b] = last[b] = -1;
+        p->bufs[b].offset = -1;
+    }
+    for (int k = 0; k < p->nkernels; k++) {
+        const mt_kernel *kern = &p->kernels[k];
+        for (int i = 0; i < kern->nbufs; i++) {
+            int b = kern->bufs[i];
+            if ((kern->access[i] & MT_KACC_WRITE) && first[b] < 0)
+                first[b] = k;
+            last[b] = k;
+        }
+    }
+    int nlive = 0;
+    mt_status st = MT_OK;
+    p->arena_bytes = p->temp_bytes = 0;
+    p->ninplace = 0;
+    for (int k = 0; k < p->nkernels && st == MT_OK; k++) {
+        /* Free what no kernel from k on reads. */
+        int w = 0;
+        for (int i = 0; i < nlive; i++)
+            if (last[live[i].buf] >= k)
+                live[w++] = live[i];
+        nlive = w;
+        for (int b = 0; b < nb; b++) {
+            mt_kbuf *u = &p->bufs[b];
+            if (u->kind != MT_KBUF_TEMP || first[b] != k)
+                continue;
+            int64_t size = buf_bytes(u);
+            p->temp_bytes += size;
+            int x = inplace_candidate(p, k, b, last);
+            if (x >= 0) {
+                for (int i = 0; i < nlive; i++)
+                    if (live[i].buf == x)
+                        live[i].buf = b;
+                u->offset = p->bufs[x].offset;
+                block_rewrite_loads(p->kernels[k].body, x, b);
+                if (!mt_kernel_collect_bufs(p, &p->kernels[k]))
+                    st = mt_diag_set(d, MT_ERR_NOMEM, "memplan: out of memory");
+                p->ninplace++;
+                continue;
+            }
+            block nbk = {first_fit(live, nlive, size), size, b};
+            u->offset = nbk.offset;
+            insert_sorted(live, &nlive, nbk);
+            if (nbk.offset + size > p->arena_bytes)
+                p->arena_bytes = nbk.offset + size;
+        }
+    }
+    mt_free(first);
+    mt_free(last);
+    mt_free(live);
+    if (st == MT_OK)
+        mark_noalias(p);
+    return st;
+}

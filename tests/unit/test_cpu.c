@@ -1,0 +1,1020 @@
+/* test_cpu.c - the CPU backend against the reference interpreter.
+ *
+ * Every graph here is compiled with mt_cpu_compile and run on fresh random inputs with 1 and
+ * 2 threads; each output must match mt_interp_run to a relative error below 1e-5 (f32) or
+ * 1e-12 (f64), measured against the larger of |expected| and the mean magnitude of the
+ * output (so sums that cancel to near zero are judged by the size of what was summed; at
+ * least 1e-3), and
+ * the two thread counts must agree bit for bit. Leaves named p... get positive values, q...
+ * small integers (ties for eq, zeros for where), the rest uniform values in [-2, 2].
+ *
+ * The seed is printed; MT_SEED=n reruns a failure.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codegen/cpu.h"
+#include "ir/alloc.h"
+#include "ir/graph.h"
+#include "passes/fuse.h"
+#include "passes/lower.h"
+#include "passes/memplan.h"
+#include "passes/pass.h"
+#include "runtime/backend.h"
+#include "runtime/interp.h"
+#include "runtime/pool.h"
+
+/* ---- random data ----------------------------------------------------------------------- */
+
+static uint32_t rng_state;
+
+static double uniform01(void)
+{
+    uint32_t x = rng_state ? rng_state : 1;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    rng_state = x;
+    return (double)x / 4294967296.0;
+}
+
+static double get(const mt_tensor *t, int64_t i)
+{
+    return t->type.dtype == MT_DTYPE_F32 ? ((const float *)t->data)[i]
+                                         : ((const double *)t->data)[i];
+}
+
+static void put(mt_tensor *t, int64_t i, double v)
+{
+    if (t->type.dtype == MT_DTYPE_F32)
+        ((float *)t->data)[i] = (float)v;
+    else
+        ((double *)t->data)[i] = v;
+}
+
+static mt_tensor *random_leaf(const mt_node *n)
+{
+    mt_tensor *t = mt_tensor_new(n->type);
+    assert_non_null(t);
+    for (int64_t i = 0; i < mt_type_numel(&n->type); i++) {
+        double u = uniform01();
+        if (n->name[0] == 'p')
+            put(t, i, 0.25 + 1.75 * u);
+        else if (n->name[0] == 'q')
+            put(t, i, floor(u * 3.0) - 1.0);
+        else
+            put(t, i, 4.0 * u - 2.0);
+    }
+    return t;
+}
+
+/* ---- comparing with the interpreter ---------------------------------------------------- */
+
+/* Checks output k; on a mismatch prints the graph (to rerun it alone) and fails. */
+static void compare(const mt_graph *g, int k, const mt_tensor *got, const mt_tensor *want)
+{
+    char ts[MT_TYPE_STR_MAX], msg[512] = "";
+    const char *name = g->nodes[g->outputs[k]].name;
+    int64_t n = mt_type_numel(&want->type);
+    double scale = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (isfinite(get(want, i)))
+            scale += fabs(get(want, i)) / (double)n;
+    /* Values here are O(1); an output whose elements all cancel to rounding noise is judged
+     * against 1e-3 rather than against the noise. */
+    scale = scale > 1e-3 ? scale : 1e-3;
+    double tol = want->type.dtype == MT_DTYPE_F32 ? 1e-5 : 1e-12;
+    if (!mt_type_equal(&got->type, &want->type))
+        snprintf(msg, sizeof msg, "output %%%s: cpu gives %s", name,
+                 mt_type_str(&got->type, ts, sizeof ts));
+    for (int64_t i = 0; i < n && !msg[0]; i++) {
+        double a = get(got, i), b = get(want, i);
+        if (isnan(a) && isnan(b))
+            continue;
+        if (isinf(b) && a == b)
+            continue;
+        double ref = fabs(b) > scale ? fabs(b) : scale;
+        double err = fabs(a - b) / ref;
+        if (!(err <= tol))
+            snprintf(msg, sizeof msg,
+                     "output %%%s (%s) element %lld: cpu %.17g, interp %.17g (relative error %g)",
+                     name, mt_type_str(&want->type, ts, sizeof ts), (long long)i, a, b, err);
+    }
+    if (msg[0]) {
+        char *text = mt_graph_print(g);
+        print_message("%s", text ? text : "");
+        mt_free(text);
+        fail_msg("%s", msg);
+    }
+}
+
+static void same_bits(const mt_graph *g, int k, const mt_tensor *a, const mt_tensor *b)
+{
+    if (memcmp(a->data, b->data, a->nbytes) != 0)
+        fail_msg("output %%%s differs between 1 and 2 threads", g->nodes[g->outputs[k]].name);
+}
+
+static void free_outputs(mt_tensor **t, int n)
+{
+    for (int i = 0; i < n; i++)
+        mt_tensor_free(t[i]);
+    free(t);
+}
+
+/* Compiles g, runs it with 1 and 2 threads on random leaves and checks it against the
+ * interpreter. Frees g. `exact`: outputs must equal the interpreter's bit for bit. */
+static void check_exact(mt_graph *g, int exact)
+{
+    assert_int_equal(mt_graph_diag(g)->status, MT_OK);
+    int n = g->nnodes, no = g->noutputs;
+    const mt_tensor **leaves = calloc((size_t)n + 1, sizeof *leaves);
+    mt_tensor **want = calloc((size_t)no + 1, sizeof *want);
+    mt_tensor **one = calloc((size_t)no + 1, sizeof *one);
+    mt_tensor **two = calloc((size_t)no + 1, sizeof *two);
+    assert_true(leaves && want && one && two);
+    for (int i = 0; i < n; i++)
+        if (mt_op_is(g->nodes[i].op, MT_F_LEAF))
+            leaves[i] = random_leaf(&g->nodes[i]);
+    mt_diag d;
+    mt_diag_init(&d);
+    if (mt_interp_run(g, leaves, want, &d) != MT_OK)
+        fail_msg("interp: %s", d.msg);
+    mt_cpu_program *p = NULL;
+    if (mt_cpu_compile(g, &p, &d) != MT_OK)
+        fail_msg("compile: %s\n%s", d.msg, d.log ? d.log : "");
+    assert_int_equal(mt_cpu_set_threads(p, 1, &d), MT_OK);
+    if (mt_cpu_run(p, leaves, one, &d) != MT_OK)
+        fail_msg("run with 1 thread: %s", d.msg);
+    assert_int_equal(mt_cpu_set_threads(p, 2, &d), MT_OK);
+    if (mt_cpu_run(p, leaves, two, &d) != MT_OK)
+        fail_msg("run with 2 threads: %s", d.msg);
+    for (int k = 0; k < no; k++) {
+        if (exact) {
+            if (memcmp(one[k]->data, want[k]->data, want[k]->nbytes) != 0)
+                fail_msg("output %%%s is not bit-identical to the interpreter's",
+                         g->nodes[g->outputs[k]].name);
+        } else {
+            compare(g, k, one[k], want[k]);
+        }
+        same_bits(g, k, one[k], two[k]);
+    }
+    mt_cpu_free(p);
+    for (int i = 0; i < n; i++)
+        mt_tensor_free((mt_tensor *)leaves[i]);
+    free(leaves);
+    free_outputs(want, no);
+    free_outputs(one, no);
+    free_outputs(two, no);
+    mt_diag_fini(&d);
+    mt_graph_free(g);
+}
+
+static void check(mt_graph *g) { check_exact(g, 0); }
+
+static mt_graph *parse(const char *text)
+{
+    mt_graph *g = NULL;
+    mt_diag d;
+    mt_diag_init(&d);
+    if (mt_graph_parse(text, strlen(text), "test.mt", &g, &d) != MT_OK)
+        fail_msg("parse: line %d: %s", d.line, d.msg);
+    return g;
+}
+
+static void check_text(const char *text) { check(parse(text)); }
+
+/* ---- shapes ---------------------------------------------------------------------------- */
+
+typedef struct shape {
+    int rank;
+    int64_t dims[MT_MAX_RANK];
+} shape;
+
+/* Ranks 0 to 4 at the awkward sizes 1, 3, 17, 255, 1031. */
+static const shape shapes[] = {
+    {0, {0}},        {1, {1}},          {1, {3}},           {1, {17}},
+    {1, {255}},      {1, {1031}},       {2, {3, 17}},       {2, {1031, 255}},
+    {3, {3, 1, 17}}, {3, {17, 3, 255}}, {4, {2, 3, 1, 17}}, {4, {3, 1, 17, 255}},
+};
+#define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
+
+static mt_type type_of(mt_dtype dt, const shape *s) { return mt_type_make(dt, s->rank, s->dims); }
+
+static const mt_dtype dtypes[2] = {MT_DTYPE_F32, MT_DTYPE_F64};
+
+/* ---- elementwise ----------------------------------------------------------------------- */
+
+static void every_unary_op_matches_at_ranks_0_to_4_and_awkward_sizes(void **state)
+{
+    (void)state;
+    int (*ops[])(mt_graph *, int) = {mt_neg,  mt_exp, mt_relu, mt_sigmoid, mt_inv,
+                                     mt_tanh, mt_abs, mt_log,  mt_sqrt};
+    for (int t = 0; t < 2; t++)
+        for (int s = 0; s < NSHAPES; s++) {
+            mt_graph *g = mt_graph_new("unary");
+            int x = mt_input(g, "x", type_of(dtypes[t], &shapes[s]));
+            int px = mt_input(g, "p", type_of(dtypes[t], &shapes[s]));
+            int outs[9];
+            for (int i = 0; i < 9; i++)
+                outs[i] = ops[i](g, i < 7 ? x : px); /* log and sqrt of positive values */
+            mt_set_outputs(g, outs, 9);
+            check(g);
+        }
+}
+
+typedef struct pair {
+    shape a, b;
+} pair;
+
+/* Broadcasting both ways, across ranks, and against rank 0. */
+static const pair pairs[] = {
+    {{2, {3, 17}}, {1, {17}}},
+    {{1, {17}}, {2, {3, 17}}},
+    {{1, {1031}}, {1, {1}}},
+    {{0, {0}}, {1, {255}}},
+    {{2, {1, 255}}, {2, {17, 1}}},
+    {{4, {2, 1, 17, 3}}, {3, {3, 1, 3}}},
+    {{3, {1031, 1, 3}}, {3, {1, 17, 3}}},
+    {{2, {1031, 255}}, {2, {1031, 255}}},
+};
+
+static void binary_ops_broadcast_both_ways(void **state)
+{
+    (void)state;
+    int (*ops[])(mt_graph *, int, int) = {mt_add,     mt_sub, mt_mul, mt_div, mt_maximum,
+                                          mt_minimum, mt_lt,  mt_gt,  mt_eq};
+    for (int t = 0; t < 2; t++)
+        for (size_t s = 0; s < sizeof pairs / sizeof pairs[0]; s++) {
+            mt_graph *g = mt_graph_new("binary");
+            int a = mt_input(g, "a", type_of(dtypes[t], &pairs[s].a));
+            int b = mt_input(g, "b", type_of(dtypes[t], &pairs[s].b));
+            int pa = mt_input(g, "pa", type_of(dtypes[t], &pairs[s].a));
+            int qa = mt_input(g, "qa", type_of(dtypes[t], &pairs[s].a));
+            int qb = mt_input(g, "qb", type_of(dtypes[t], &pairs[s].b));
+            int outs[12], n = 0;
+            for (int i = 0; i < 9; i++)
+                outs[n++] = ops[i](g, a, b);
+            outs[n++] = mt_pow(g, pa, b);
+            outs[n++] = mt_eq(g, qa, qb);
+            outs[n++] = mt_where(g, qa, a, b);
+            mt_set_outputs(g, outs, n);
+            check(g);
+        }
+}
+
+static void chains_of_elementwise_ops_with_broadcasts_match(void **state)
+{
+    (void)state;
+    check_text("mtir 1\n"
+               "graph chain {\n"
+               "  input %x : f32[17,255]\n"
+               "  input %b : f32[255]\n"
+               "  input %c : f32[17,1]\n"
+               "  input %p : f32[]\n"
+               "  %a = add %x, %b\n"
+               "  %e = exp %c\n"
+               "  %m = mul %a, %e\n"
+               "  %s = sigmoid %m\n"
+               "  %t = tanh %s\n"
+               "  %u = sub %t, %p\n"
+               "  %w = where %u, %a, %m\n"
+               "  %y = maximum %w, %b\n"
+               "  output %y, %s\n"
+               "}\n");
+    check_text("mtir 1\n"
+               "graph diamond {\n"
+               "  input %x : f64[3,1031]\n"
+               "  %a = mul %x, %x\n"
+               "  %b = mul %a, %a\n"
+               "  %c = mul %b, %b\n"
+               "  %d = add %c, %a\n"
+               "  %e = div %d, %b\n"
+               "  output %e\n"
+               "}\n");
+}
+
+static void nan_and_infinities_follow_the_interpreter(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 2; t++) {
+        mt_graph *g = mt_graph_new("special");
+        mt_type ty = mt_type_make(dtypes[t], 1, (int64_t[]){6});
+        int x = mt_input(g, "x", ty);
+        int nan = mt_const(g, NAN, ty), inf = mt_const(g, INFINITY, ty);
+        int xn = mt_add(g, x, nan);
+        int outs[] = {mt_relu(g, xn),
+                      mt_maximum(g, x, xn),
+                      mt_minimum(g, xn, x),
+                      mt_max(g, xn, 0),
+                      mt_sigmoid(g, inf),
+                      mt_sigmoid(g, mt_neg(g, inf)),
+                      mt_exp(g, mt_neg(g, inf)),
+                      mt_max_all(g, x)};
+        mt_set_outputs(g, outs, 8);
+        check(g);
+    }
+}
+
+/* ---- reductions ------------------------------------------------------------------------ */
+
+static void reductions_match_over_every_axis_and_whole_tensors(void **state)
+{
+    (void)state;
+    static const shape rs[] = {{1, {1031}},        {2, {17, 255}}, {3, {3, 17, 1031}},
+                               {4, {2, 3, 5, 17}}, {1, {1}},       {2, {1031, 3}}};
+    int (*ops[])(mt_graph *, int, int) = {mt_sum, mt_max, mt_mean};
+    int (*all[])(mt_graph *, int) = {mt_sum_all, mt_max_all, mt_mean_all};
+    for (int t = 0; t < 2; t++)
+        for (size_t s = 0; s < sizeof rs / sizeof rs[0]; s++) {
+            mt_graph *g = mt_graph_new("reduce");
+            int x = mt_input(g, "x", type_of(dtypes[t], &rs[s]));
+            int outs[32], n = 0;
+            for (int o = 0; o < 3; o++) {
+                outs[n++] = all[o](g, x);
+                for (int k = 0; k < rs[s].rank; k++)
+                    outs[n++] = ops[o](g, x, k == 0 ? -rs[s].rank : k); /* negative dims too */
+            }
+            mt_set_outputs(g, outs, n);
+            check(g);
+        }
+}
+
+static void reductions_fuse_with_producers_and_consumers(void **state)
+{
+    (void)state;
+    /* softmax along rows, layer norm, a variance, and a sum of squares. */
+    check_text("mtir 1\n"
+               "graph softmax {\n"
+               "  input %x : f32[255,1031]\n"
+               "  %m = max %x dim=1\n"
+               "  %d = sub %x, %m\n"
+               "  %e = exp %d\n"
+               "  %s = sum %e dim=1\n"
+               "  %y = div %e, %s\n"
+               "  output %y\n"
+               "}\n");
+    check_text("mtir 1\n"
+               "graph layernorm {\n"
+               "  input %x : f64[17,1031]\n"
+               "  param %g : f64[1031]\n"
+               "  %mu = mean %x dim=-1\n"
+               "  %d = sub %x, %mu\n"
+               "  %sq = mul %d, %d\n"
+               "  %var = mean %sq dim=-1\n"
+               "  %eps = const value=1e-5 : f64[]\n"
+               "  %ve = add %var, %eps\n"
+               "  %sd = sqrt %ve\n"
+               "  %n = div %d, %sd\n"
+               "  %y = mul %n, %g\n"
+               "  output %y, %var\n"
+               "}\n");
+    check_text("mtir 1\n"
+               "graph colnorm {\n"
+               "  input %x : f32[1031,17]\n"
+               "  %s = sum %x dim=0\n"
+               "  %y = div %x, %s\n"
+               "  %t = mul %x, %x\n"
+               "  %z = sum %t\n"
+               "  %w = sub %x, %z\n"
+               "  output %y, %w\n"
+               "}\n");
+}
+
+static void large_reductions_with_few_results_are_split_across_threads(void **state)
+{
+    (void)state;
+    const char *text = "mtir 1\n"
+                       "graph big {\n"
+                       "  input %x : f32[1031,255]\n"
+                       "  input %y : f64[40000,3]\n"
+                       "  %e = mul %x, %x\n"
+                       "  %s = sum %e\n"
+                       "  %m = max %x\n"
+                       "  %c = mean %y dim=0\n"
+                       "  %t = permute %y perm=[1,0]\n"
+                       "  %u = sum %t dim=1\n"
+                       "  output %s, %m, %c, %u\n"
+                       "}\n";
+    mt_graph *g = parse(text);
+    mt_diag d;
+    mt_diag_init(&d);
+    char *k = mt_cpu_dump_kernels(g, &d);
+    assert_non_null(k);
+    assert_non_null(strstr(k, "%s: mul sum (partials)"));
+    assert_non_null(strstr(k, "%c: mean (combined)"));
+    mt_free(k);
+    check(g);
+}
+
+/* ---- movement -------------------------------------------------------------------------- */
+
+static void movement_chains_become_index_arithmetic(void **state)
+{
+    (void)state;
+    /* permute -> reshape -> slice -> expand, feeding arithmetic and a reduction. */
+    check_text("mtir 1\n"
+               "graph moves {\n"
+               "  input %x : f32[3,17,20]\n"
+               "  input %b : f32[1,51,5]\n"
+               "  %p = permute %x perm=[2,0,1]\n"
+               "  %r = reshape %p shape=[4,5,51]\n"
+               "  %s = slice %r start=[1,0,0] end=[2,5,51]\n"
+               "  %t = permute %s perm=[0,2,1]\n"
+               "  %e = expand %t shape=[2,3,51,5]\n"
+               "  %y = add %e, %b\n"
+               "  %z = sum %e dim=2\n"
+               "  %f = reshape %x shape=[1020]\n"
+               "  %u = reshape %f shape=[60,17]\n"
+               "  %v = exp %u\n"
+               "  output %y, %z, %v, %r\n"
+               "}\n");
+    check_text("mtir 1\n"
+               "graph pads {\n"
+               "  input %x : f64[3,17]\n"
+               "  input %w : f64[5,17]\n"
+               "  %p = pad %x pads=[1,2,0,3]\n"
+               "  %q = pad %w pads=[0,1,2,1]\n"
+               "  %c = concat %p, %q, %p dim=0\n"
+               "  %y = mul %c, %c\n"
+               "  %z = sum %c dim=1\n"
+               "  %k = concat %x, %x dim=1\n"
+               "  output %y, %z, %c, %k\n"
+               "}\n");
+}
+
+static void outputs_may_be_leaves_views_constants_or_repeated(void **state)
+{
+    (void)state;
+    check_text("mtir 1\n"
+               "graph outs {\n"
+               "  input %x : f32[17,3]\n"
+               "  %t = permute %x perm=[1,0]\n"
+               "  %c = const value=2.5 : f32[4]\n"
+               "  %y = exp %x\n"
+               "  output %x, %t, %c, %y, %y, %x\n"
+               "}\n");
+}
+
+/* ---- contractions ---------------------------------------------------------------------- */
+
+static void matmul_matches_with_batch_broadcast_and_epilogues(void **state)
+{
+    (void)state;
+    static const struct {
+        shape a, b;
+    } mm[] = {
+        {{2, {17, 1031}}, {2, {1031, 3}}},     {{2, {1, 1}}, {2, {1, 1}}},
+        {{4, {2, 1, 3, 17}}, {3, {5, 17, 4}}}, {{2, {255, 17}}, {3, {3, 17, 255}}},
+        {{3, {3, 1, 17}}, {2, {17, 1}}},
+    };
+    for (int t = 0; t < 2; t++)
+        for (size_t s = 0; s < sizeof mm / sizeof mm[0]; s++) {
+            mt_graph *g = mt_graph_new("mm");
+            int a = mt_input(g, "a", type_of(dtypes[t], &mm[s].a));
+            int b = mt_input(g, "b", type_of(dtypes[t], &mm[s].b));
+            int m = mt_matmul(g, a, b);
+            const mt_type *tm = mt_graph_node_type(g, m);
+            int64_t n = tm->dims[tm->rank - 1];
+            int bias = mt_param(g, "bias", mt_type_make(dtypes[t], 1, &n));
+            int y = mt_relu(g, mt_add(g, m, bias));
+            int outs[] = {m, y};
+            mt_set_outputs(g, outs, 2);
+            check(g);
+            g = mt_graph_new("mm_epilogue");
+            a = mt_input(g, "a", type_of(dtypes[t], &mm[s].a));
+            b = mt_input(g, "b", type_of(dtypes[t], &mm[s].b));
+            m = mt_matmul(g, a, b);
+            bias = mt_param(g, "bias", mt_type_make(dtypes[t], 1, &n));
+            outs[0] = mt_relu(g, mt_add(g, m, bias));
+            mt_set_outputs(g, outs, 1);
+            check(g);
+        }
+    check_text("mtir 1\n"
+               "graph mlp {\n"
+               "  input %x : f32[33,17]\n"
+               "  param %w1 : f32[31,17]\n"
+               "  param %w2 : f32[31,5]\n"
+               "  %wt = permute %w1 perm=[1,0]\n"
+               "  %h = matmul %x, %wt\n"
+               "  %r = tanh %h\n"
+               "  %y = matmul %r, %w2\n"
+               "  %s = sigmoid %y\n"
+               "  output %s\n"
+               "}\n");
+}
+
+static void convolutions_and_pooling_match_with_stride_and_padding(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 2; t++) {
+        const char *dt = t ? "f64" : "f32";
+        char text[2048];
+        snprintf(text, sizeof text,
+                 "mtir 1\n"
+                 "graph conv {\n"
+                 "  input %%x : %s[2,3,17]\n"
+                 "  param %%w : %s[4,3,5]\n"
+                 "  param %%b : %s[4,1]\n"
+                 "  %%a = conv1d %%x, %%w stride=2 padding=3\n"
+                 "  %%c = conv1d %%x, %%w\n"
+                 "  %%y = add %%a, %%b\n"
+                 "  %%r = relu %%y\n"
+                 "  output %%r, %%c\n"
+                 "}\n",
+                 dt, dt, dt);
+        check_text(text);
+        snprintf(text, sizeof text,
+                 "mtir 1\n"
+                 "graph conv2 {\n"
+                 "  input %%x : %s[2,3,17,13]\n"
+                 "  param %%w : %s[5,3,3,4]\n"
+                 "  param %%b : %s[5,1,1]\n"
+                 "  %%a = conv2d %%x, %%w stride=[2,1] padding=[1,2]\n"
+                 "  %%y = add %%a, %%b\n"
+                 "  %%r = relu %%y\n"
+                 "  %%m = maxpool2d %%r kernel=[2,3]\n"
+                 "  %%v = avgpool2d %%x kernel=[3,2]\n"
+                 "  %%s = sigmoid %%v\n"
+                 "  %%c = conv2d %%x, %%w\n"
+                 "  output %%m, %%s, %%c\n"
+                 "}\n",
+                 dt, dt, dt);
+        check_text(text);
+    }
+}
+
+/* ---- sources --------------------------------------------------------------------------- */
+
+static void rand_is_bit_identical_to_the_interpreter(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 2; t++) {
+        const char *dt = t ? "f64" : "f32";
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "mtir 1\n"
+                 "graph r {\n"
+                 "  %%a = rand seed=0 : %s[1031,3]\n"
+                 "  %%b = rand seed=8589934597 : %s[17]\n"
+                 "  %%c = rand seed=12345 : %s[]\n"
+                 "  output %%a, %%b, %%c\n"
+                 "}\n",
+                 dt, dt, dt);
+        check_exact(parse(text), 1);
+        /* Fused into a broadcasting consumer, element i still uses its own index. */
+        snprintf(text, sizeof text,
+                 "mtir 1\n"
+                 "graph rb {\n"
+                 "  input %%x : %s[255,17]\n"
+                 "  %%r = rand seed=7 : %s[17]\n"
+                 "  %%y = add %%x, %%r\n"
+                 "  output %%y\n"
+                 "}\n",
+                 dt, dt);
+        check_text(text);
+    }
+}
+
+/* ---- gradients ------------------------------------------------------------------------- */
+
+static void check_gradient(const char *text)
+{
+    mt_graph *g = parse(text), *gg = NULL;
+    mt_diag d;
+    mt_diag_init(&d);
+    if (mt_pass_grad(g, NULL, 0, &gg, &d) != MT_OK)
+        fail_msg("grad: %s", d.msg);
+    mt_graph_free(g);
+    check(gg);
+}
+
+static void gradient_graphs_of_an_mlp_and_a_conv_net_match(void **state)
+{
+    (void)state;
+    check_gradient("mtir 1\n"
+                   "graph mlp {\n"
+                   "  input %x : f32[17,31]\n"
+                   "  input %t : f32[17,3]\n"
+                   "  param %w1 : f32[31,16]\n"
+                   "  param %b1 : f32[16]\n"
+                   "  param %w2 : f32[16,3]\n"
+                   "  param %b2 : f32[3]\n"
+                   "  %h = matmul %x, %w1\n"
+                   "  %a = add %h, %b1\n"
+                   "  %r = relu %a\n"
+                   "  %o = matmul %r, %w2\n"
+                   "  %y = add %o, %b2\n"
+                   "  %m = max %y dim=1\n"
+                   "  %z = sub %y, %m\n"
+                   "  %e = exp %z\n"
+                   "  %s = sum %e dim=1\n"
+                   "  %l = log %s\n"
+                   "  %lp = sub %z, %l\n"
+                   "  %c = mul %lp, %t\n"
+                   "  %n = mean %c\n"
+                   "  %loss = neg %n\n"
+                   "  output %loss\n"
+                   "}\n");
+    check_gradient("mtir 1\n"
+                   "graph cnn {\n"
+                   "  input %x : f64[2,3,9,9]\n"
+                   "  param %w : f64[4,3,3,3]\n"
+                   "  param %b : f64[4,1,1]\n"
+                   "  param %v : f64[64,5]\n"
+                   "  param %k : f64[2,3,3]\n"
+                   "  %c = conv2d %x, %w stride=1 padding=1\n"
+                   "  %a = add %c, %b\n"
+                   "  %r = tanh %a\n"
+                   "  %p = maxpool2d %r kernel=[2,2]\n"
+                   "  %f = reshape %p shape=[2,64]\n"
+                   "  %o = matmul %f, %v\n"
+                   "  %s = mul %o, %o\n"
+                   "  %x1 = slice %x start=[0,0,0,0] end=[2,3,1,9]\n"
+                   "  %x2 = reshape %x1 shape=[2,3,9]\n"
+                   "  %c1 = conv1d %x2, %k stride=2 padding=1\n"
+                   "  %q = avgpool2d %a kernel=[3,3]\n"
+                   "  %l1 = sum %s\n"
+                   "  %l2 = sum %c1\n"
+                   "  %l3 = mean %q\n"
+                   "  %l12 = add %l1, %l2\n"
+                   "  %loss = add %l12, %l3\n"
+                   "  output %loss\n"
+                   "}\n");
+}
+
+/* ---- random graphs --------------------------------------------------------------------- */
+
+static int pick(int n) { return (int)(uniform01() * n) % n; }
+
+static mt_type shape_of(mt_graph *g, int id) { return *mt_graph_node_type(g, id); }
+
+/* An input broadcastable against t: some dims set to 1, maybe fewer leading dims. */
+static int broadcast_partner(mt_graph *g, mt_type t, int *ninputs)
+{
+    mt_type u = t;
+    int drop = pick(t.rank + 1) / 2;
+    u.rank = t.rank - drop;
+    for (int a = 0; a < u.rank; a++)
+        u.dims[a] = pick(3) == 0 ? 1 : t.dims[a + drop];
+    char name[16];
+    snprintf(name, sizeof name, "in%d", (*ninputs)++);
+    return mt_input(g, name, u);
+}
+
+/* One random op on x (or on x and a partner); -1 to skip. Values stay bounded: no inf or
+ * NaN for the comparison to trip on. */
+static int random_op(mt_graph *g, int x, int *ninputs)
+{
+    mt_type t = shape_of(g, x);
+    int64_t n = mt_type_numel(&t);
+    int one = mt_const(g, 1.0, mt_type_make(t.dtype, 0, NULL));
+    switch (pick(12)) {
+    case 0: return mt_sigmoid(g, mt_neg(g, x));
+    case 1: return mt_exp(g, mt_tanh(g, x));
+    case 2: return mt_log(g, mt_add(g, mt_abs(g, x), one));
+    case 3: return mt_inv(g, mt_add(g, mt_relu(g, x), one));
+    case 4: {
+        int b = broadcast_partner(g, t, ninputs);
+        int (*ops[])(mt_graph *, int, int) = {mt_add,     mt_sub,     mt_mul,
+                                              mt_maximum, mt_minimum, mt_lt};
+        return pick(2) ? ops[pick(6)](g, x, b) : ops[pick(6)](g, b, x);
+    }
+    case 5: {
+        int b = broadcast_partner(g, t, ninputs);
+        return mt_where(g, mt_gt(g, x, b), x, mt_sqrt(g, mt_abs(g, b)));
+    }
+    case 6: {
+        if (t.rank == 0)
+            return mt_sum_all(g, x);
+        int (*ops[])(mt_graph *, int, int) = {mt_sum, mt_max, mt_mean};
+        return pick(4) ? ops[pick(3)](g, x, pick(t.rank)) : mt_mean_all(g, x);
+    }
+    case 7: {
+        if (t.rank < 2)
+            return -1;
+        int64_t perm[MT_MAX_RANK];
+        for (int a = 0; a < t.rank; a++)
+            perm[a] = a;
+        for (int a = t.rank - 1; a > 0; a--) {
+            int b = pick(a + 1);
+            int64_t tmp = perm[a];
+            perm[a] = perm[b];
+            perm[b] = tmp;
+        }
+        return mt_permute(g, x, t.rank, perm);
+    }
+    case 8: {
+        /* Merge two adjacent axes, or flatten, or split off a factor of 2. */
+        int64_t dims[MT_MAX_RANK];
+        int r = 0;
+        if (t.rank >= 2 && pick(2)) {
+            int a = pick(t.rank - 1);
+            for (int i = 0; i < t.rank; i++)
+                if (i == a + 1)
+                    dims[r - 1] *= t.dims[i];
+                else
+                    dims[r++] = t.dims[i];
+        } else if (n % 2 == 0 && n > 2) {
+            dims[r++] = 2;
+            dims[r++] = n / 2;
+        } else {
+            dims[r++] = n;
+        }
+        return mt_reshape(g, x, r, dims);
+    }
+    case 9: {
+        if (t.rank == 0)
+            return -1;
+        int64_t st[MT_MAX_RANK], en[MT_MAX_RANK], pads[2 * MT_MAX_RANK];
+        for (int a = 0; a < t.rank; a++) {
+            st[a] = pick((int)t.dims[a]);
+            en[a] = st[a] + 1 + pick((int)(t.dims[a] - st[a]));
+            pads[2 * a] = pick(3);
+            pads[2 * a + 1] = pick(2);
+        }
+        return pick(2) ? mt_slice(g, x, t.rank, st, en) : mt_pad(g, x, 2 * t.rank, pads);
+    }
+    case 10: {
+        if (n > 512)
+            return -1;
+        if (t.rank > 0 && pick(2)) {
+            int xs[2] = {x, mt_neg(g, x)};
+            return mt_concat(g, 2, xs, pick(t.rank));
+        }
+        int64_t dims[MT_MAX_RANK];
+        int r = 0;
+        if (t.rank < 4)
+            dims[r++] = 2;
+        for (int a = 0; a < t.rank; a++)
+            dims[r++] = t.dims[a] == 1 ? 3 : t.dims[a];
+        return mt_expand(g, x, r, dims);
+    }
+    default: {
+        if (t.rank < 2 || n > 1024)
+            return -1;
+        int64_t wd[2] = {t.dims[t.rank - 1], 1 + pick(5)};
+        char name[16];
+        snprintf(name, sizeof name, "in%d", (*ninputs)++);
+        int w = mt_input(g, name, mt_type_make(t.dtype, 2, wd));
+        return pick(3) ? mt_matmul(g, x, w)
+                       : mt_add(g, mt_matmul(g, x, w),
+                                mt_rand(g, (uint64_t)pick(1000), mt_type_make(t.dtype, 1, &wd[1])));
+    }
+    }
+}
+
+static void random_graphs_match_the_interpreter(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 40; round++) {
+        mt_graph *g = mt_graph_new("random");
+        mt_dtype dt = dtypes[pick(2)];
+        int ninputs = 0, pool[64], npool = 0;
+        for (int i = 0; i < 2; i++) {
+            int64_t dims[MT_MAX_RANK];
+            int rank = pick(5);
+            for (int a = 0; a < rank; a++)
+                dims[a] = 1 + pick(5);
+            char name[16];
+            snprintf(name, sizeof name, "in%d", ninputs++);
+            pool[npool++] = mt_input(g, name, mt_type_make(dt, rank, dims));
+        }
+        while (npool < 16) {
+            int y = random_op(g, pool[pick(npool)], &ninputs);
+            if (y >= 0 && mt_type_numel(mt_graph_node_type(g, y)) <= 4096)
+                pool[npool++] = y;
+            if (mt_graph_diag(g)->status != MT_OK)
+                fail_msg("round %d: the generator built a bad op: %s", round,
+                         mt_graph_diag(g)->msg);
+        }
+        int outs[3] = {pool[npool - 1], pool[2 + pick(npool - 3)], pool[2 + pick(npool - 3)]};
+        mt_set_outputs(g, outs, 3);
+        check(g);
+    }
+}
+
+/* ---- threads, memory, errors ----------------------------------------------------------- */
+
+static void mtc_num_threads_sets_the_default_pool_size(void **state)
+{
+    (void)state;
+    const char *old = getenv("MTC_NUM_THREADS");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("MTC_NUM_THREADS", "3", 1);
+    assert_int_equal(mt_pool_default_threads(), 3);
+    mt_pool *p = mt_pool_new(0);
+    assert_non_null(p);
+    assert_int_equal(mt_pool_size(p), 3);
+    mt_pool_free(p);
+    setenv("MTC_NUM_THREADS", "zero", 1);
+    assert_true(mt_pool_default_threads() >= 1);
+    if (saved)
+        setenv("MTC_NUM_THREADS", saved, 1);
+    else
+        unsetenv("MTC_NUM_THREADS");
+    free(saved);
+}
+
+static void add_task(void *ctx, int64_t t) { __atomic_fetch_add((int64_t *)ctx, t + 1, 0); }
+
+static void the_pool_runs_every_task_once(void **state)
+{
+    (void)state;
+    mt_pool *p = mt_pool_new(4);
+    assert_non_null(p);
+    for (int round = 0; round < 20; round++) {
+        int64_t sum = 0;
+        mt_pool_run(p, add_task, &sum, 1000);
+        assert_int_equal(sum, 1000 * 1001 / 2);
+    }
+    mt_pool_free(p);
+}
+
+static void memory_planning_reuses_dead_buffers_and_works_in_place(void **state)
+{
+    (void)state;
+    /* Each sum reads its operand in a reduction loop, so every value is a stored temporary;
+     * only two are live at a time. The exp of a stored value rewrites it in place. */
+    const char *text = "mtir 1\n"
+                       "graph chain {\n"
+                       "  input %x : f32[64,1031]\n"
+                       "  %a = exp %x\n"
+                       "  %s1 = sum %a dim=1\n"
+                       "  %b = sub %a, %s1\n"
+                       "  %s2 = sum %b dim=1\n"
+                       "  %c = sub %b, %s2\n"
+                       "  %s3 = sum %c dim=1\n"
+                       "  %d = sub %c, %s3\n"
+                       "  %e = log %d\n"
+                       "  output %e\n"
+                       "}\n";
+    mt_graph *g = parse(text);
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_fusion *f = NULL;
+    mt_kprog *p = NULL;
+    assert_int_equal(mt_fuse(g, &f, &d), MT_OK);
+    assert_int_equal(mt_lower(g, f, &p, &d), MT_OK);
+    assert_int_equal(mt_memplan(p, &d), MT_OK);
+    int64_t one = 64 * 1031 * 4;
+    assert_true(p->temp_bytes >= 3 * one);
+    assert_true(p->arena_bytes <= 2 * one + 2 * MT_ARENA_ALIGN);
+    for (int b = 0; b < p->nbufs; b++)
+        if (p->bufs[b].kind == MT_KBUF_TEMP)
+            assert_true(p->bufs[b].offset % MT_ARENA_ALIGN == 0);
+    mt_kprog_free(p);
+    mt_fusion_free(f);
+    check(g);
+
+    /* %t dies in the kernel of %u, which reads it only where it writes: %u takes its place. */
+    g = parse("mtir 1\n"
+              "graph inplace {\n"
+              "  input %x : f64[64,1031]\n"
+              "  %t = exp %x\n"
+              "  %s = sum %t dim=1\n"
+              "  %u = neg %t\n"
+              "  %v = sum %u dim=1\n"
+              "  %w = sum %u dim=0\n"
+              "  output %s, %v, %w\n"
+              "}\n");
+    assert_int_equal(mt_fuse(g, &f, &d), MT_OK);
+    assert_int_equal(mt_lower(g, f, &p, &d), MT_OK);
+    assert_int_equal(mt_memplan(p, &d), MT_OK);
+    assert_int_equal(p->ninplace, 1);
+    assert_int_equal(p->arena_bytes, 64 * 1031 * 8);
+    mt_kprog_free(p);
+    mt_fusion_free(f);
+    check(g);
+}
+
+static void missing_or_mistyped_leaves_are_errors_that_name_the_value(void **state)
+{
+    (void)state;
+    mt_graph *g = parse("mtir 1\n"
+                        "graph g {\n"
+                        "  input %x : f32[3]\n"
+                        "  %y = exp %x\n"
+                        "  output %y\n"
+                        "}\n");
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_cpu_program *p = NULL;
+    assert_int_equal(mt_cpu_compile(g, &p, &d), MT_OK);
+    const mt_tensor *leaves[2] = {NULL, NULL};
+    mt_tensor *out[1] = {(mt_tensor *)1};
+    assert_int_equal(mt_cpu_run(p, leaves, out, &d), MT_ERR_ARG);
+    assert_null(out[0]);
+    assert_non_null(strstr(d.msg, "%x"));
+    mt_diag_fini(&d);
+    mt_diag_init(&d);
+    mt_tensor *wrong = mt_tensor_new(mt_type_make(MT_DTYPE_F64, 1, (int64_t[]){3}));
+    leaves[0] = wrong;
+    assert_int_equal(mt_cpu_run(p, leaves, out, &d), MT_ERR_ARG);
+    assert_non_null(strstr(d.msg, "f64[3]"));
+    assert_int_equal(mt_cpu_set_threads(p, 0, &d), MT_ERR_ARG);
+    mt_tensor_free(wrong);
+    mt_cpu_free(p);
+    mt_graph_free(g);
+    mt_diag_fini(&d);
+}
+
+static void dumps_show_kernels_and_optimised_llvm(void **state)
+{
+    (void)state;
+    mt_graph *g = parse("mtir 1\n"
+                        "graph dump {\n"
+                        "  input %x : f32[64,256]\n"
+                        "  %y = relu %x\n"
+                        "  %s = sum %y dim=1\n"
+                        "  output %s\n"
+                        "}\n");
+    mt_diag d;
+    mt_diag_init(&d);
+    char *fused = mt_cpu_dump_fused(g, 1, &d), *kernels = mt_cpu_dump_kernels(g, &d),
+         *llvm = mt_cpu_dump_llvm(g, &d);
+    assert_non_null(fused);
+    assert_non_null(kernels);
+    assert_non_null(llvm);
+    assert_non_null(strstr(fused, "# fused graph dump: 1 kernel"));
+    assert_non_null(strstr(kernels, "for i0 in 0..64 parallel"));
+    assert_non_null(strstr(kernels, "reduce"));
+    assert_non_null(strstr(llvm, "define void @dump_k0("));
+    assert_non_null(strstr(llvm, " x float>")); /* vectorised, at the host's width */
+    mt_stats s;
+    assert_int_equal(mt_cpu_stats(g, &s, &d), MT_OK);
+    assert_int_equal(s.nodes, 1);
+    assert_true(s.peak >= 64 * 256 * 4 + 64 * 4);
+    mt_free(fused);
+    mt_free(kernels);
+    mt_free(llvm);
+    mt_graph_free(g);
+    mt_diag_fini(&d);
+}
+
+static void the_cpu_backend_registers_and_runs_a_graph(void **state)
+{
+    (void)state;
+    mt_backends_init();
+    const mt_backend *be = mt_backend_lookup("cpu");
+    assert_non_null(be);
+    mt_graph *g = parse("mtir 1\n"
+                        "graph g {\n"
+                        "  input %x : f64[2]\n"
+                        "  %y = mul %x, %x\n"
+                        "  output %y\n"
+                        "}\n");
+    mt_tensor *x = mt_tensor_new(mt_type_make(MT_DTYPE_F64, 1, (int64_t[]){2}));
+    ((double *)x->data)[0] = 3;
+    ((double *)x->data)[1] = -0.5;
+    const mt_tensor *leaves[2] = {x, NULL};
+    mt_tensor *y = NULL;
+    mt_diag d;
+    mt_diag_init(&d);
+    assert_int_equal(be->run(g, leaves, &y, &d), MT_OK);
+    assert_true(((double *)y->data)[0] == 9 && ((double *)y->data)[1] == 0.25);
+    mt_tensor_free(x);
+    mt_tensor_free(y);
+    mt_graph_free(g);
+}
+
+int main(void)
+{
+    const char *env = getenv("MT_SEED");
+    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
+    printf("seed %u\n", seed);
+    rng_state = seed * 2654435761u + 1;
+    if (getenv("MT_TEST_FILTER")) /* e.g. MT_TEST_FILTER='matmul*' */
+        cmocka_set_test_filter(getenv("MT_TEST_FILTER"));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_unary_op_matches_at_ranks_0_to_4_and_awkward_sizes),
+        cmocka_unit_test(binary_ops_broadcast_both_ways),
+        cmocka_unit_test(chains_of_elementwise_ops_with_broadcasts_match),
+        cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
+        cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
+        cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
+        cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
+        cmocka_unit_test(movement_chains_become_index_arithmetic),
+        cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
+        cmocka_unit_test(matmul_matches_with_batch_broadcast_and_epilogues),
+        cmocka_unit_test(convolutions_and_pooling_match_with_stride_and_padding),
+        cmocka_unit_test(rand_is_bit_identical_to_the_interpreter),
+        cmocka_unit_test(gradient_graphs_of_an_mlp_and_a_conv_net_match),
+        cmocka_unit_test(random_graphs_match_the_interpreter),
+        cmocka_unit_test(mtc_num_threads_sets_the_default_pool_size),
+        cmocka_unit_test(the_pool_runs_every_task_once),
+        cmocka_unit_test(memory_planning_reuses_dead_buffers_and_works_in_place),
+        cmocka_unit_test(missing_or_mistyped_leaves_are_errors_that_name_the_value),
+        cmocka_unit_test(dumps_show_kernels_and_optimised_llvm),
+        cmocka_unit_test(the_cpu_backend_registers_and_runs_a_graph),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
