@@ -36,9 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cpu.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "passes/pass.h"
+#include "runtime/backend.h"
 #include "runtime/bind.h"
 #include "runtime/interp.h"
 
@@ -205,6 +207,10 @@ static void case_path(char *buf, size_t size, const char *name, const char *suff
     snprintf(buf, size, "%s/%s%s", CASES_DIR, name, suffix);
 }
 
+/* The backend under test: the interpreter, then the compiled CPU code against the same
+ * references (so "cpu gives the interpreter's numbers" holds on every case, too). */
+static const char *backend = "interp";
+
 /* Runs g on the tensors of `in` and compares its outputs with `expect`. Every output must have
  * an expected tensor; with `exact_set`, every expected tensor must also be an output. Returns 0
  * when all match; else msg says why. */
@@ -221,7 +227,7 @@ static int run_and_compare(const mt_graph *g, const mt_tensor_map *in, const cha
     int rc = -1;
     mt_status st = mt_bind_leaves(g, in, in_path, leaves, &d);
     if (st == MT_OK)
-        st = mt_interp_run(g, leaves, outs, &d);
+        st = mt_backend_lookup(backend)->run(g, leaves, outs, &d);
     if (st != MT_OK) {
         char buf[MT_DIAG_MSG + MT_DIAG_FILE + 32];
         mt_diag_format(&d, buf, sizeof buf);
@@ -290,11 +296,11 @@ static int check_case(const char *name, int grad)
         rc = run_and_compare(gg, in, in_path, want, 1, 1, &w, msg, sizeof msg);
 done:
     if (rc == 0)
-        printf("ok   %-28s %s %3d outputs, worst %.2g of the bound at %s\n", name,
-               mt_dtype_name(mt_graph_node(g, g->outputs[0])->type.dtype), (gg ? gg : g)->noutputs,
+        printf("ok   %-6s %-28s %s %3d outputs, worst %.2g of the bound at %s\n", name,
+               backend, mt_dtype_name(mt_graph_node(g, g->outputs[0])->type.dtype), (gg ? gg : g)->noutputs,
                w.ratio, w.where);
     else
-        printf("FAIL %-28s %s\n", name, msg);
+        printf("FAIL %-6s %-28s %s\n", backend, name, msg);
     mt_graph_free(gg);
     mt_graph_free(g);
     mt_tensor_map_free(in);
@@ -339,6 +345,22 @@ static void every_gradient_case_matches_pytorch_autograd(void **state)
 {
     (void)state;
     check_all(1);
+}
+
+static void every_forward_case_matches_pytorch_on_the_cpu_backend(void **state)
+{
+    (void)state;
+    backend = "cpu";
+    check_all(0);
+    backend = "interp";
+}
+
+static void every_gradient_case_matches_pytorch_on_the_cpu_backend(void **state)
+{
+    (void)state;
+    backend = "cpu";
+    check_all(1);
+    backend = "interp";
 }
 
 static int file_exists(const char *path)
@@ -438,11 +460,14 @@ static void the_comparison_rejects_an_element_just_outside_the_bound(void **stat
 
 int main(void)
 {
+    mt_backends_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_comparison_rejects_an_element_just_outside_the_bound),
         cmocka_unit_test(the_cases_cover_every_op_and_have_their_files),
         cmocka_unit_test(every_forward_case_matches_pytorch),
         cmocka_unit_test(every_gradient_case_matches_pytorch_autograd),
+        cmocka_unit_test(every_forward_case_matches_pytorch_on_the_cpu_backend),
+        cmocka_unit_test(every_gradient_case_matches_pytorch_on_the_cpu_backend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
