@@ -46,7 +46,7 @@ typedef struct mt_llvm_gemm_desc {
     /* f32 only. 0 (the default): each K block of up to 384 steps is one f32 FMA chain and
      * blocks are added into C in f32. n > 0: the f32 chains restart every n steps and their
      * sums are added in f64, rounding to f32 once per K block; about half the error for
-     * about 6% of the speed at n = 128 (docs/gemm.md). */
+     * about 5% of the speed at n = 128 (docs/gemm.md). */
     int64_t f64_flush;
     int nbatch; /* 0 .. MT_MAX_RANK - 2 */
     int64_t batch_dims[MT_MAX_RANK];
@@ -85,9 +85,10 @@ typedef void (*mt_llvm_gemm_fn)(const void *A, const void *B, void *C, int64_t m
                                 int64_t m_end, void *scratch);
 
 /* Adds `void name(const T *A, const T *B, T *C, int64_t m_begin, int64_t m_end, void
- * *scratch)` with external linkage to `mod` (plus an internal micro-kernel "name.kernel"),
- * in the module's context. Run default<O3> for the target afterwards. `out` (optional)
- * receives the function. MT_ERR_ARG for a malformed descriptor or a name already taken. */
+ * *scratch)` with external linkage to `mod`, in the module's context, plus internal helpers
+ * "name.kernel" (the micro-kernel) and, with batch axes, "name.gemm" (one batch). Run default<O3>
+ * for the target afterwards. `out` (optional) receives the function. MT_ERR_ARG for a malformed
+ * descriptor or a name already taken. */
 mt_status mt_llvm_gemm_emit(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
                             LLVMValueRef *out, mt_diag *diag);
 

@@ -1,5 +1,8 @@
-/* jit.c - compiling an optimised module in memory with ORC LLJIT.
+/* jit.c - linking compiled kernels in memory with ORC LLJIT.
  *
+ * The JIT is given object files, not IR: code generation happens once, in opt.c, with the
+ * target machine the optimiser used, and the same bytes can come back from the kernel cache
+ * (cache.c) in a later process without LLVM optimising or generating anything.
  * One LLJIT per compiled program: it owns the machine code, which lives until
  * mt_llvm_jit_free. Symbols the kernels call but do not define (libm's expf, tanh; memset
  * from loop idioms) resolve against the running process.
@@ -34,19 +37,17 @@ static mt_status fail(mt_diag *d, const char *what, LLVMErrorRef err)
     return mt_llvm_fail_error(d, what, err);
 }
 
-mt_status mt_llvm_jit_new(mt_llvm_module *m, mt_llvm_jit **out, mt_diag *d)
+/* An empty LLJIT whose main JITDylib resolves undefined symbols against the process. */
+static mt_status jit_create(mt_llvm_jit **out, mt_diag *d)
 {
     *out = NULL;
     mt_llvm_init();
     mt_llvm_jit *j = mt_calloc(1, sizeof *j);
-    if (!j) {
-        mt_llvm_module_free(m);
+    if (!j)
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
-    }
     LLVMOrcJITTargetMachineBuilderRef jtmb;
     LLVMErrorRef err = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb);
     if (err) {
-        mt_llvm_module_free(m);
         mt_free(j);
         return fail(d, "cannot describe the host", err);
     }
@@ -54,34 +55,49 @@ mt_status mt_llvm_jit_new(mt_llvm_module *m, mt_llvm_jit **out, mt_diag *d)
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
     err = LLVMOrcCreateLLJIT(&j->jit, builder); /* takes the builder */
     if (err) {
-        mt_llvm_module_free(m);
         mt_free(j);
         return fail(d, "cannot create the JIT", err);
     }
-    LLVMOrcJITDylibRef main = LLVMOrcLLJITGetMainJITDylib(j->jit);
     LLVMOrcDefinitionGeneratorRef gen;
     err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
         &gen, LLVMOrcLLJITGetGlobalPrefix(j->jit), NULL, NULL);
     if (err) {
-        mt_llvm_module_free(m);
         mt_llvm_jit_free(j);
         return fail(d, "cannot search the process for symbols", err);
     }
-    LLVMOrcJITDylibAddGenerator(main, gen);
-    /* The JIT takes the module; the thread-safe context lives on in it. */
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsc);
-    LLVMOrcDisposeThreadSafeContext(m->tsc);
-    m->mod = NULL;
-    m->tsc = NULL;
-    mt_llvm_module_free(m);
-    err = LLVMOrcLLJITAddLLVMIRModule(j->jit, main, tsm);
+    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->jit), gen);
+    *out = j;
+    return MT_OK;
+}
+
+mt_status mt_llvm_jit_new_object(LLVMMemoryBufferRef obj, mt_llvm_jit **out, mt_diag *d)
+{
+    mt_llvm_jit *j;
+    mt_status st = jit_create(&j, d);
+    if (st != MT_OK) {
+        LLVMDisposeMemoryBuffer(obj);
+        return st;
+    }
+    /* Linking happens at the first lookup; a malformed object fails there. */
+    LLVMErrorRef err =
+        LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), obj); /* takes obj */
     if (err) {
-        LLVMOrcDisposeThreadSafeModule(tsm);
         mt_llvm_jit_free(j);
-        return fail(d, "cannot add the module", err);
+        return fail(d, "cannot add the object file", err);
     }
     *out = j;
     return MT_OK;
+}
+
+mt_status mt_llvm_jit_new(mt_llvm_module *m, mt_llvm_jit **out, mt_diag *d)
+{
+    *out = NULL;
+    LLVMMemoryBufferRef obj;
+    mt_status st = mt_llvm_emit_object(m, &obj, d);
+    mt_llvm_module_free(m);
+    if (st != MT_OK)
+        return st;
+    return mt_llvm_jit_new_object(obj, out, d);
 }
 
 mt_kernel_fn mt_llvm_jit_lookup(mt_llvm_jit *j, const char *name, mt_diag *d)

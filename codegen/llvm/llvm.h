@@ -1,8 +1,9 @@
 /* llvm.h - the LLVM renderer: kernel IR -> LLVM module -> optimised -> JIT-compiled code.
  *
  * emit.c translates each kernel of a program, scalar operation by scalar operation, through
- * the LLVM-C API and verifies the module; opt.c runs the O3 pipeline for the host CPU; jit.c
- * compiles with ORC LLJIT and looks kernels up. Only files under codegen/ include this header
+ * the LLVM-C API and verifies the module; opt.c runs the O3 pipeline for the host CPU and
+ * emits an object file; jit.c links objects with ORC LLJIT and looks kernels up; cache.c
+ * keeps objects on disk between processes. Only files under codegen/ include this header
  * (it pulls in LLVM's).
  *
  * The kernel ABI (thread-safe: generated code has no globals):
@@ -31,6 +32,12 @@ typedef struct mt_llvm_module mt_llvm_module;
 mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **out, mt_diag *d);
 /* Optimises with LLVMRunPasses("default<O3>") for the host CPU and its features. */
 mt_status mt_llvm_optimize(mt_llvm_module *m, mt_diag *d);
+/* Generates machine code for the host (the target machine of mt_llvm_host_machine) as an
+ * ELF object file in memory. *out is the caller's (LLVMDisposeMemoryBuffer), NULL on failure.
+ * m stays the caller's and is not changed, except that its triple and data layout are set. */
+mt_status mt_llvm_emit_object(mt_llvm_module *m, LLVMMemoryBufferRef *out, mt_diag *d);
+/* The optimisation and code generation settings as text (part of the kernel cache's key). */
+const char *mt_llvm_pipeline_description(void);
 /* The module as LLVM assembly; free with mt_free. NULL when out of memory. */
 char *mt_llvm_module_print(const mt_llvm_module *m);
 void mt_llvm_module_free(mt_llvm_module *m);
@@ -47,9 +54,13 @@ mt_status mt_llvm_fail_error(mt_diag *d, const char *what, LLVMErrorRef err);
 
 typedef struct mt_llvm_jit mt_llvm_jit;
 
-/* Compiles module m with ORC LLJIT for the host. Takes m, also on failure. Calls from the
+/* Compiles module m (optimised or not: it is compiled as it is) to an object file with
+ * mt_llvm_emit_object and links it with ORC LLJIT. Takes m, also on failure. Calls from the
  * generated code to libm (expf, tanh, ...) resolve against the running process. */
 mt_status mt_llvm_jit_new(mt_llvm_module *m, mt_llvm_jit **out, mt_diag *d);
+/* Links an object file for the host (from mt_llvm_emit_object, or the kernel cache) with ORC
+ * LLJIT. Takes obj, also on failure. */
+mt_status mt_llvm_jit_new_object(LLVMMemoryBufferRef obj, mt_llvm_jit **out, mt_diag *d);
 /* The address of function `name`, or NULL with d set. */
 mt_kernel_fn mt_llvm_jit_lookup(mt_llvm_jit *j, const char *name, mt_diag *d);
 void mt_llvm_jit_free(mt_llvm_jit *j);

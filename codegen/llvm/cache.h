@@ -1,0 +1,65 @@
+/* cache.h - the kernel cache: compiled object files stored under a content address.
+ *
+ * mt_cpu_compile (codegen/cpu.c) keys each program by the SHA-256 of its unoptimised LLVM
+ * module (which spells out every kernel), the host's triple, CPU name and features, the LLVM
+ * version, the optimisation pipeline and the entry format version. An entry is one file
+ * `DIR/<64 hex digits>.o`: a 56-byte header (magic, format version, CRC-32 of the payload,
+ * payload length, the key itself) and the object file. On a hit the JIT links the cached
+ * object and no LLVM optimisation or code generation runs. docs/cache.md has the details.
+ *
+ * The cache never makes a compile fail: an unusable directory, a full disk or a damaged entry
+ * only cost a rebuild (with MTC_DEBUG=1 each is noted on stderr). Entries are written to a
+ * temporary file and renamed into place, so concurrent writers, also across processes, never
+ * leave a torn entry, and readers validate everything before trusting a byte.
+ *
+ * Environment: MTC_CACHE=0 turns the cache off (no reads, no writes); MTC_CACHE_DIR names the
+ * directory, else $XDG_CACHE_HOME/mtc, else ~/.cache/mtc. All functions are thread-safe.
+ */
+#ifndef MT_CODEGEN_LLVM_CACHE_H
+#define MT_CODEGEN_LLVM_CACHE_H
+
+#include <stddef.h>
+
+#include "codegen/llvm/sha256.h"
+
+/* Bump when the entry layout or anything that shapes the object without showing in the key
+ * changes (the kernel ABI, how the JIT links objects). */
+#define MT_CACHE_FORMAT 1
+#define MT_CACHE_HEADER_BYTES 56
+
+typedef struct mt_cache_key {
+    unsigned char digest[MT_SHA256_BYTES];
+    char hex[2 * MT_SHA256_BYTES + 1];
+} mt_cache_key;
+
+/* False when MTC_CACHE is "0", "off", "no" or "false". */
+int mt_cache_enabled(void);
+/* The directory entries live in (not created here), or NULL when none can be named (no
+ * MTC_CACHE_DIR, XDG_CACHE_HOME or HOME). The caller frees it with mt_free. */
+char *mt_cache_dir(void);
+/* The key of a program whose unoptimised LLVM module prints as text[0 .. len). */
+void mt_cache_key_make(const char *text, size_t len, mt_cache_key *k);
+/* The path of k's entry in the cache directory, or NULL (no directory, out of memory); the
+ * caller frees it with mt_free. */
+char *mt_cache_entry_path(const mt_cache_key *k);
+
+/* 1 on a hit: *obj (freed by the caller with mt_free) holds the *len bytes of the object file.
+ * 0 on a miss: no entry, the cache is off, or the entry failed validation (truncated, wrong
+ * magic, version, key, length or CRC), in which case it is deleted. */
+int mt_cache_load(const mt_cache_key *k, void **obj, size_t *len);
+/* Stores obj as k's entry: written to a temporary file in the directory (created as with
+ * mkdir -p), flushed with fsync and renamed over the entry. 1 when stored, 0 when not (the
+ * cache is off or the directory is unusable: not creatable, not writable, not owned by this
+ * user or writable by others). */
+int mt_cache_store(const mt_cache_key *k, const void *obj, size_t len);
+/* Deletes k's entry, e.g. one that validated but whose object would not link. */
+void mt_cache_remove(const mt_cache_key *k);
+
+/* What the cache did in this process, for tests and benchmarks. */
+typedef struct mt_cache_counters {
+    long hits, misses, stores;
+    long rejected; /* entries that failed validation and were deleted */
+} mt_cache_counters;
+void mt_cache_counters_get(mt_cache_counters *out);
+
+#endif
