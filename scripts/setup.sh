@@ -8,6 +8,7 @@ packages=(
     build-essential cmake pkg-config git
     clang llvm-14-dev llvm-14-tools libclang-rt-14-dev clang-format-14
     libcmocka-dev libcjson-dev zlib1g-dev
+    libopenblas-dev   # bench/sgemm only: mtc itself never calls a BLAS
 )
 missing=()
 for p in "${packages[@]}"; do
