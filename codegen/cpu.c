@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/llvm/cache.h"
 #include "codegen/llvm/llvm.h"
 #include "ir/alloc.h"
 #include "passes/fuse.h"
@@ -60,6 +61,8 @@ static char *symbol_prefix(const mt_kprog *p)
     return s;
 }
 
+/* The LLVM module of p, optimised: what `mtc dump --stage llvm` prints and what a cache
+ * miss compiles. */
 static mt_status emit(const mt_kprog *p, mt_llvm_module **out, mt_diag *d)
 {
     char *prefix = symbol_prefix(p);
@@ -95,6 +98,92 @@ void mt_cpu_free(mt_cpu_program *p)
     mt_free(p);
 }
 
+/* Finds every kernel's entry point in p->jit. */
+static mt_status lookup_kernels(mt_cpu_program *p, const char *prefix, mt_diag *d)
+{
+    p->fns = mt_calloc((size_t)p->kp->nkernels + 1, sizeof *p->fns);
+    if (!p->fns)
+        return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+    for (int k = 0; k < p->kp->nkernels; k++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", prefix, p->kp->kernels[k].name);
+        p->fns[k] = mt_llvm_jit_lookup(p->jit, name, d);
+        if (!p->fns[k])
+            return d ? d->status : MT_ERR_BACKEND;
+    }
+    return MT_OK;
+}
+
+/* Links the kernel cache's object for `key` if it has one. An entry that passed validation
+ * but does not link (it cannot happen short of a bug or a hash collision) is deleted and the
+ * program rebuilt, so its error is kept out of the caller's diag. */
+static int link_cached(mt_cpu_program *p, const char *prefix, const mt_cache_key *key)
+{
+    void *bytes;
+    size_t len;
+    if (!mt_cache_load(key, &bytes, &len))
+        return 0;
+    LLVMMemoryBufferRef obj = LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, len, key->hex);
+    mt_free(bytes);
+    mt_diag scratch;
+    mt_diag_init(&scratch);
+    mt_status st = mt_llvm_jit_new_object(obj, &p->jit, &scratch); /* takes obj */
+    if (st == MT_OK)
+        st = lookup_kernels(p, prefix, &scratch);
+    if (st != MT_OK) {
+        mt_llvm_jit_free(p->jit);
+        p->jit = NULL;
+        mt_free(p->fns);
+        p->fns = NULL;
+        mt_cache_remove(key);
+    }
+    mt_diag_fini(&scratch);
+    return st == MT_OK;
+}
+
+/* Machine code for p->kp, linked by p->jit, and every kernel's entry point in p->fns.
+ *
+ * The key is the unoptimised module (cache.h): emitting it takes a fraction of the time that
+ * optimising and generating code take, and unlike the kernel IR text it covers every choice
+ * the emitter makes. On a hit nothing is optimised or generated; on a miss the object is
+ * stored for the next process. */
+static mt_status compile_kernels(mt_cpu_program *p, mt_diag *d)
+{
+    char *prefix = symbol_prefix(p->kp);
+    if (!prefix)
+        return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+    mt_llvm_module *m = NULL;
+    mt_status st = mt_llvm_emit(p->kp, prefix, &m, d);
+    mt_cache_key key;
+    int cached = st == MT_OK && mt_cache_enabled();
+    if (cached) {
+        char *text = mt_llvm_module_print(m);
+        cached = text != NULL; /* out of memory: compile without the cache */
+        if (text)
+            mt_cache_key_make(text, strlen(text), &key);
+        mt_free(text);
+    }
+    if (cached && link_cached(p, prefix, &key)) {
+        mt_llvm_module_free(m);
+        mt_free(prefix);
+        return MT_OK;
+    }
+    LLVMMemoryBufferRef obj = NULL;
+    if (st == MT_OK)
+        st = mt_llvm_optimize(m, d);
+    if (st == MT_OK)
+        st = mt_llvm_emit_object(m, &obj, d);
+    mt_llvm_module_free(m);
+    if (st == MT_OK && cached)
+        mt_cache_store(&key, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
+    if (st == MT_OK)
+        st = mt_llvm_jit_new_object(obj, &p->jit, d); /* takes obj */
+    if (st == MT_OK)
+        st = lookup_kernels(p, prefix, d);
+    mt_free(prefix);
+    return st;
+}
+
 mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d)
 {
     *out = NULL;
@@ -107,7 +196,6 @@ mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d)
     pthread_mutex_init(&p->lock, NULL);
     p->nnodes = g->nnodes;
     mt_graph *opt = NULL;
-    mt_llvm_module *m = NULL;
     mt_status st = optimize(g, &opt, d);
     if (st == MT_OK) {
         /* Callers bind leaves by their own node ids; the optimised graph renumbers nodes but
@@ -124,23 +212,7 @@ mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d)
         st = plan(opt, &p->kp, d);
     mt_graph_free(opt);
     if (st == MT_OK)
-        st = emit(p->kp, &m, d);
-    if (st == MT_OK)
-        st = mt_llvm_jit_new(m, &p->jit, d); /* takes m */
-    if (st == MT_OK) {
-        p->fns = mt_calloc((size_t)p->kp->nkernels + 1, sizeof *p->fns);
-        char *prefix = symbol_prefix(p->kp);
-        if (!p->fns || !prefix)
-            st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
-        for (int k = 0; k < p->kp->nkernels && st == MT_OK; k++) {
-            char name[256];
-            snprintf(name, sizeof name, "%s%s", prefix, p->kp->kernels[k].name);
-            p->fns[k] = mt_llvm_jit_lookup(p->jit, name, d);
-            if (!p->fns[k])
-                st = d ? d->status : MT_ERR_BACKEND;
-        }
-        mt_free(prefix);
-    }
+        st = compile_kernels(p, d);
     if (st != MT_OK) {
         mt_cpu_free(p);
         return st;

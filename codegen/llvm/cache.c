@@ -77,8 +77,8 @@ int mt_cache_enabled(void)
     const char *env = getenv("MTC_CACHE");
     if (!env)
         return 1;
-    return !(strcmp(env, "0") == 0 || strcasecmp(env, "off") == 0 ||
-             strcasecmp(env, "no") == 0 || strcasecmp(env, "false") == 0);
+    return !(strcmp(env, "0") == 0 || strcasecmp(env, "off") == 0 || strcasecmp(env, "no") == 0 ||
+             strcasecmp(env, "false") == 0);
 }
 
 static char *join(const char *a, const char *b)
@@ -109,10 +109,7 @@ char *mt_cache_dir(void)
 
 /* Each field is followed by a NUL so that no two different field lists hash the same bytes
  * (no field but the module text contains a NUL, and the text comes last with its length). */
-static void field(mt_sha256 *s, const char *text)
-{
-    mt_sha256_update(s, text, strlen(text) + 1);
-}
+static void field(mt_sha256 *s, const char *text) { mt_sha256_update(s, text, strlen(text) + 1); }
 
 void mt_cache_key_make(const char *text, size_t len, mt_cache_key *k)
 {
@@ -235,7 +232,7 @@ static const char *validate(int fd, const struct stat *st, const mt_cache_key *k
         return "implausible payload length";
     if ((uint64_t)st->st_size != MT_CACHE_HEADER_BYTES + n)
         return (uint64_t)st->st_size < MT_CACHE_HEADER_BYTES + n ? "truncated payload"
-                                                                  : "trailing bytes";
+                                                                 : "trailing bytes";
     void *data = mt_malloc((size_t)n);
     if (!data)
         return "out of memory";

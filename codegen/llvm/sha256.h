@@ -15,7 +15,7 @@
 
 typedef struct mt_sha256 {
     uint32_t h[8];
-    uint64_t nbytes;      /* message length so far */
+    uint64_t nbytes;       /* message length so far */
     unsigned char buf[64]; /* a partial block */
     size_t nbuf;
 } mt_sha256;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# check_layers.sh - keeps the folder layering honest (STYLE.md): a file may include headers of
+# its own layer and of the layers below it, never above.
+#   ir < frontend < runtime < passes < codegen < tools
+# Prints each violation and exits 1 when there is one.
+set -u
+cd "$(dirname "$0")/.."
+rank() {
+    case $1 in
+    mtc) echo 0 ;; ir) echo 0 ;; frontend) echo 1 ;; runtime) echo 2 ;; passes) echo 3 ;;
+    codegen) echo 4 ;; tools) echo 5 ;; *) echo -1 ;;
+    esac
+}
+bad=0 checked=0
+for dir in ir frontend runtime passes codegen tools; do
+    mine=$(rank "$dir")
+    while IFS= read -r line; do
+        file=${line%%:*}
+        inc=$(echo "$line" | sed -E 's/.*#include "([^/"]+)\/.*/\1/')
+        theirs=$(rank "$inc")
+        checked=$((checked + 1))
+        if [ "$theirs" -gt "$mine" ]; then
+            echo "layering: $file includes a header of $inc/, a layer above $dir/"
+            bad=1
+        fi
+    done < <(grep -rHE '^#include "[a-z]+/' "$dir" --include='*.c' --include='*.h')
+done
+echo "layering: $checked includes checked"
+exit $bad
