@@ -5,7 +5,8 @@
 char *mt_graph_dot(const mt_graph *g)
 {
     mt_buf b = {0};
-    mt_buf_printf(&b, "digraph \"%s\" {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n",
+    mt_buf_printf(&b,
+                  "digraph \"%s\" {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n",
                   g->name);
     for (int i = 0; i < g->nnodes; i++) {
         const mt_node *n = &g->nodes[i];

@@ -13,13 +13,13 @@
 
 typedef struct mt_node {
     mt_op op;
-    const char *name;  /* value name without '%', unique in the graph; arena */
+    const char *name; /* value name without '%', unique in the graph; arena */
     mt_type type;
     int nin;
-    const int *in;     /* operand ids, all smaller than this node's id; arena */
+    const int *in; /* operand ids, all smaller than this node's id; arena */
     mt_attrs attrs;
-    int line, col;     /* where MTIR defined it; 0 for built nodes */
-    const char *note;  /* optional comment printed after the node (provenance); arena */
+    int line, col;    /* where MTIR defined it; 0 for built nodes */
+    const char *note; /* optional comment printed after the node (provenance); arena */
 } mt_node;
 
 struct mt_graph {
@@ -27,13 +27,13 @@ struct mt_graph {
     const char *name; /* arena */
     mt_node *nodes;   /* mt_realloc'd: ids must stay dense */
     int nnodes, cap;
-    int *outputs;     /* arena */
+    int *outputs; /* arena */
     int noutputs;
     int has_outputs;
-    int *table;       /* name hash table of node ids, -1 when empty; mt_realloc'd */
-    int table_cap;    /* a power of two */
-    int fresh;        /* counter for generated names */
-    mt_diag diag;     /* first builder error */
+    int *table;    /* name hash table of node ids, -1 when empty; mt_realloc'd */
+    int table_cap; /* a power of two */
+    int fresh;     /* counter for generated names */
+    mt_diag diag;  /* first builder error */
 };
 
 /* Adds a node after shape inference. `in` and `attrs` are copied (attrs may be NULL for

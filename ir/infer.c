@@ -78,8 +78,8 @@ static mt_status infer_contract(mt_op op, const mt_type *const *in, mt_attrs *at
         if (p < 0 || p > MT_MAX_NUMEL)
             FAIL(MT_ERR_SHAPE, "%s: padding must be >= 0, got %lld", name, (long long)p);
         if (l + 2 * p < k)
-            FAIL(MT_ERR_SHAPE, "%s: kernel %s is larger than the padded input %s", name,
-                 TS(b, sb), TS(a, sa));
+            FAIL(MT_ERR_SHAPE, "%s: kernel %s is larger than the padded input %s", name, TS(b, sb),
+                 TS(a, sa));
         out->dims[2 + i] = (l + 2 * p - k) / s + 1;
     }
     if (sp == 1) { /* conv1d has scalar stride and padding: keep the unused slot canonical */
@@ -89,8 +89,8 @@ static mt_status infer_contract(mt_op op, const mt_type *const *in, mt_attrs *at
     return MT_OK;
 }
 
-static mt_status infer_move(mt_op op, const mt_type *const *in, int nin, mt_attrs *at,
-                            mt_type *out, char *msg, size_t msgsize)
+static mt_status infer_move(mt_op op, const mt_type *const *in, int nin, mt_attrs *at, mt_type *out,
+                            char *msg, size_t msgsize)
 {
     const char *name = mt_op_name(op);
     const mt_type *x = in[0];
@@ -205,14 +205,13 @@ static mt_status infer_move(mt_op op, const mt_type *const *in, int nin, mt_attr
                 FAIL(MT_ERR_SHAPE, "concat: ranks of %s and %s differ", TS(x, sx), TS(y, sy));
             for (int j = 0; j < x->rank; j++)
                 if (j != k && y->dims[j] != x->dims[j])
-                    FAIL(MT_ERR_SHAPE, "concat: %s and %s differ off axis %d", TS(x, sx),
-                         TS(y, sy), k);
+                    FAIL(MT_ERR_SHAPE, "concat: %s and %s differ off axis %d", TS(x, sx), TS(y, sy),
+                         k);
             out->dims[k] += y->dims[k];
         }
         return check_numel(name, out, msg, msgsize);
     }
-    default:
-        FAIL(MT_ERR_INTERNAL, "%s: not a movement op", name);
+    default: FAIL(MT_ERR_INTERNAL, "%s: not a movement op", name);
     }
 }
 

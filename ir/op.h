@@ -9,29 +9,29 @@
 #include "mtc/mtc.h"
 
 /* Kind bits. */
-#define MT_F_LEAF     (1u << 0)  /* input, param */
-#define MT_F_UNARY    (1u << 1)  /* elementwise, one operand */
-#define MT_F_BINARY   (1u << 2)  /* elementwise, two operands, broadcasting */
-#define MT_F_CMP      (1u << 3)  /* comparison: result 1.0/0.0, gradient 0 */
-#define MT_F_TERNARY  (1u << 4)  /* where */
-#define MT_F_REDUCE   (1u << 5)  /* sum, max, mean */
-#define MT_F_MOVE     (1u << 6)  /* data movement: no arithmetic */
-#define MT_F_CONTRACT (1u << 7)  /* matmul, conv */
-#define MT_F_POOL     (1u << 8)
-#define MT_F_SOURCE   (1u << 9)  /* no operands: const, rand */
+#define MT_F_LEAF (1u << 0)     /* input, param */
+#define MT_F_UNARY (1u << 1)    /* elementwise, one operand */
+#define MT_F_BINARY (1u << 2)   /* elementwise, two operands, broadcasting */
+#define MT_F_CMP (1u << 3)      /* comparison: result 1.0/0.0, gradient 0 */
+#define MT_F_TERNARY (1u << 4)  /* where */
+#define MT_F_REDUCE (1u << 5)   /* sum, max, mean */
+#define MT_F_MOVE (1u << 6)     /* data movement: no arithmetic */
+#define MT_F_CONTRACT (1u << 7) /* matmul, conv */
+#define MT_F_POOL (1u << 8)
+#define MT_F_SOURCE (1u << 9) /* no operands: const, rand */
 
 /* Attribute bits: which keys an op accepts. */
-#define MT_A_DIM      (1u << 16)
-#define MT_A_SHAPE    (1u << 17)
-#define MT_A_PERM     (1u << 18)
-#define MT_A_START    (1u << 19)
-#define MT_A_END      (1u << 20)
-#define MT_A_PADS     (1u << 21)
-#define MT_A_STRIDE   (1u << 22)
-#define MT_A_PADDING  (1u << 23)
-#define MT_A_KERNEL   (1u << 24)
-#define MT_A_VALUE    (1u << 25)
-#define MT_A_SEED     (1u << 26)
+#define MT_A_DIM (1u << 16)
+#define MT_A_SHAPE (1u << 17)
+#define MT_A_PERM (1u << 18)
+#define MT_A_START (1u << 19)
+#define MT_A_END (1u << 20)
+#define MT_A_PADS (1u << 21)
+#define MT_A_STRIDE (1u << 22)
+#define MT_A_PADDING (1u << 23)
+#define MT_A_KERNEL (1u << 24)
+#define MT_A_VALUE (1u << 25)
+#define MT_A_SEED (1u << 26)
 
 /* dim of a full reduction (no `dim=`). */
 #define MT_DIM_ALL INT64_MIN

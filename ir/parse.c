@@ -60,9 +60,7 @@ static void describe(const tok *t, char *buf, size_t size)
         else
             snprintf(buf, size, "unexpected byte 0x%02x", (unsigned char)t->s[0]);
         return;
-    default:
-        snprintf(buf, size, "'%.*s'", (int)(t->len > 40 ? 40 : t->len), t->s);
-        return;
+    default: snprintf(buf, size, "'%.*s'", (int)(t->len > 40 ? 40 : t->len), t->s); return;
     }
 }
 
@@ -182,10 +180,7 @@ static void next(parser *ps)
     ps->t = t;
 }
 
-static int is_punct(const parser *ps, char c)
-{
-    return ps->t.kind == T_PUNCT && ps->t.s[0] == c;
-}
+static int is_punct(const parser *ps, char c) { return ps->t.kind == T_PUNCT && ps->t.s[0] == c; }
 
 static int is_ident(const parser *ps, const char *word)
 {
@@ -421,10 +416,10 @@ static const struct {
     unsigned bit;
     const char *key;
 } required[] = {
-    {MT_OP_RESHAPE, MT_A_SHAPE, "shape"}, {MT_OP_PERMUTE, MT_A_PERM, "perm"},
-    {MT_OP_EXPAND, MT_A_SHAPE, "shape"},  {MT_OP_SLICE, MT_A_START, "start"},
-    {MT_OP_SLICE, MT_A_END, "end"},       {MT_OP_PAD, MT_A_PADS, "pads"},
-    {MT_OP_CONCAT, MT_A_DIM, "dim"},      {MT_OP_AVGPOOL2D, MT_A_KERNEL, "kernel"},
+    {MT_OP_RESHAPE, MT_A_SHAPE, "shape"},     {MT_OP_PERMUTE, MT_A_PERM, "perm"},
+    {MT_OP_EXPAND, MT_A_SHAPE, "shape"},      {MT_OP_SLICE, MT_A_START, "start"},
+    {MT_OP_SLICE, MT_A_END, "end"},           {MT_OP_PAD, MT_A_PADS, "pads"},
+    {MT_OP_CONCAT, MT_A_DIM, "dim"},          {MT_OP_AVGPOOL2D, MT_A_KERNEL, "kernel"},
     {MT_OP_MAXPOOL2D, MT_A_KERNEL, "kernel"}, {MT_OP_CONST, MT_A_VALUE, "value"},
     {MT_OP_RAND, MT_A_SEED, "seed"},
 };
@@ -477,8 +472,7 @@ static mt_status parse_node(parser *ps)
     } else if (ps->t.kind != T_NL) {
         return expected(ps, "an attribute, ':' or end of line");
     }
-    if (mt_graph_add(ps->g, (mt_op)op, in, nin, &a, name, declared, ps->file, line, col, ps->d) <
-        0)
+    if (mt_graph_add(ps->g, (mt_op)op, in, nin, &a, name, declared, ps->file, line, col, ps->d) < 0)
         return ps->d->status;
     return expect_eol(ps);
 }

@@ -30,8 +30,7 @@ mt_status mt_graph_verify(const mt_graph *g, mt_diag *d)
             continue;
         }
         if (info->arity >= 0 ? n->nin != info->arity : (n->nin < 1 || n->nin > 64))
-            return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s: %s has %d operands", n->name, op,
-                               n->nin);
+            return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s: %s has %d operands", n->name, op, n->nin);
         const mt_type *types[64];
         for (int j = 0; j < n->nin; j++) {
             if (n->in[j] < 0 || n->in[j] >= i)
@@ -54,14 +53,13 @@ mt_status mt_graph_verify(const mt_graph *g, mt_diag *d)
                                mt_type_str(&t, s2, sizeof s2));
         }
         if (!mt_attrs_equal(&a, &n->attrs))
-            return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s: %s attributes are not canonical",
-                               n->name, op);
+            return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s: %s attributes are not canonical", n->name,
+                               op);
     }
     if (!g->has_outputs || g->noutputs < 1)
         return mt_diag_set(d, MT_ERR_INTERNAL, "graph has no outputs");
     for (int i = 0; i < g->noutputs; i++)
         if (g->outputs[i] < 0 || g->outputs[i] >= g->nnodes)
-            return mt_diag_set(d, MT_ERR_INTERNAL, "output %d refers to node %d", i,
-                               g->outputs[i]);
+            return mt_diag_set(d, MT_ERR_INTERNAL, "output %d refers to node %d", i, g->outputs[i]);
     return MT_OK;
 }

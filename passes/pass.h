@@ -15,7 +15,7 @@ typedef mt_status (*mt_pass_fn)(const mt_graph *in, mt_graph **out, mt_diag *d);
 typedef struct mt_pass {
     const char *name; /* as on the command line, e.g. "dce" */
     mt_pass_fn run;
-    const char *doc;  /* one line */
+    const char *doc; /* one line */
 } mt_pass;
 
 /* The registered passes, in the default order of the `optimized` stage. */

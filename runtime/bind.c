@@ -15,18 +15,16 @@ mt_status mt_bind_leaves(const mt_graph *g, const mt_tensor_map *m, const char *
                                   n->name, mt_op_name(n->op), n->name);
         if (!mt_type_equal(&t->type, &n->type)) {
             char a[MT_TYPE_STR_MAX], b[MT_TYPE_STR_MAX];
-            return mt_diag_set_at(d, MT_ERR_TYPE, source, 0, 0,
-                                  "tensor '%s' is %s but %%%s is declared %s", n->name,
-                                  mt_type_str(&t->type, a, sizeof a), n->name,
-                                  mt_type_str(&n->type, b, sizeof b));
+            return mt_diag_set_at(
+                d, MT_ERR_TYPE, source, 0, 0, "tensor '%s' is %s but %%%s is declared %s", n->name,
+                mt_type_str(&t->type, a, sizeof a), n->name, mt_type_str(&n->type, b, sizeof b));
         }
         leaves[i] = t;
     }
     return MT_OK;
 }
 
-mt_status mt_outputs_to_map(const mt_graph *g, mt_tensor **outputs, mt_tensor_map **out,
-                            mt_diag *d)
+mt_status mt_outputs_to_map(const mt_graph *g, mt_tensor **outputs, mt_tensor_map **out, mt_diag *d)
 {
     *out = NULL;
     mt_tensor_map *m = mt_tensor_map_new();

@@ -23,7 +23,6 @@ mt_status mt_interp_run(const mt_graph *g, const mt_tensor *const *leaves, mt_te
 
 /* Computes one node's value from its operands' values (what mt_interp_eval does per node).
  * `in` holds n->nin tensors; *out is a new tensor. */
-mt_status mt_interp_node(const mt_node *n, const mt_tensor *const *in, mt_tensor **out,
-                         mt_diag *d);
+mt_status mt_interp_node(const mt_node *n, const mt_tensor *const *in, mt_tensor **out, mt_diag *d);
 
 #endif

@@ -32,8 +32,8 @@ static const char usage_text[] =
     "  --why           in the fused stage, say why each stored value is not fused into its\n"
     "                  readers\n";
 
-static const char *const stages[] = {"parsed", "grad", "optimized", "fused", "kernels", "llvm",
-                                     "cuda"};
+static const char *const stages[] = {"parsed",  "grad", "optimized", "fused",
+                                     "kernels", "llvm", "cuda"};
 enum { NSTAGES = sizeof stages / sizeof stages[0] };
 
 typedef struct dump_opts {
@@ -63,8 +63,7 @@ static mt_status grad_of(const mt_graph *g, const char *wrt, mt_graph **out, mt_
 
 /* The graph at stage k (0 parsed, 1 grad, 2 optimized): *out is g itself for parsed, else a new
  * graph the caller frees. */
-static mt_status graph_at(const mt_graph *g, int k, const dump_opts *o, mt_graph **out,
-                          mt_diag *d)
+static mt_status graph_at(const mt_graph *g, int k, const dump_opts *o, mt_graph **out, mt_diag *d)
 {
     *out = NULL;
     if (k == 0) {
@@ -188,8 +187,9 @@ int mtc_cmd_dump(int argc, char **argv)
         if (!strcmp(a, "--stage") || !strcmp(a, "--format") || !strcmp(a, "--wrt")) {
             if (i + 1 >= argc)
                 return mtc_usage_error("dump", "%s needs a value", a);
-            *(!strcmp(a, "--stage") ? &stage : !strcmp(a, "--format") ? &format : &o.wrt) =
-                argv[++i];
+            *(!strcmp(a, "--stage")    ? &stage
+              : !strcmp(a, "--format") ? &format
+                                       : &o.wrt) = argv[++i];
         } else if (!strcmp(a, "--all")) {
             all = 1;
         } else if (!strcmp(a, "--stats")) {

@@ -34,20 +34,20 @@ typedef enum mt_status {
     MT_ERR_BACKEND,     /* LLVM, NVRTC or the CUDA driver failed */
     MT_ERR_NOMEM,
     MT_ERR_IO,
-    MT_ERR_ARG,         /* a bad argument: unknown name, missing tensor, NULL pointer */
-    MT_ERR_INTERNAL     /* a broken invariant inside mtc: a bug */
+    MT_ERR_ARG,     /* a bad argument: unknown name, missing tensor, NULL pointer */
+    MT_ERR_INTERNAL /* a broken invariant inside mtc: a bug */
 } mt_status;
 
 #define MT_DIAG_MSG 512
 #define MT_DIAG_FILE 256
 
 typedef struct mt_diag {
-    mt_status status;       /* MT_OK until the first error */
+    mt_status status;        /* MT_OK until the first error */
     char file[MT_DIAG_FILE]; /* "" when the error has no file */
-    int line, col;          /* 1-based; 0 when unknown */
-    int node;               /* node id, or -1 */
-    char msg[MT_DIAG_MSG];  /* one line, no trailing newline */
-    char *log;              /* optional backend log (LLVM, NVRTC), owned; see mt_diag_fini */
+    int line, col;           /* 1-based; 0 when unknown */
+    int node;                /* node id, or -1 */
+    char msg[MT_DIAG_MSG];   /* one line, no trailing newline */
+    char *log;               /* optional backend log (LLVM, NVRTC), owned; see mt_diag_fini */
 } mt_diag;
 
 void mt_diag_init(mt_diag *d);
@@ -79,8 +79,8 @@ typedef enum mt_dtype { MT_DTYPE_F32 = 0, MT_DTYPE_F64 = 1 } mt_dtype;
 
 typedef struct mt_type {
     mt_dtype dtype;
-    int rank;                    /* 0..MT_MAX_RANK */
-    int64_t dims[MT_MAX_RANK];   /* all > 0 */
+    int rank;                  /* 0..MT_MAX_RANK */
+    int64_t dims[MT_MAX_RANK]; /* all > 0 */
 } mt_type;
 
 mt_type mt_type_make(mt_dtype dt, int rank, const int64_t *dims);

@@ -113,7 +113,8 @@ static void every_mt_file_in_the_repository_round_trips(void **state)
 static void parse_reports_line_and_column_of_unknown_op(void **state)
 {
     (void)state;
-    mt_diag d = parse_err("mtir 1\ngraph g {\n  input %x : f32[4]\n  %y = relux %x\n  output %y\n}\n");
+    mt_diag d =
+        parse_err("mtir 1\ngraph g {\n  input %x : f32[4]\n  %y = relux %x\n  output %y\n}\n");
     assert_string_equal(d.file, "bad.mt");
     assert_int_equal(d.line, 4);
     assert_int_equal(d.col, 8);

@@ -296,8 +296,8 @@ static int check_case(const char *name, int grad)
         rc = run_and_compare(gg, in, in_path, want, 1, 1, &w, msg, sizeof msg);
 done:
     if (rc == 0)
-        printf("ok   %-6s %-28s %s %3d outputs, worst %.2g of the bound at %s\n", name,
-               backend, mt_dtype_name(mt_graph_node(g, g->outputs[0])->type.dtype), (gg ? gg : g)->noutputs,
+        printf("ok   %-6s %-28s %s %3d outputs, worst %.2g of the bound at %s\n", name, backend,
+               mt_dtype_name(mt_graph_node(g, g->outputs[0])->type.dtype), (gg ? gg : g)->noutputs,
                w.ratio, w.where);
     else
         printf("FAIL %-6s %-28s %s\n", backend, name, msg);
