@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen/llvm/cache.h"
+#include "codegen/llvm/compile.h"
 #include "codegen/llvm/llvm.h"
 #include "ir/alloc.h"
 #include "passes/fuse.h"
@@ -98,88 +98,14 @@ void mt_cpu_free(mt_cpu_program *p)
     mt_free(p);
 }
 
-/* Finds every kernel's entry point in p->jit. */
-static mt_status lookup_kernels(mt_cpu_program *p, const char *prefix, mt_diag *d)
-{
-    p->fns = mt_calloc((size_t)p->kp->nkernels + 1, sizeof *p->fns);
-    if (!p->fns)
-        return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
-    for (int k = 0; k < p->kp->nkernels; k++) {
-        char name[256];
-        snprintf(name, sizeof name, "%s%s", prefix, p->kp->kernels[k].name);
-        p->fns[k] = mt_llvm_jit_lookup(p->jit, name, d);
-        if (!p->fns[k])
-            return d ? d->status : MT_ERR_BACKEND;
-    }
-    return MT_OK;
-}
-
-/* Links the kernel cache's object for `key` if it has one. An entry that passed validation
- * but does not link (it cannot happen short of a bug or a hash collision) is deleted and the
- * program rebuilt, so its error is kept out of the caller's diag. */
-static int link_cached(mt_cpu_program *p, const char *prefix, const mt_cache_key *key)
-{
-    void *bytes;
-    size_t len;
-    if (!mt_cache_load(key, &bytes, &len))
-        return 0;
-    LLVMMemoryBufferRef obj = LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, len, key->hex);
-    mt_free(bytes);
-    mt_diag scratch;
-    mt_diag_init(&scratch);
-    mt_status st = mt_llvm_jit_new_object(obj, &p->jit, &scratch); /* takes obj */
-    if (st == MT_OK)
-        st = lookup_kernels(p, prefix, &scratch);
-    if (st != MT_OK) {
-        mt_llvm_jit_free(p->jit);
-        p->jit = NULL;
-        mt_free(p->fns);
-        p->fns = NULL;
-        mt_cache_remove(key);
-    }
-    mt_diag_fini(&scratch);
-    return st == MT_OK;
-}
-
-/* Machine code for p->kp, linked by p->jit, and every kernel's entry point in p->fns.
- *
- * The key is the unoptimised module (cache.h): emitting it takes a fraction of the time that
- * optimising and generating code take, and unlike the kernel IR text it covers every choice
- * the emitter makes. On a hit nothing is optimised or generated; on a miss the object is
- * stored for the next process. */
+/* Machine code for p->kp, linked by p->jit, and every kernel's entry point in p->fns
+ * (codegen/llvm/compile.c: in parallel units, through the kernel cache). */
 static mt_status compile_kernels(mt_cpu_program *p, mt_diag *d)
 {
     char *prefix = symbol_prefix(p->kp);
     if (!prefix)
         return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
-    mt_llvm_module *m = NULL;
-    mt_status st = mt_llvm_emit(p->kp, prefix, &m, d);
-    mt_cache_key key;
-    int cached = st == MT_OK && mt_cache_enabled();
-    if (cached) {
-        char *text = mt_llvm_module_print(m);
-        cached = text != NULL; /* out of memory: compile without the cache */
-        if (text)
-            mt_cache_key_make(text, strlen(text), &key);
-        mt_free(text);
-    }
-    if (cached && link_cached(p, prefix, &key)) {
-        mt_llvm_module_free(m);
-        mt_free(prefix);
-        return MT_OK;
-    }
-    LLVMMemoryBufferRef obj = NULL;
-    if (st == MT_OK)
-        st = mt_llvm_optimize(m, d);
-    if (st == MT_OK)
-        st = mt_llvm_emit_object(m, &obj, d);
-    mt_llvm_module_free(m);
-    if (st == MT_OK && cached)
-        mt_cache_store(&key, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
-    if (st == MT_OK)
-        st = mt_llvm_jit_new_object(obj, &p->jit, d); /* takes obj */
-    if (st == MT_OK)
-        st = lookup_kernels(p, prefix, d);
+    mt_status st = mt_llvm_compile(p->kp, prefix, &p->jit, &p->fns, d);
     mt_free(prefix);
     return st;
 }

@@ -100,6 +100,11 @@ static void mark_block(const mt_kstmt *s, unsigned *acc)
             mark_expr(s->value, acc);
         if (s->kind == MT_KS_STORE)
             acc[s->id] |= MT_KACC_WRITE;
+        if (s->kind == MT_KS_GEMM) {
+            acc[s->gemm->a] |= MT_KACC_READ;
+            acc[s->gemm->b] |= MT_KACC_READ;
+            acc[s->gemm->c] |= MT_KACC_WRITE;
+        }
     }
 }
 
@@ -133,6 +138,21 @@ int mt_kernel_is_parallel(const mt_kernel *k)
 {
     return k->body && !k->body->next && k->body->kind == MT_KS_FOR &&
            (k->body->flags & MT_KLOOP_PARALLEL);
+}
+
+const mt_kgemm *mt_kernel_gemm(const mt_kernel *k)
+{
+    if (!mt_kernel_is_parallel(k))
+        return NULL;
+    const mt_kstmt *s = k->body->body;
+    if (!s || s->kind != MT_KS_GEMM || s->index->op != MT_KX_VAR || s->index->id != k->body->id)
+        return NULL;
+    return s->gemm;
+}
+
+int64_t mt_kgemm_row_macs(const mt_kgemm *g)
+{
+    return g->tb.dims[g->tb.rank - 2] * g->tb.dims[g->tb.rank - 1];
 }
 
 /* ---- types ----------------------------------------------------------------------------- */
@@ -712,6 +732,20 @@ mt_kstmt *mt_ks_set(mt_kprog *p, int scalar, mt_kexpr *value)
     mt_kstmt *s = stmt(p, MT_KS_SET, scalar);
     if (s)
         s->value = value;
+    return s;
+}
+
+mt_kstmt *mt_ks_gemm(mt_kprog *p, const mt_kgemm *g, mt_kexpr *row)
+{
+    if (!row)
+        return NULL;
+    mt_kgemm *copy = mt_arena_alloc(&p->arena, sizeof *copy);
+    mt_kstmt *s = copy ? stmt(p, MT_KS_GEMM, g->c) : NULL;
+    if (s) {
+        *copy = *g;
+        s->gemm = copy;
+        s->index = row;
+    }
     return s;
 }
 

@@ -7,6 +7,7 @@
  *   BUF[INDEX] = VALUE              a store of one element
  *   decl SCALAR = VALUE             a kernel-local scalar (an accumulator, a named temporary)
  *   SCALAR = VALUE                  an update of a scalar (accumulation)
+ *   gemm C[ROW] = A . B             one row of a matrix product of buffers (mt_kgemm)
  *
  * Expressions are trees (DAGs: a node may be shared) of typed scalar operations: constants,
  * loop variables, scalars, loads BUF[INDEX], float math mirroring the op table (exp, log,
@@ -99,7 +100,37 @@ struct mt_kexpr {
     int64_t lo, hi;
 };
 
-typedef enum mt_kstmt_kind { MT_KS_FOR, MT_KS_STORE, MT_KS_DECL, MT_KS_SET } mt_kstmt_kind;
+typedef enum mt_kstmt_kind {
+    MT_KS_FOR,
+    MT_KS_STORE,
+    MT_KS_DECL,
+    MT_KS_SET,
+    MT_KS_GEMM
+} mt_kstmt_kind;
+
+/* A matrix product with matmul's semantics (MT_KS_GEMM):
+ *
+ *   C[..., M, N] = A[..., M, K] . B[..., K, N]
+ *
+ * over three buffers, A and B not overlapping C. `ta` and `tb` are the operands as the product
+ * reads them; the buffers hold them row-major, or with their last two axes swapped where
+ * trans_a / trans_b is set (a permute that was never copied). Their batch axes broadcast to
+ * C's as matmul's do (aligned from the right; a missing axis or one of size 1 is read at 0),
+ * so C's buffer type fixes the batch shape. Rows of C are numbered across batches,
+ * batch-major: row r is row r % M of batch r / M, of numel(C) / N rows in all.
+ *
+ * The statement computes one row of C: row `index` (an i64 expression). It never reads C, and
+ * lowering only places it where nothing else in the kernel reads a row of C before the
+ * statement for that row ran, and nothing writes A or B. So a renderer may compute the rows of
+ * a whole loop at once (the LLVM renderer calls one packed, register-blocked GEMM for the
+ * range of rows of a loop that starts with the statement; a CUDA renderer would tile it its
+ * own way), and may sum in any fixed order: the order must not depend on which rows are
+ * computed together (results are then the same for every thread count). */
+typedef struct mt_kgemm {
+    int a, b, c;          /* buffers */
+    mt_type ta, tb;       /* the operands: ta [..., M, K], tb [..., K, N] */
+    int trans_a, trans_b; /* the buffer holds the operand with its last two axes swapped */
+} mt_kgemm;
 
 /* Loop flags. */
 #define MT_KLOOP_PARALLEL 1u /* iterations are independent; the runtime may split them */
@@ -108,13 +139,14 @@ typedef enum mt_kstmt_kind { MT_KS_FOR, MT_KS_STORE, MT_KS_DECL, MT_KS_SET } mt_
 typedef struct mt_kstmt mt_kstmt;
 struct mt_kstmt {
     mt_kstmt_kind kind;
-    mt_kstmt *next;  /* next statement in the same block */
-    int id;          /* FOR: loop variable; STORE: buffer; DECL, SET: scalar */
-    int64_t trip;    /* FOR: iterations, >= 1 */
-    unsigned flags;  /* FOR: MT_KLOOP_* */
-    mt_kstmt *body;  /* FOR: first statement of the body */
-    mt_kexpr *index; /* STORE: element index (i64) */
-    mt_kexpr *value; /* STORE, DECL, SET */
+    mt_kstmt *next;       /* next statement in the same block */
+    int id;               /* FOR: loop variable; STORE: buffer; DECL, SET: scalar */
+    int64_t trip;         /* FOR: iterations, >= 1 */
+    unsigned flags;       /* FOR: MT_KLOOP_* */
+    mt_kstmt *body;       /* FOR: first statement of the body */
+    mt_kexpr *index;      /* STORE: element index (i64); GEMM: the row of C */
+    mt_kexpr *value;      /* STORE, DECL, SET */
+    const mt_kgemm *gemm; /* GEMM: the product (id is its C buffer) */
 };
 
 /* Buffer access bits of a kernel (mt_kernel.access). */
@@ -179,6 +211,13 @@ int mt_kprog_add_kernel(mt_kprog *p, const mt_kernel *k);
 int mt_kernel_collect_bufs(mt_kprog *p, mt_kernel *k);
 /* True when the kernel's body is a single loop marked MT_KLOOP_PARALLEL. */
 int mt_kernel_is_parallel(const mt_kernel *k);
+/* The product of a parallel kernel whose loop body starts with a GEMM statement of its loop
+ * variable's row (a matmul kernel: the loop runs over the rows of C, each computed and then
+ * run through the epilogue), or NULL. The executor splits such kernels into whole blocks of
+ * rows, one share per thread. */
+const mt_kgemm *mt_kernel_gemm(const mt_kernel *k);
+/* Multiply-adds per row of C: N * K. */
+int64_t mt_kgemm_row_macs(const mt_kgemm *g);
 
 /* ---- expressions ----------------------------------------------------------------------- */
 /* Every constructor allocates in p's arena and returns NULL when out of memory or when an
@@ -209,6 +248,8 @@ mt_kstmt *mt_ks_for(mt_kprog *p, int loop, int64_t trip, unsigned flags);
 mt_kstmt *mt_ks_store(mt_kprog *p, int buf, mt_kexpr *index, mt_kexpr *value);
 mt_kstmt *mt_ks_decl(mt_kprog *p, int scalar, mt_kexpr *value);
 mt_kstmt *mt_ks_set(mt_kprog *p, int scalar, mt_kexpr *value);
+/* Row `row` of the product *g (copied into p's arena). */
+mt_kstmt *mt_ks_gemm(mt_kprog *p, const mt_kgemm *g, mt_kexpr *row);
 
 /* A block under construction: statements are appended at the tail. */
 typedef struct mt_kblock {

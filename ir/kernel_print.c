@@ -174,6 +174,16 @@ static void print_block(mt_buf *b, const names *nm, const mt_kernel *k, const mt
             print_expr(b, nm, s->value, 0);
             mt_buf_puts(b, "\n");
             break;
+        case MT_KS_GEMM: {
+            const mt_kgemm *g = s->gemm;
+            char ta[MT_TYPE_STR_MAX], tb[MT_TYPE_STR_MAX];
+            mt_buf_printf(b, "gemm b%d row ", g->c);
+            print_expr(b, nm, s->index, 0);
+            mt_buf_printf(b, " = b%d%s @ b%d%s : %s @ %s\n", g->a, g->trans_a ? "^T" : "", g->b,
+                          g->trans_b ? "^T" : "", mt_type_str(&g->ta, ta, sizeof ta),
+                          mt_type_str(&g->tb, tb, sizeof tb));
+            break;
+        }
         }
     }
 }

@@ -17,7 +17,10 @@
  *     runs over each finished output row;
  *   - movement ops are never materialized: they become index arithmetic in each reader.
  * A node read by several kernels, by a matmul or conv (which reads it many times), or both
- * inside and outside a reduction's loop is stored instead.
+ * inside and outside a reduction's loop is stored instead. A matmul reads its operands as
+ * buffers, in place (passes/lower_contract.c hands them to a packed GEMM): movement ops on
+ * them stay index arithmetic only where they are reshapes of dense data, transposes of the
+ * last two axes or broadcasts of batch axes (mt_fuse_gemm_view); any other is stored.
  *
  * To tell whether a reduction would be recomputed, the pass models each kernel's loop nest:
  * the root's non-unit axes are the outer loops, each reduction adds loops inside the loop
@@ -420,6 +423,73 @@ static void decide(fstate *s, int id, int is_output)
     s->info[id].depth = depth;
 }
 
+/* ---- matmul operands -------------------------------------------------------------------- */
+
+int mt_fuse_gemm_view(const mt_graph *g, const mt_fuse_role *role, int id, mt_fuse_view *out)
+{
+    const mt_node *n = &g->nodes[id];
+    unsigned fl = flags_of(g, id);
+    if ((fl & MT_F_LEAF) || role[id] == MT_FUSE_ROOT || !(fl & MT_F_MOVE || n->op == MT_OP_CONST)) {
+        out->node = id;
+        out->type = n->type;
+        out->trans = 0;
+        return 1;
+    }
+    if (n->op == MT_OP_CONST || n->op == MT_OP_CONCAT)
+        return 0;
+    mt_fuse_view in;
+    if (!mt_fuse_gemm_view(g, role, n->in[0], &in))
+        return 0;
+    const mt_type *tx = &g->nodes[n->in[0]].type;
+    int r = n->type.rank;
+    switch (n->op) {
+    case MT_OP_RESHAPE:
+        /* Dense data reads the same in any shape. */
+        if (in.trans || mt_type_numel(&in.type) != mt_type_numel(tx))
+            return 0;
+        *out = in;
+        out->type = n->type;
+        return 1;
+    case MT_OP_PERMUTE: {
+        for (int i = 0; i < r - 2; i++)
+            if (n->attrs.perm.v[i] != i)
+                return 0;
+        *out = in;
+        if (n->attrs.perm.v[r - 2] == r - 1) {
+            int q = in.type.rank;
+            int64_t m = out->type.dims[q - 2];
+            out->type.dims[q - 2] = out->type.dims[q - 1];
+            out->type.dims[q - 1] = m;
+            out->trans = !in.trans;
+        }
+        return 1;
+    }
+    case MT_OP_EXPAND:
+        /* Only batch axes: the view's batch axes still broadcast to the operand's. */
+        if (tx->rank < 2 || tx->dims[tx->rank - 2] != n->type.dims[r - 2] ||
+            tx->dims[tx->rank - 1] != n->type.dims[r - 1])
+            return 0;
+        *out = in;
+        return 1;
+    default: return 0; /* slice, pad: offsets and zeros a GEMM does not read */
+    }
+}
+
+/* A matmul that reads movement op or constant `id` directly when `id` is not a buffer the GEMM
+ * reads in place (mt_fuse_gemm_view), else -1. */
+static int gemm_copies(const fstate *s, int id)
+{
+    const mt_graph *g = s->g;
+    for (int u = s->users_start[id]; u < s->users_start[id + 1]; u++) {
+        int r = s->users[u];
+        if (g->nodes[r].op == MT_OP_MATMUL && s->f->role[r] != MT_FUSE_DEAD) {
+            mt_fuse_view v;
+            return mt_fuse_gemm_view(g, s->f->role, id, &v) ? -1 : r;
+        }
+    }
+    return -1;
+}
+
 /* ---- the pass -------------------------------------------------------------------------- */
 
 void mt_fusion_free(mt_fusion *f)
@@ -512,9 +582,13 @@ mt_status mt_fuse(const mt_graph *g, mt_fusion **out, mt_diag *d)
                 f->role[id] = MT_FUSE_LEAF;
             else if (!live[id])
                 f->role[id] = MT_FUSE_DEAD;
-            else if ((fl & MT_F_MOVE || nd->op == MT_OP_CONST) && !is_out[id])
-                f->role[id] = MT_FUSE_INLINE;
-            else
+            else if ((fl & MT_F_MOVE || nd->op == MT_OP_CONST) && !is_out[id]) {
+                int m = gemm_copies(&s, id);
+                if (m >= 0)
+                    make_root(&s, id, MT_WHY_OPERAND, m);
+                else
+                    f->role[id] = MT_FUSE_INLINE;
+            } else
                 decide(&s, id, is_out[id]);
         }
     }

@@ -58,6 +58,24 @@ typedef struct mt_fusion {
 mt_status mt_fuse(const mt_graph *g, mt_fusion **out, mt_diag *d);
 void mt_fusion_free(mt_fusion *f);
 
+/* How a matmul operand reaches the matmul: as a stored node's buffer that a GEMM reads in
+ * place (passes/lower_contract.c), or not. */
+typedef struct mt_fuse_view {
+    int node;     /* the stored node (a leaf or a kernel root) whose buffer holds the operand */
+    mt_type type; /* the operand as the product reads it: the node's data, row-major (or with
+                     the last two axes swapped, `trans`), of this type, whose batch axes
+                     broadcast to the operand's */
+    int trans;
+} mt_fuse_view;
+
+/* Whether matmul operand `id` is such a view: a stored node seen through reshapes of dense
+ * data, permutes that keep the batch axes in place (the last two swapped or not) and expands
+ * of batch axes only. `role` holds the roles decided so far: a node counts as stored when it
+ * is a leaf, a kernel root, or neither a movement op nor a constant (every other node a matmul
+ * reads is stored). Other movement ops and constants are not views: fusion stores a matmul
+ * operand that is not one, and lowering reads every operand through one. */
+int mt_fuse_gemm_view(const mt_graph *g, const mt_fuse_role *role, int id, mt_fuse_view *out);
+
 /* The partition as text (`mtc dump --stage fused`, with `why` for --why); the caller frees it
  * with mt_free. NULL when out of memory. */
 char *mt_fusion_print(const mt_graph *g, const mt_fusion *f, int why);

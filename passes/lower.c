@@ -621,7 +621,9 @@ static int64_t block_work(const mt_kstmt *st)
 {
     int64_t w = 0;
     for (; st; st = st->next) {
-        int64_t inner = st->kind == MT_KS_FOR ? block_work(st->body) : 1;
+        int64_t inner = st->kind == MT_KS_FOR    ? block_work(st->body)
+                        : st->kind == MT_KS_GEMM ? mt_kgemm_row_macs(st->gemm)
+                                                 : 1;
         int64_t t = st->kind == MT_KS_FOR ? st->trip : 1;
         if (inner < 1)
             inner = 1;
@@ -659,7 +661,7 @@ void mt_lower_begin(mt_lower_state *s, int root, int core)
 void mt_lower_finish(mt_lower_state *s, const char *note)
 {
     mt_kprog *p = s->p;
-    if (s->oom)
+    if (s->oom || s->bug)
         return;
     mt_kernel kern;
     memset(&kern, 0, sizeof kern);
@@ -766,9 +768,9 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, mt_kprog **out, mt_dia
         int id = g->outputs[i];
         p->outputs[i] = f->role[id] == MT_FUSE_LEAF ? leaf_copy[id] : s.buf_of[id];
     }
-    for (int k = 0; k < f->nkernels && !s.oom; k++)
+    for (int k = 0; k < f->nkernels && !s.oom && !s.bug; k++)
         lower_kernel(&s, k, f->kernels[k].root, -1);
-    for (int id = 0; id < g->nnodes && !s.oom; id++)
+    for (int id = 0; id < g->nnodes && !s.oom && !s.bug; id++)
         if (leaf_copy[id] >= 0)
             lower_kernel(&s, -1, id, leaf_copy[id]);
     mt_free(s.buf_of);
@@ -777,9 +779,10 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, mt_kprog **out, mt_dia
     mt_free(s.scalar_types);
     mt_free(s.scalar_depth);
     mt_free(s.memo);
-    if (s.oom) {
+    if (s.oom || s.bug) {
         mt_kprog_free(p);
-        return mt_diag_set(d, MT_ERR_NOMEM, "lower: out of memory");
+        return s.oom ? mt_diag_set(d, MT_ERR_NOMEM, "lower: out of memory")
+                     : mt_diag_set(d, MT_ERR_INTERNAL, "lower: %s", s.bug);
     }
     *out = p;
     return MT_OK;

@@ -3,9 +3,9 @@
  * mt_lower is the entry point. The rest of this header is the lowering state shared by
  * lower.c (elementwise ops, movement ops, reductions, rand) and lower_contract.c (the loop
  * nests of matmul and conv). lower_contract.c owns the whole loop nest of a kernel whose core
- * is a matmul or conv: a faster matmul (a packed, register-blocked micro-kernel) replaces
- * mt_lower_matmul there, free to block and order loops as it likes, as long as it calls
- * mt_lower_epilogue for every output element once that element's sum is in the buffer.
+ * is a matmul or conv: it calls mt_lower_epilogue for every output element once that
+ * element's sum is in the buffer. A matmul's sums come from a GEMM statement (a product of
+ * buffers that each renderer tiles its own way).
  */
 #ifndef MT_PASSES_LOWER_H
 #define MT_PASSES_LOWER_H
@@ -44,8 +44,9 @@ typedef struct mt_lower_state {
     const mt_graph *g;
     const mt_fusion *f;
     mt_kprog *p;
-    int *buf_of; /* node -> buffer holding its value, or -1 */
-    int oom;     /* out of memory somewhere: the result is discarded */
+    int *buf_of;     /* node -> buffer holding its value, or -1 */
+    int oom;         /* out of memory somewhere: the result is discarded */
+    const char *bug; /* a broken invariant (MT_ERR_INTERNAL): the result is discarded */
     /* The kernel being built. */
     int root, core;
     int collapse; /* outer loops may merge into one parallel loop */
@@ -117,9 +118,10 @@ int mt_lower_split(mt_lower_state *s, const char *note);
 void mt_lower_epilogue(mt_lower_state *s, mt_kexpr *const *idx);
 
 /* lower_contract.c: the whole body of the current kernel, whose core is a matmul or conv:
- * the core's sums accumulate in the root's buffer, then the epilogue runs over them. */
+ * the core's sums go to the root's buffer, then the epilogue runs over them. */
 void mt_lower_contract(mt_lower_state *s);
-/* Matmul: the seam for a faster micro-kernel. */
+/* Matmul: a parallel loop over the rows of the result, each a GEMM statement (ir/kernel.h)
+ * followed by the epilogue of the row. */
 void mt_lower_matmul(mt_lower_state *s);
 
 #endif

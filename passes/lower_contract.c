@@ -1,17 +1,19 @@
 /* lower_contract.c - the loop nests of matmul and conv kernels, with their epilogues.
  *
- * A contraction kernel loops over every output axis but the last (the outermost parallel);
- * for each such row it zeroes the row in the root's buffer, accumulates the products into it
- * with the output's last axis innermost (contiguous, so LLVM vectorizes it), then runs the
- * fused elementwise epilogue over the finished row while it is still in cache.
+ * Matmul: a[..., M, K] @ b[..., K, N] -> c[..., M, N]. The kernel is one parallel loop over
+ * the rows of c, numbered across batches (B*M of them, B the product of the batch dims); its
+ * body is a GEMM statement for the row (ir/kernel.h: a product of buffers, which the LLVM
+ * renderer turns into one call of a packed, register-blocked GEMM per range of rows,
+ * codegen/llvm/gemm.c), then the fused elementwise epilogue over the row. The operands are
+ * read in place: each is a stored node's buffer, possibly transposed (a permute of the last
+ * two axes) or broadcast along batch axes (mt_fuse_gemm_view; fusion stores any other).
  *
- * Dims: matmul a[..., M, K] @ b[..., K, N] -> [..., M, N]; conv x[N, C, (H,) W] with weight
- * w[O, C, (KH,) KW] -> [N, O, (OH,) OW]. Sums accumulate in the output's dtype, in order of
- * k (matmul) or (c, kh, kw) (conv), the same for every thread count.
- *
- * This file is where a faster matmul goes: mt_lower_matmul builds the whole kernel body, and a
- * packed, register-blocked version may reorder and block its loops freely, as long as it
- * calls mt_lower_epilogue for each output element after its sum is complete.
+ * Conv: x[N, C, (H,) W] with weight w[O, C, (KH,) KW] -> [N, O, (OH,) OW]. The kernel loops
+ * over every output axis but the last (the outermost parallel); for each such row it zeroes
+ * the row in the root's buffer, accumulates the products into it with the output's last axis
+ * innermost (contiguous, so LLVM vectorizes it), then runs the fused elementwise epilogue
+ * over the finished row while it is still in cache. Sums accumulate in the output's dtype, in
+ * order of (c, kh, kw), the same for every thread count.
  */
 #include "passes/lower.h"
 
@@ -72,54 +74,49 @@ static void epilogue_row(mt_lower_state *s, const mt_type *t, mt_kexpr **idx)
 
 /* ---- matmul ---------------------------------------------------------------------------- */
 
-typedef struct mm_ctx {
-    int b; /* node of the right operand */
-    mt_kexpr *bidx[MT_MAX_RANK];
-    int rank;
-} mm_ctx;
-
-static mt_kexpr *mm_b(mt_lower_state *s, const void *ctx, mt_kexpr *j)
+/* The operand's buffer as the product reads it; 0 (a bug: fusion stores every operand that is
+ * not such a view) when it has none. */
+static int operand(mt_lower_state *s, int id, int *buf, mt_type *type, int *trans)
 {
-    const mm_ctx *c = ctx;
-    mt_kexpr *i[MT_MAX_RANK];
-    for (int a = 0; a < c->rank; a++)
-        i[a] = c->bidx[a];
-    i[c->rank - 1] = j;
-    return mt_lower_value(s, c->b, i);
+    mt_fuse_view v;
+    if (!mt_fuse_gemm_view(s->g, s->f->role, id, &v) || s->buf_of[v.node] < 0) {
+        if (!s->bug)
+            s->bug = "a matmul operand is not a buffer";
+        return 0;
+    }
+    *buf = s->buf_of[v.node];
+    *type = v.type;
+    *trans = v.trans;
+    return 1;
 }
 
-/* The batch part of an operand's index: its batch dims broadcast against the output's. */
-static void batch_index(const mt_type *op, const mt_type *out, mt_kexpr *const *idx, mt_kexpr **res,
-                        mt_kexpr *zero)
-{
-    int off = out->rank - op->rank;
-    for (int a = 0; a < op->rank - 2; a++)
-        res[a] = op->dims[a] == 1 ? zero : idx[a + off];
-}
-
+/* One parallel loop over the rows of C, batch-major (the GEMM's row numbering): each row is
+ * computed by the product, then run through the epilogue while it is in cache. */
 void mt_lower_matmul(mt_lower_state *s)
 {
     const mt_graph *g = s->g;
     const mt_node *n = &g->nodes[s->core];
-    const mt_type *ta = &g->nodes[n->in[0]].type, *tb = &g->nodes[n->in[1]].type, *t = &n->type;
-    int out = s->buf_of[s->root];
-    int64_t K = ta->dims[ta->rank - 1];
-    mt_kexpr *idx[MT_MAX_RANK], *var[MT_MAX_RANK], *zero = mt_kx_int(s->p, 0);
-    int nrows = open_rows(s, t, idx, var);
-    zero_row(s, out, t, idx);
-    mt_kexpr *k = mt_lower_open(s, K, 0);
-    mt_kexpr *aidx[MT_MAX_RANK];
-    batch_index(ta, t, idx, aidx, zero);
-    aidx[ta->rank - 2] = idx[t->rank - 2];
-    aidx[ta->rank - 1] = k;
-    mt_kexpr *a = mt_lower_value(s, n->in[0], aidx);
-    mm_ctx c = {.b = n->in[1], .rank = tb->rank};
-    batch_index(tb, t, idx, c.bidx, zero);
-    c.bidx[tb->rank - 2] = k;
-    accumulate_row(s, out, t, idx, a, mm_b, &c);
-    mt_lower_close(s, k);
-    epilogue_row(s, t, idx);
-    close_rows(s, nrows, var);
+    mt_kgemm gm = {.c = s->buf_of[s->root]};
+    if (!operand(s, n->in[0], &gm.a, &gm.ta, &gm.trans_a) ||
+        !operand(s, n->in[1], &gm.b, &gm.tb, &gm.trans_b))
+        return;
+    const mt_type *t = &n->type;
+    int last = t->rank - 1;
+    int64_t rows = mt_type_numel(t) / t->dims[last];
+    mt_kexpr *r = mt_lower_open(s, rows, MT_KLOOP_PARALLEL);
+    mt_lower_emit(s, mt_ks_gemm(s->p, &gm, r));
+    if (s->root != s->core) {
+        mt_kexpr *idx[MT_MAX_RANK];
+        int64_t inner = 1;
+        for (int a = last - 1; a >= 0; a--) {
+            idx[a] = mt_kx_binary(s->p, MT_KX_MOD,
+                                  mt_kx_binary(s->p, MT_KX_DIV, r, mt_kx_int(s->p, inner)),
+                                  mt_kx_int(s->p, t->dims[a]));
+            inner *= t->dims[a];
+        }
+        epilogue_row(s, t, idx);
+    }
+    mt_lower_close(s, r);
 }
 
 /* ---- conv1d, conv2d -------------------------------------------------------------------- */

@@ -62,6 +62,10 @@ static void find_stores(const mt_kstmt *s, int *count, const mt_kstmt **found)
         else if (s->kind == MT_KS_STORE) {
             ++*count;
             *found = s;
+        } else if (s->kind == MT_KS_GEMM) {
+            /* A product writes rows of its buffer before the epilogue reads the operands at
+             * their index: never in place. */
+            *count += 2;
         }
     }
 }

@@ -21,9 +21,49 @@ static void run_share(void *ctx, int64_t t)
         s->fn(s->bufs, begin, end);
 }
 
+/* Where share t of n of a matmul's rows starts: the even split rounded to the nearest multiple
+ * of MT_EXEC_GEMM_ROWS. */
+static int64_t rows_start(int64_t rows, int64_t t, int64_t n)
+{
+    if (t >= n)
+        return rows;
+    int64_t at = (rows * t / n + MT_EXEC_GEMM_ROWS / 2) / MT_EXEC_GEMM_ROWS * MT_EXEC_GEMM_ROWS;
+    return at < rows ? at : rows;
+}
+
+static void run_rows(void *ctx, int64_t t)
+{
+    const split *s = ctx;
+    int64_t begin = rows_start(s->trip, t, s->ntasks), end = rows_start(s->trip, t + 1, s->ntasks);
+    if (begin < end)
+        s->fn(s->bufs, begin, end);
+}
+
+/* A matmul kernel: one share of rows per thread, since each share packs all of B. Results do
+ * not depend on the split: every row of the product is summed in the same order wherever it
+ * is computed. */
+static void run_gemm(const mt_kernel *k, const mt_kgemm *g, mt_kernel_fn fn, mt_pool *pool,
+                     void *const *bufs)
+{
+    int64_t rows = k->body->trip, threads = pool ? mt_pool_size(pool) : 1;
+    int64_t blocks = (rows + MT_EXEC_GEMM_ROWS - 1) / MT_EXEC_GEMM_ROWS;
+    int64_t macs = mt_kgemm_row_macs(g);
+    if (threads == 1 || blocks == 1 || rows <= MT_EXEC_MIN_GEMM_MACS / macs) {
+        fn(bufs, 0, rows);
+        return;
+    }
+    split s = {fn, bufs, rows, threads < blocks ? threads : blocks};
+    mt_pool_run(pool, run_rows, &s, s.ntasks);
+}
+
 static void run_kernel(const mt_kernel *k, mt_kernel_fn fn, mt_pool *pool, void *const *bufs)
 {
     int threads = pool ? mt_pool_size(pool) : 1;
+    const mt_kgemm *g = mt_kernel_gemm(k);
+    if (g) {
+        run_gemm(k, g, fn, pool, bufs);
+        return;
+    }
     if (!mt_kernel_is_parallel(k) || threads == 1 || k->work < MT_EXEC_MIN_PARALLEL_WORK) {
         fn(bufs, 0, mt_kernel_is_parallel(k) ? k->body->trip : 1);
         return;

@@ -13,6 +13,8 @@
 
 #include "ir/alloc.h"
 
+#define MT_POOL_STACK ((size_t)8 << 20) /* at least this much stack per worker */
+
 struct mt_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
@@ -89,11 +91,20 @@ mt_pool *mt_pool_new(int n)
     pthread_mutex_init(&p->run_lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
+    /* Workers run GEMM shares, which keep their packed panels (up to about 1 MiB,
+     * codegen/llvm/gemm.h) on the stack: make sure a small default leaves room for them. */
+    pthread_attr_t attr;
+    int have_attr = pthread_attr_init(&attr) == 0;
+    size_t stack = 0;
+    if (have_attr && pthread_attr_getstacksize(&attr, &stack) == 0 && stack < MT_POOL_STACK)
+        pthread_attr_setstacksize(&attr, MT_POOL_STACK);
     for (int i = 0; i < n - 1; i++) {
-        if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) != 0)
+        if (pthread_create(&p->threads[p->nthreads], have_attr ? &attr : NULL, worker, p) != 0)
             break;
         p->nthreads++;
     }
+    if (have_attr)
+        pthread_attr_destroy(&attr);
     return p;
 }
 

@@ -1,4 +1,4 @@
-/* cache.c - the kernel cache's key, entry format and file handling (cache.h, docs/cache.md).
+/* cache.c - the kernel cache's entries: their format and files (cache.h, docs/cache.md).
  *
  * Entry layout, integers little-endian:
  *
@@ -23,8 +23,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <llvm-c/TargetMachine.h>
-#include <llvm/Config/llvm-config.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,37 +103,7 @@ char *mt_cache_dir(void)
     return NULL;
 }
 
-/* ---- the key --------------------------------------------------------------------------- */
-
-/* Each field is followed by a NUL so that no two different field lists hash the same bytes
- * (no field but the module text contains a NUL, and the text comes last with its length). */
-static void field(mt_sha256 *s, const char *text) { mt_sha256_update(s, text, strlen(text) + 1); }
-
-void mt_cache_key_make(const char *text, size_t len, mt_cache_key *k)
-{
-    mt_sha256 s;
-    mt_sha256_init(&s);
-    char num[32];
-    snprintf(num, sizeof num, "%d", MT_CACHE_FORMAT);
-    field(&s, "mtc kernel cache");
-    field(&s, num);
-    field(&s, "LLVM " LLVM_VERSION_STRING);
-    mt_llvm_init();
-    char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName(),
-         *features = LLVMGetHostCPUFeatures();
-    field(&s, triple ? triple : "");
-    field(&s, cpu ? cpu : "");
-    field(&s, features ? features : "");
-    LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
-    field(&s, mt_llvm_pipeline_description());
-    snprintf(num, sizeof num, "%llu", (unsigned long long)len);
-    field(&s, num);
-    mt_sha256_update(&s, text, len);
-    mt_sha256_final(&s, k->digest);
-    mt_sha256_hex(k->digest, k->hex);
-}
+/* ---- entries ------------------------------------------------------------------------- */
 
 char *mt_cache_entry_path(const mt_cache_key *k)
 {

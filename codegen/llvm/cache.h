@@ -1,11 +1,11 @@
 /* cache.h - the kernel cache: compiled object files stored under a content address.
  *
- * mt_cpu_compile (codegen/cpu.c) keys each program by the SHA-256 of its unoptimised LLVM
- * module (which spells out every kernel), the host's triple, CPU name and features, the LLVM
- * version, the optimisation pipeline and the entry format version. An entry is one file
+ * The compile path (compile.c) keys each compile unit by the SHA-256 of its kernel IR and
+ * symbol prefix, the host's triple, CPU name and features, the LLVM version, the optimisation
+ * settings, the build of mtc and the entry format version (cache_key.c). An entry is one file
  * `DIR/<64 hex digits>.o`: a 56-byte header (magic, format version, CRC-32 of the payload,
  * payload length, the key itself) and the object file. On a hit the JIT links the cached
- * object and no LLVM optimisation or code generation runs. docs/cache.md has the details.
+ * object and LLVM neither emits, optimises nor generates code. docs/cache.md has the details.
  *
  * The cache never makes a compile fail: an unusable directory, a full disk or a damaged entry
  * only cost a rebuild (with MTC_DEBUG=1 each is noted on stderr). Entries are written to a
@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "codegen/llvm/sha256.h"
+#include "ir/kernel.h"
 
 /* Bump when the entry layout or anything that shapes the object without showing in the key
  * changes (the kernel ABI, how the JIT links objects). */
@@ -37,7 +38,10 @@ int mt_cache_enabled(void);
 /* The directory entries live in (not created here), or NULL when none can be named (no
  * MTC_CACHE_DIR, XDG_CACHE_HOME or HOME). The caller frees it with mt_free. */
 char *mt_cache_dir(void);
-/* The key of a program whose unoptimised LLVM module prints as text[0 .. len). */
+/* The key of the kernels of p (a compile unit: compile.h) emitted with symbol prefix
+ * `prefix`, for this host, LLVM and build of mtc (cache_key.c). 0 when out of memory. */
+int mt_cache_key_program(const mt_kprog *p, const char *prefix, mt_cache_key *k);
+/* The key of arbitrary content text[0 .. len) in the same environment (for tests). */
 void mt_cache_key_make(const char *text, size_t len, mt_cache_key *k);
 /* The path of k's entry in the cache directory, or NULL (no directory, out of memory); the
  * caller frees it with mt_free. */

@@ -13,6 +13,11 @@
  * unrolled constant-trip loops made compilation quadratic in the scheduler.
  * Float math maps to LLVM intrinsics (llvm.exp.f32, ...) except tanh, a call to libm's
  * tanhf/tanh. Nothing here knows about graph ops: one scalar operation at a time.
+ *
+ * A GEMM statement (a matmul's rows, ir/kernel.h) becomes a call of a packed,
+ * register-blocked GEMM emitted into the module for its shape (codegen/llvm/gemm.c): one call
+ * for all the rows of a loop that starts with it, before the loop (which then runs only the
+ * epilogue), else one call per row.
  */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/DebugInfo.h>
@@ -20,8 +25,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/llvm/gemm.h"
 #include "codegen/llvm/llvm.h"
 #include "ir/alloc.h"
+#include "ir/type.h"
 
 typedef struct memo_slot {
     const mt_kexpr *key;
@@ -44,6 +51,10 @@ typedef struct emitter {
     LLVMTypeRef t_void, t_i1, t_i32, t_i64, t_f32, t_f64, t_ptr;
     memo_slot memo[MEMO_SIZE];
     int nmemo;
+    const char *prefix;
+    int ngemm;      /* GEMM functions of the current kernel */
+    mt_status fail; /* a GEMM the emitter refused (d has the message), else MT_OK */
+    mt_diag *d;
 } emitter;
 
 static LLVMTypeRef ltype(const emitter *e, mt_ktype t)
@@ -254,6 +265,64 @@ static LLVMValueRef expr(emitter *e, const mt_kexpr *x)
     return v;
 }
 
+/* ---- matrix products ------------------------------------------------------------------- */
+
+/* The emitter's descriptor of product g, whose result C has type tc. The batch axes are C's:
+ * an operand broadcast along one (size 1, missing, or an expand that was never copied) reads
+ * it with stride 0. */
+static mt_status gemm_desc(const mt_kgemm *g, const mt_type *tc, mt_llvm_gemm_desc *d,
+                           mt_diag *diag)
+{
+    mt_status st = mt_llvm_gemm_desc_matmul(d, &g->ta, &g->tb, g->trans_a, g->trans_b, diag);
+    if (st != MT_OK)
+        return st;
+    int r = tc->rank;
+    if (r < 2 || r - 2 > MT_MAX_RANK - 2 || tc->dims[r - 2] != d->M || tc->dims[r - 1] != d->N)
+        return mt_diag_set(diag, MT_ERR_INTERNAL, "llvm: a product does not fit its result");
+    mt_type bc = *tc, ba = g->ta, bb = g->tb;
+    bc.rank -= 2;
+    ba.rank -= 2;
+    bb.rank -= 2;
+    int64_t sa[MT_MAX_RANK], sb[MT_MAX_RANK], sc[MT_MAX_RANK];
+    mt_broadcast_strides(&ba, &bc, sa);
+    mt_broadcast_strides(&bb, &bc, sb);
+    mt_type_strides(&bc, sc);
+    d->nbatch = bc.rank;
+    for (int i = 0; i < bc.rank; i++) {
+        d->batch_dims[i] = bc.dims[i];
+        d->batch_a[i] = sa[i] * d->M * d->K;
+        d->batch_b[i] = sb[i] * d->K * d->N;
+        d->batch_c[i] = sc[i] * d->M * d->N;
+    }
+    return MT_OK;
+}
+
+/* Rows [lo, hi) of the product of GEMM statement s: a call of its own function, emitted into
+ * the module here (codegen/llvm/gemm.c), with the packed panels on the calling thread's stack. */
+static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueRef hi)
+{
+    const mt_kgemm *g = s->gemm;
+    mt_llvm_gemm_desc desc;
+    char name[256];
+    snprintf(name, sizeof name, "%s%s.mm%d", e->prefix, e->k->name, e->ngemm++);
+    LLVMValueRef fn = NULL;
+    mt_status st = gemm_desc(g, &e->p->bufs[g->c].type, &desc, e->d);
+    if (st == MT_OK)
+        st = mt_llvm_gemm_emit(e->M, name, &desc, &fn, e->d);
+    if (st != MT_OK) {
+        if (e->fail == MT_OK)
+            e->fail = st;
+        return;
+    }
+    /* One call per kernel invocation: not worth inlining, and a call keeps the dynamic
+     * alloca of its panels out of the caller's loops. */
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    add_attr(e, fn, LLVMAttributeFunctionIndex, "noinline");
+    LLVMValueRef args[6] = {e->bufptr[g->a],        e->bufptr[g->b], e->bufptr[g->c], lo, hi,
+                            LLVMConstNull(e->t_ptr)};
+    LLVMBuildCall2(e->B, LLVMGlobalGetValueType(fn), fn, args, 6, "");
+}
+
 /* ---- statements ------------------------------------------------------------------------ */
 
 /* !{!"llvm.loop.vectorize.enable", i1 true} inside a distinct self-referencing loop id. */
@@ -292,6 +361,16 @@ static void loop(emitter *e, const mt_kstmt *s, int top)
     int par = top && mt_kernel_is_parallel(e->k);
     LLVMValueRef start = par ? e->begin : LLVMConstInt(e->t_i64, 0, 0);
     LLVMValueRef end = par ? e->end : LLVMConstInt(e->t_i64, (unsigned long long)s->trip, 0);
+    const mt_kstmt *body = s->body;
+    if (body && body->kind == MT_KS_GEMM && body->index->op == MT_KX_VAR &&
+        body->index->id == s->id) {
+        /* The loop's rows of the product in one call, before the rest of the loop reads them
+         * (ir/kernel.h allows it): B is packed once per call, not per row. */
+        call_gemm(e, body, start, end);
+        body = body->next;
+        if (!body)
+            return;
+    }
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(B);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->C, e->fn, "loop");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->C, e->fn, "done");
@@ -299,7 +378,7 @@ static void loop(emitter *e, const mt_kstmt *s, int top)
     LLVMPositionBuilderAtEnd(B, head);
     LLVMValueRef i = LLVMBuildPhi(B, e->t_i64, "i");
     e->loopval[s->id] = i;
-    block(e, s->body, 0);
+    block(e, body, 0);
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
     LLVMValueRef next = LLVMBuildNUWAdd(B, i, LLVMConstInt(e->t_i64, 1, 0), "");
     LLVMValueRef more = LLVMBuildICmp(B, LLVMIntSLT, next, end, "");
@@ -328,6 +407,11 @@ static void block(emitter *e, const mt_kstmt *s, int top)
         }
         case MT_KS_DECL:
         case MT_KS_SET: LLVMBuildStore(e->B, expr(e, s->value), e->scalar[s->id]); break;
+        case MT_KS_GEMM: {
+            LLVMValueRef row = expr(e, s->index);
+            call_gemm(e, s, row, LLVMBuildAdd(e->B, row, LLVMConstInt(e->t_i64, 1, 0), ""));
+            break;
+        }
         }
     }
 }
@@ -349,6 +433,7 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
                        const char *features)
 {
     e->k = k;
+    e->ngemm = 0;
     int n = k->nbufs;
     LLVMTypeRef *params = mt_calloc((size_t)n + 2, sizeof *params);
     e->loopval = mt_calloc((size_t)k->nloops + 1, sizeof *e->loopval);
@@ -478,18 +563,21 @@ mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **o
     e->t_f32 = LLVMFloatTypeInContext(e->C);
     e->t_f64 = LLVMDoubleTypeInContext(e->C);
     e->t_ptr = LLVMPointerType(LLVMInt8TypeInContext(e->C), 0);
+    e->prefix = prefix;
+    e->d = d;
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     int ok = 1;
-    for (int i = 0; i < p->nkernels && ok; i++)
+    for (int i = 0; i < p->nkernels && ok && e->fail == MT_OK; i++)
         ok = emit_kernel(e, &p->kernels[i], prefix, cpu, features);
+    mt_status fail = e->fail;
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
     LLVMDisposeBuilder(e->B);
     mt_free(e->bufptr);
     mt_free(e);
-    if (!ok) {
+    if (!ok || fail != MT_OK) {
         mt_llvm_module_free(m);
-        return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
+        return fail != MT_OK ? fail : mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     }
     char *msg = NULL;
     if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {

@@ -1,7 +1,7 @@
 /* gemm.c - a packed, register-blocked GEMM emitted as LLVM IR for one static shape.
  *
- * Part of the LLVM CPU backend: the matmul lowering calls mt_llvm_gemm_emit instead of
- * building a naive loop nest, and the executor splits M across its thread pool. No BLAS is
+ * Part of the LLVM CPU backend: the renderer (emit.c) calls mt_llvm_gemm_emit for each GEMM
+ * statement of a matmul kernel, and the executor splits M across its thread pool. No BLAS is
  * called. This file has the blocking, the loops around the micro-kernel and the entry point;
  * gemm_kernel.c emits the micro-kernel and the packing. docs/gemm.md has the design and the
  * measurements.

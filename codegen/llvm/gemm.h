@@ -1,9 +1,10 @@
 /* gemm.h - a packed, register-blocked GEMM emitted as LLVM IR for one static shape.
  *
- * The CPU backend's matmul (and the convolutions that lower to a matmul) call
- * mt_llvm_gemm_emit to add one function per (dtype, M, N, K, strides, transposes) to the
- * module being built; the executor then calls that function on row ranges of C from its
- * thread pool. Design notes and measurements: docs/gemm.md.
+ * The CPU backend's renderer (codegen/llvm/emit.c) calls mt_llvm_gemm_emit for every GEMM
+ * statement of kernel IR (a matmul) to add one function per (dtype, M, N, K, strides,
+ * transposes) to the module being built; the kernel calls it on its range of rows of C, and
+ * the executor splits that range over its thread pool. Design notes, integration and
+ * measurements: docs/gemm.md.
  *
  * Dims: C[M,N] = A[M,K] . B[K,N] (or C += A . B), all row-major with row strides in elements.
  */

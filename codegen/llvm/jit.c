@@ -37,8 +37,7 @@ static mt_status fail(mt_diag *d, const char *what, LLVMErrorRef err)
     return mt_llvm_fail_error(d, what, err);
 }
 
-/* An empty LLJIT whose main JITDylib resolves undefined symbols against the process. */
-static mt_status jit_create(mt_llvm_jit **out, mt_diag *d)
+mt_status mt_llvm_jit_create(mt_llvm_jit **out, mt_diag *d)
 {
     *out = NULL;
     mt_llvm_init();
@@ -70,23 +69,12 @@ static mt_status jit_create(mt_llvm_jit **out, mt_diag *d)
     return MT_OK;
 }
 
-mt_status mt_llvm_jit_new_object(LLVMMemoryBufferRef obj, mt_llvm_jit **out, mt_diag *d)
+mt_status mt_llvm_jit_add_object(mt_llvm_jit *j, LLVMMemoryBufferRef obj, mt_diag *d)
 {
-    mt_llvm_jit *j;
-    mt_status st = jit_create(&j, d);
-    if (st != MT_OK) {
-        LLVMDisposeMemoryBuffer(obj);
-        return st;
-    }
     /* Linking happens at the first lookup; a malformed object fails there. */
     LLVMErrorRef err =
         LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), obj); /* takes obj */
-    if (err) {
-        mt_llvm_jit_free(j);
-        return fail(d, "cannot add the object file", err);
-    }
-    *out = j;
-    return MT_OK;
+    return err ? fail(d, "cannot add an object file", err) : MT_OK;
 }
 
 mt_status mt_llvm_jit_new(mt_llvm_module *m, mt_llvm_jit **out, mt_diag *d)
@@ -97,7 +85,17 @@ mt_status mt_llvm_jit_new(mt_llvm_module *m, mt_llvm_jit **out, mt_diag *d)
     mt_llvm_module_free(m);
     if (st != MT_OK)
         return st;
-    return mt_llvm_jit_new_object(obj, out, d);
+    mt_llvm_jit *j;
+    if ((st = mt_llvm_jit_create(&j, d)) != MT_OK) {
+        LLVMDisposeMemoryBuffer(obj);
+        return st;
+    }
+    if ((st = mt_llvm_jit_add_object(j, obj, d)) != MT_OK) {
+        mt_llvm_jit_free(j);
+        return st;
+    }
+    *out = j;
+    return MT_OK;
 }
 
 mt_kernel_fn mt_llvm_jit_lookup(mt_llvm_jit *j, const char *name, mt_diag *d)

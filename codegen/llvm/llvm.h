@@ -36,6 +36,11 @@ mt_status mt_llvm_optimize(mt_llvm_module *m, mt_diag *d);
  * ELF object file in memory. *out is the caller's (LLVMDisposeMemoryBuffer), NULL on failure.
  * m stays the caller's and is not changed, except that its triple and data layout are set. */
 mt_status mt_llvm_emit_object(mt_llvm_module *m, LLVMMemoryBufferRef *out, mt_diag *d);
+/* The same two steps with a target machine from mt_llvm_host_machine, which may serve many
+ * modules one after the other (not two threads at once): it caches the costly parts. */
+mt_status mt_llvm_optimize_with(mt_llvm_module *m, LLVMTargetMachineRef tm, mt_diag *d);
+mt_status mt_llvm_emit_object_with(mt_llvm_module *m, LLVMTargetMachineRef tm,
+                                   LLVMMemoryBufferRef *out, mt_diag *d);
 /* The optimisation and code generation settings as text (part of the kernel cache's key). */
 const char *mt_llvm_pipeline_description(void);
 /* The module as LLVM assembly; free with mt_free. NULL when out of memory. */
@@ -58,9 +63,11 @@ typedef struct mt_llvm_jit mt_llvm_jit;
  * mt_llvm_emit_object and links it with ORC LLJIT. Takes m, also on failure. Calls from the
  * generated code to libm (expf, tanh, ...) resolve against the running process. */
 mt_status mt_llvm_jit_new(mt_llvm_module *m, mt_llvm_jit **out, mt_diag *d);
-/* Links an object file for the host (from mt_llvm_emit_object, or the kernel cache) with ORC
- * LLJIT. Takes obj, also on failure. */
-mt_status mt_llvm_jit_new_object(LLVMMemoryBufferRef obj, mt_llvm_jit **out, mt_diag *d);
+/* An ORC LLJIT for the host with no code yet; undefined symbols resolve against the process. */
+mt_status mt_llvm_jit_create(mt_llvm_jit **out, mt_diag *d);
+/* Adds an object file for the host (from mt_llvm_emit_object or the kernel cache); it is
+ * linked at the first lookup. Takes obj, also on failure. */
+mt_status mt_llvm_jit_add_object(mt_llvm_jit *j, LLVMMemoryBufferRef obj, mt_diag *d);
 /* The address of function `name`, or NULL with d set. */
 mt_kernel_fn mt_llvm_jit_lookup(mt_llvm_jit *j, const char *name, mt_diag *d);
 void mt_llvm_jit_free(mt_llvm_jit *j);

@@ -13,7 +13,10 @@
  *
  * Code generation emits an ELF object into memory (mt_llvm_emit_object) with the same target
  * machine; the JIT links that object (jit.c), and the kernel cache (cache.c) stores it, so a
- * cache hit skips both optimisation and code generation.
+ * cache hit skips both optimisation and code generation. A target machine builds its
+ * subtarget (instruction tables, lowering rules) on first use, about 1.5 ms per module on the
+ * development machines, so the compile path (compile.c) reuses one per thread through the
+ * _with variants.
  */
 #include <llvm-c/Error.h>
 #include <llvm-c/Target.h>
@@ -97,12 +100,8 @@ static void set_target(mt_llvm_module *m, LLVMTargetMachineRef tm)
     LLVMDisposeTargetData(layout);
 }
 
-mt_status mt_llvm_optimize(mt_llvm_module *m, mt_diag *d)
+mt_status mt_llvm_optimize_with(mt_llvm_module *m, LLVMTargetMachineRef tm, mt_diag *d)
 {
-    LLVMTargetMachineRef tm;
-    mt_status st = mt_llvm_host_machine(&tm, d);
-    if (st != MT_OK)
-        return st;
     set_target(m, tm);
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
@@ -111,10 +110,35 @@ mt_status mt_llvm_optimize(mt_llvm_module *m, mt_diag *d)
     LLVMPassBuilderOptionsSetLoopInterleaving(opts, 1);
     LLVMErrorRef err = LLVMRunPasses(m->mod, "default<O3>", tm, opts);
     LLVMDisposePassBuilderOptions(opts);
-    LLVMDisposeTargetMachine(tm);
     if (err)
         return mt_llvm_fail_error(d, "optimisation failed", err);
     return MT_OK;
+}
+
+mt_status mt_llvm_emit_object_with(mt_llvm_module *m, LLVMTargetMachineRef tm,
+                                   LLVMMemoryBufferRef *out, mt_diag *d)
+{
+    *out = NULL;
+    set_target(m, tm);
+    char *err = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, m->mod, LLVMObjectFile, &err, out)) {
+        mt_status st = mt_llvm_fail(d, "cannot emit an object file", err);
+        LLVMDisposeMessage(err);
+        *out = NULL;
+        return st;
+    }
+    return MT_OK;
+}
+
+mt_status mt_llvm_optimize(mt_llvm_module *m, mt_diag *d)
+{
+    LLVMTargetMachineRef tm;
+    mt_status st = mt_llvm_host_machine(&tm, d);
+    if (st == MT_OK) {
+        st = mt_llvm_optimize_with(m, tm, d);
+        LLVMDisposeTargetMachine(tm);
+    }
+    return st;
 }
 
 mt_status mt_llvm_emit_object(mt_llvm_module *m, LLVMMemoryBufferRef *out, mt_diag *d)
@@ -122,16 +146,9 @@ mt_status mt_llvm_emit_object(mt_llvm_module *m, LLVMMemoryBufferRef *out, mt_di
     *out = NULL;
     LLVMTargetMachineRef tm;
     mt_status st = mt_llvm_host_machine(&tm, d);
-    if (st != MT_OK)
-        return st;
-    set_target(m, tm);
-    char *err = NULL;
-    /* The C API's signature predates const-correct strings; it only reads the module. */
-    if (LLVMTargetMachineEmitToMemoryBuffer(tm, m->mod, LLVMObjectFile, &err, out)) {
-        st = mt_llvm_fail(d, "cannot emit an object file", err);
-        LLVMDisposeMessage(err);
-        *out = NULL;
+    if (st == MT_OK) {
+        st = mt_llvm_emit_object_with(m, tm, out, d);
+        LLVMDisposeTargetMachine(tm);
     }
-    LLVMDisposeTargetMachine(tm);
     return st;
 }

@@ -1,0 +1,225 @@
+/* compile.c - kernel program -> units -> (cache | O3 + code generation) -> JIT (compile.h).
+ *
+ * A unit is a view of the program holding a run of consecutive kernels: emit.c sees an
+ * ordinary program, so a unit's module is exactly what the whole program's module holds for
+ * those kernels. Every unit is keyed (from its kernel IR) and looked up on the calling thread,
+ * which is cheap; the units the cache lacks are then emitted, optimised and compiled on a
+ * pool of threads. Each unit has its own LLVM context, which is what makes that safe.
+ *
+ * A cached object that passes validation but does not link (a bug, a hash collision) must not
+ * fail the compile: the program's cached entries are then deleted and it is compiled again
+ * without reading the cache.
+ */
+#include "codegen/llvm/compile.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/llvm/cache.h"
+#include "ir/alloc.h"
+#include "runtime/pool.h"
+
+typedef struct unit {
+    mt_kprog view;    /* the program, with `kernels` narrowed to this unit's */
+    mt_cache_key key; /* valid when `keyed` */
+    int keyed, hit;   /* hit: obj came from the cache */
+    LLVMMemoryBufferRef obj;
+    mt_diag diag; /* this unit's error: units fail independently, on other threads */
+} unit;
+
+typedef struct job {
+    unit *units;
+    const char *prefix;
+    int read_cache; /* 0 on the retry after a cached object failed to link */
+    /* Idle target machines: a unit takes one (or makes one) and gives it back, so each
+     * thread reuses one and no two threads share one. */
+    pthread_mutex_t lock;
+    LLVMTargetMachineRef idle[MT_COMPILE_UNITS];
+    int nidle;
+    int todo[MT_COMPILE_UNITS]; /* the units the cache did not have */
+    int ntodo;
+} job;
+
+static LLVMTargetMachineRef take_machine(job *jb, mt_diag *d)
+{
+    LLVMTargetMachineRef tm = NULL;
+    pthread_mutex_lock(&jb->lock);
+    if (jb->nidle > 0)
+        tm = jb->idle[--jb->nidle];
+    pthread_mutex_unlock(&jb->lock);
+    if (!tm && mt_llvm_host_machine(&tm, d) != MT_OK)
+        tm = NULL;
+    return tm;
+}
+
+/* There are never more machines than units: each unit makes at most one. */
+static void give_back(job *jb, LLVMTargetMachineRef tm)
+{
+    pthread_mutex_lock(&jb->lock);
+    jb->idle[jb->nidle++] = tm;
+    pthread_mutex_unlock(&jb->lock);
+}
+
+/* Keys the unit and looks it up in the cache. Runs on the calling thread: when everything
+ * is cached, as on every compile after the first, no thread is started and LLVM does
+ * nothing but link. */
+static void look_up(const job *jb, unit *u)
+{
+    if (!mt_cache_enabled())
+        return;
+    u->keyed = mt_cache_key_program(&u->view, jb->prefix, &u->key); /* 0: out of memory */
+    void *bytes;
+    size_t len;
+    if (u->keyed && jb->read_cache && mt_cache_load(&u->key, &bytes, &len)) {
+        u->obj = LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, len, u->key.hex);
+        mt_free(bytes);
+        u->hit = u->obj != NULL;
+    }
+}
+
+/* Emits a unit the cache did not have, optimises it, generates its object and stores it. */
+static void build(void *ctx, int64_t t)
+{
+    job *jb = ctx;
+    unit *u = &jb->units[jb->todo[t]];
+    mt_llvm_module *m = NULL;
+    if (mt_llvm_emit(&u->view, jb->prefix, &m, &u->diag) != MT_OK)
+        return;
+    LLVMTargetMachineRef tm = take_machine(jb, &u->diag);
+    if (tm && mt_llvm_optimize_with(m, tm, &u->diag) == MT_OK &&
+        mt_llvm_emit_object_with(m, tm, &u->obj, &u->diag) == MT_OK && u->keyed)
+        mt_cache_store(&u->key, LLVMGetBufferStart(u->obj), LLVMGetBufferSize(u->obj));
+    if (tm)
+        give_back(jb, tm);
+    mt_llvm_module_free(m);
+}
+
+/* Consecutive runs of kernels whose counts differ by at most one. */
+static int split(const mt_kprog *p, unit *units)
+{
+    int n = p->nkernels < MT_COMPILE_UNITS ? p->nkernels : MT_COMPILE_UNITS;
+    for (int i = 0, first = 0; i < n; i++) {
+        int count = p->nkernels / n + (i < p->nkernels % n);
+        units[i].view = *p;
+        units[i].view.kernels = p->kernels + first;
+        units[i].view.nkernels = count;
+        mt_diag_init(&units[i].diag);
+        first += count;
+    }
+    return n;
+}
+
+/* Looks every unit up, then builds the missing ones on up to MTC_NUM_THREADS threads. */
+static void run_units(job *jb, int n)
+{
+    for (int i = 0; i < n; i++) {
+        look_up(jb, &jb->units[i]);
+        if (!jb->units[i].hit)
+            jb->todo[jb->ntodo++] = i;
+    }
+    int threads = mt_pool_default_threads();
+    threads = threads < jb->ntodo ? threads : jb->ntodo;
+    mt_pool *pool = threads > 1 ? mt_pool_new(threads) : NULL;
+    if (pool)
+        mt_pool_run(pool, build, jb, jb->ntodo);
+    else /* one thread, or no memory for a pool */
+        for (int t = 0; t < jb->ntodo; t++)
+            build(jb, t);
+    mt_pool_free(pool);
+}
+
+/* Moves the error in `from` (if any) to `to`, its backend log included. */
+static mt_status pass_on(mt_diag *from, mt_diag *to)
+{
+    if (from->status == MT_OK)
+        return MT_OK;
+    int first = to && to->status == MT_OK;
+    mt_status st = mt_diag_set(to, from->status, "%s", from->msg);
+    if (first && !to->log) {
+        to->log = from->log;
+        from->log = NULL;
+    }
+    return st;
+}
+
+/* Links every unit's object and finds each kernel. */
+static mt_status link(const mt_kprog *p, const char *prefix, unit *units, int n, mt_llvm_jit **jit,
+                      mt_kernel_fn **fns, mt_diag *d)
+{
+    mt_status st = mt_llvm_jit_create(jit, d);
+    for (int i = 0; i < n; i++) {
+        LLVMMemoryBufferRef obj = units[i].obj;
+        units[i].obj = NULL;
+        if (st == MT_OK)
+            st = mt_llvm_jit_add_object(*jit, obj, d); /* takes obj */
+        else
+            LLVMDisposeMemoryBuffer(obj);
+    }
+    if (st == MT_OK && !(*fns = mt_calloc((size_t)p->nkernels + 1, sizeof **fns)))
+        st = mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
+    for (int k = 0; k < p->nkernels && st == MT_OK; k++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", prefix, p->kernels[k].name);
+        if (!((*fns)[k] = mt_llvm_jit_lookup(*jit, name, d)))
+            st = d ? d->status : MT_ERR_BACKEND;
+    }
+    return st;
+}
+
+/* One attempt; on failure *jit and *fns are NULL and *any_hit says whether cached objects
+ * were involved (their entries are then deleted). */
+static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, mt_llvm_jit **jit,
+                         mt_kernel_fn **fns, int *any_hit, mt_diag *d)
+{
+    *any_hit = 0;
+    unit *units = mt_calloc(MT_COMPILE_UNITS, sizeof *units);
+    if (!units)
+        return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
+    job jb = {.units = units, .prefix = prefix, .read_cache = read_cache};
+    pthread_mutex_init(&jb.lock, NULL);
+    int n = split(p, units);
+    run_units(&jb, n);
+    for (int i = 0; i < jb.nidle; i++)
+        LLVMDisposeTargetMachine(jb.idle[i]);
+    pthread_mutex_destroy(&jb.lock);
+    mt_status st = MT_OK;
+    /* The first failing unit in kernel order, so that the report does not depend on timing. */
+    for (int i = 0; i < n && st == MT_OK; i++)
+        st = pass_on(&units[i].diag, d);
+    if (st == MT_OK)
+        st = link(p, prefix, units, n, jit, fns, d);
+    for (int i = 0; i < n; i++) {
+        if (units[i].hit && st != MT_OK)
+            mt_cache_remove(&units[i].key);
+        *any_hit |= units[i].hit;
+        if (units[i].obj)
+            LLVMDisposeMemoryBuffer(units[i].obj);
+        mt_diag_fini(&units[i].diag);
+    }
+    mt_free(units);
+    if (st != MT_OK) {
+        mt_llvm_jit_free(*jit);
+        mt_free(*fns);
+        *jit = NULL;
+        *fns = NULL;
+    }
+    return st;
+}
+
+mt_status mt_llvm_compile(const mt_kprog *p, const char *prefix, mt_llvm_jit **jit,
+                          mt_kernel_fn **fns, mt_diag *d)
+{
+    *jit = NULL;
+    *fns = NULL;
+    int any_hit;
+    mt_diag first;
+    mt_diag_init(&first);
+    mt_status st = compile(p, prefix, 1, jit, fns, &any_hit, &first);
+    if (st != MT_OK && any_hit) /* the bad entries are gone: their error is not the program's */
+        st = compile(p, prefix, 0, jit, fns, &any_hit, d);
+    else
+        st = pass_on(&first, d);
+    mt_diag_fini(&first);
+    return st;
+}
