@@ -19,6 +19,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 targets=$(cmake --build "$build" --target help | grep -oE '\<bench_[a-z_0-9]+\>' | sort -u)
 cmake --build "$build" -j"$jobs" --target $targets >/dev/null
 mkdir -p "$logs"
+load=$(cut -d' ' -f1 /proc/loadavg) # other work on the machine skews every number
 
 rows=()
 row() { rows+=("$(printf '| %-28s | %14s | %-24s | %6s | %-8s |' "$@")"); }
@@ -88,7 +89,7 @@ if have bench_matmul_graph; then
 fi
 
 echo
-echo "mtc benchmarks, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "mtc benchmarks, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start $load"
 echo
 printf '| %-28s | %14s | %-24s | %6s | %-8s |\n' "benchmark" "mtc" "reference" "ratio" "target"
 printf '|%s|%s|%s|%s|%s|\n' "------------------------------" "----------------" "--------------------------" "--------" "----------"

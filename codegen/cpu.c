@@ -61,8 +61,8 @@ static char *symbol_prefix(const mt_kprog *p)
     return s;
 }
 
-/* The LLVM module of p, optimised: what `mtc dump --stage llvm` prints and what a cache
- * miss compiles. */
+/* The LLVM module of p, optimised: what `mtc dump --stage llvm` prints. mt_cpu_compile
+ * compiles the same functions, cut into units at kernel boundaries (codegen/llvm/compile.c). */
 static mt_status emit(const mt_kprog *p, mt_llvm_module **out, mt_diag *d)
 {
     char *prefix = symbol_prefix(p);

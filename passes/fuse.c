@@ -435,7 +435,8 @@ int mt_fuse_gemm_view(const mt_graph *g, const mt_fuse_role *role, int id, mt_fu
         out->trans = 0;
         return 1;
     }
-    if (n->op == MT_OP_CONST || n->op == MT_OP_CONCAT)
+    /* Slices and pads (offsets, zeros), concats and constants are not buffers a GEMM reads. */
+    if (n->op != MT_OP_RESHAPE && n->op != MT_OP_PERMUTE && n->op != MT_OP_EXPAND)
         return 0;
     mt_fuse_view in;
     if (!mt_fuse_gemm_view(g, role, n->in[0], &in))
@@ -471,7 +472,7 @@ int mt_fuse_gemm_view(const mt_graph *g, const mt_fuse_role *role, int id, mt_fu
             return 0;
         *out = in;
         return 1;
-    default: return 0; /* slice, pad: offsets and zeros a GEMM does not read */
+    default: return 0;
     }
 }
 

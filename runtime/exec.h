@@ -18,11 +18,11 @@ typedef void (*mt_kernel_fn)(void *const *bufs, int64_t begin, int64_t end);
 /* Kernels with fewer innermost iterations than this run on the calling thread alone: the
  * hand-off would cost more than the work. */
 #define MT_EXEC_MIN_PARALLEL_WORK 32768
-/* A matmul kernel (mt_kernel_gemm) below this many multiply-adds (16 MFLOP) runs on the
- * calling thread: waking a worker costs more than it saves on a small product. Above it, it
- * is split into one share of rows per thread (each share packs the whole of B once), at
- * multiples of MT_EXEC_GEMM_ROWS. */
-#define MT_EXEC_MIN_GEMM_MACS (INT64_C(8) << 20)
+/* A matmul kernel (mt_kernel_gemm) below this many multiply-adds (2 MFLOP, some 10 to 20
+ * microseconds on one core) runs on the calling thread: handing a share to a worker costs
+ * about as much as it saves. Above it, it is split into one share of rows per thread (each
+ * share packs the whole of B once), at multiples of MT_EXEC_GEMM_ROWS. */
+#define MT_EXEC_MIN_GEMM_MACS (INT64_C(1) << 20)
 /* Shares of a matmul's rows start at multiples of this: a multiple of every register block
  * of the CPU GEMM (8 rows with AVX-512, 6 with AVX2 or plain vectors; codegen/llvm/gemm.h),
  * so no share computes a partial block it could have avoided. */

@@ -1,19 +1,29 @@
 /* pool.c - the thread pool: pthreads, one job at a time, tasks handed out by an atomic
  * counter.
  *
- * A job is published under the lock with a new generation number; sleeping workers wake, take
- * task numbers with an atomic increment until none are left, and the last one out signals
- * the caller (which has been taking tasks too).
+ * A job is published under the lock with a new generation number; workers wake, join it
+ * under the lock, take task numbers with an atomic increment until none are left, and the
+ * last one out signals the caller (which has been taking tasks too). Once the caller has run
+ * out of tasks it closes the job: a worker that wakes only then does not join, so the caller
+ * waits only for the workers that are running tasks, never for one still being woken.
+ *
+ * Jobs come in bursts (the parallel kernels of one run, one after the other), and waking a
+ * sleeping thread through a condition variable takes tens of microseconds, as long as a small
+ * kernel's whole share. So a worker that finished a job, and a caller waiting for the last
+ * worker, first spin for up to MT_POOL_SPIN_NS watching the generation (the busy count)
+ * before they sleep.
  */
 #include "runtime/pool.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ir/alloc.h"
 
 #define MT_POOL_STACK ((size_t)8 << 20) /* at least this much stack per worker */
+#define MT_POOL_SPIN_NS 100000          /* how long an idle thread watches for work */
 
 struct mt_pool {
     pthread_mutex_t lock;
@@ -28,7 +38,8 @@ struct mt_pool {
     void *ctx;
     int64_t ntasks;
     int64_t next; /* next task to hand out (atomic) */
-    int busy;     /* workers still inside the job */
+    int busy;     /* workers that joined the job and are still inside it */
+    int closed;   /* every task is handed out: workers no longer join */
 };
 
 int mt_pool_default_threads(void)
@@ -54,22 +65,68 @@ static void take_tasks(mt_pool *p)
     }
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Spins while *gen is still `seen` (and the pool is not stopping), for at most
+ * MT_POOL_SPIN_NS; the caller then checks again under the lock. */
+static void spin_for_job(mt_pool *p, unsigned long seen)
+{
+    int64_t until = now_ns() + MT_POOL_SPIN_NS;
+    for (int i = 1; __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) == seen &&
+                    !__atomic_load_n(&p->stop, __ATOMIC_RELAXED);
+         i++) {
+        relax();
+        if (i % 64 == 0 && now_ns() > until)
+            return;
+    }
+}
+
+/* Spins while workers are still inside the job, for at most MT_POOL_SPIN_NS. */
+static void spin_for_workers(mt_pool *p)
+{
+    int64_t until = now_ns() + MT_POOL_SPIN_NS;
+    for (int i = 1; __atomic_load_n(&p->busy, __ATOMIC_ACQUIRE) > 0; i++) {
+        relax();
+        if (i % 64 == 0 && now_ns() > until)
+            return;
+    }
+}
+
 static void *worker(void *arg)
 {
     mt_pool *p = arg;
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->lock);
     for (;;) {
+        spin_for_job(p, seen);
+        pthread_mutex_lock(&p->lock);
         while (!p->stop && p->generation == seen)
             pthread_cond_wait(&p->wake, &p->lock);
         if (p->stop)
             break;
         seen = p->generation;
+        if (p->closed) {
+            pthread_mutex_unlock(&p->lock);
+            continue; /* the caller did without us */
+        }
+        __atomic_add_fetch(&p->busy, 1, __ATOMIC_ACQ_REL);
         pthread_mutex_unlock(&p->lock);
         take_tasks(p);
         pthread_mutex_lock(&p->lock);
-        if (--p->busy == 0)
+        if (__atomic_sub_fetch(&p->busy, 1, __ATOMIC_ACQ_REL) == 0)
             pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -113,7 +170,7 @@ void mt_pool_free(mt_pool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
-    p->stop = 1;
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < p->nthreads; i++)
@@ -143,13 +200,18 @@ void mt_pool_run(mt_pool *p, void (*fn)(void *ctx, int64_t task), void *ctx, int
     p->ctx = ctx;
     p->ntasks = ntasks;
     p->next = 0;
-    p->busy = p->nthreads;
-    p->generation++;
+    p->closed = 0;
+    /* Spinning workers see the job by its generation: publish it last. */
+    __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     take_tasks(p);
     pthread_mutex_lock(&p->lock);
-    while (p->busy > 0)
+    p->closed = 1;
+    pthread_mutex_unlock(&p->lock);
+    spin_for_workers(p);
+    pthread_mutex_lock(&p->lock);
+    while (__atomic_load_n(&p->busy, __ATOMIC_ACQUIRE) > 0)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_unlock(&p->run_lock);

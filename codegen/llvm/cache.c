@@ -35,7 +35,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "codegen/llvm/llvm.h"
 #include "ir/alloc.h"
 
 static const unsigned char magic[8] = {'M', 'T', 'C', 'K', 'O', 'B', 'J', 0x1a};
@@ -103,7 +102,7 @@ char *mt_cache_dir(void)
     return NULL;
 }
 
-/* ---- entries ------------------------------------------------------------------------- */
+/* ---- entries --------------------------------------------------------------------------- */
 
 char *mt_cache_entry_path(const mt_cache_key *k)
 {

@@ -24,6 +24,7 @@ typedef struct unit {
     mt_kprog view;    /* the program, with `kernels` narrowed to this unit's */
     mt_cache_key key; /* valid when `keyed` */
     int keyed, hit;   /* hit: obj came from the cache */
+    int64_t cost;     /* estimated (split) */
     LLVMMemoryBufferRef obj;
     mt_diag diag; /* this unit's error: units fail independently, on other threads */
 } unit;
@@ -95,19 +96,68 @@ static void build(void *ctx, int64_t t)
     mt_llvm_module_free(m);
 }
 
-/* Consecutive runs of kernels whose counts differ by at most one. */
+/* LLVM's time for a kernel's statements, in units of a plain loop nest (a few ms on the
+ * development machines): each GEMM statement brings a packed, register-blocked GEMM of its
+ * own, about ten times that. */
+static int64_t statements_cost(const mt_kstmt *s)
+{
+    int64_t c = 0;
+    for (; s; s = s->next)
+        c += s->kind == MT_KS_GEMM ? 10 : s->kind == MT_KS_FOR ? statements_cost(s->body) : 0;
+    return c;
+}
+
+/* How many runs of consecutive kernels, none costing more than `limit`, hold them all. */
+static int runs_needed(const int64_t *cost, int n, int64_t limit)
+{
+    int runs = 1;
+    int64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        if (sum > 0 && sum + cost[i] > limit) {
+            runs++;
+            sum = 0;
+        }
+        sum += cost[i];
+    }
+    return runs;
+}
+
+/* Runs of consecutive kernels, at most MT_COMPILE_UNITS, whose largest cost is as small as it
+ * can be (binary search on that cost), so that the threads finish together. Returns the
+ * number of units, 0 when out of memory. */
 static int split(const mt_kprog *p, unit *units)
 {
-    int n = p->nkernels < MT_COMPILE_UNITS ? p->nkernels : MT_COMPILE_UNITS;
-    for (int i = 0, first = 0; i < n; i++) {
-        int count = p->nkernels / n + (i < p->nkernels % n);
-        units[i].view = *p;
-        units[i].view.kernels = p->kernels + first;
-        units[i].view.nkernels = count;
-        mt_diag_init(&units[i].diag);
-        first += count;
+    int n = p->nkernels;
+    int64_t *cost = mt_calloc((size_t)n + 1, sizeof *cost), lo = 1, hi = 0;
+    if (!cost)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        cost[i] = 1 + statements_cost(p->kernels[i].body);
+        lo = cost[i] > lo ? cost[i] : lo;
+        hi += cost[i];
     }
-    return n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (runs_needed(cost, n, mid) <= MT_COMPILE_UNITS)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    int nunits = 0;
+    for (int i = 0; i < n; i++) {
+        unit *u = nunits ? &units[nunits - 1] : NULL;
+        if (!u || u->cost + cost[i] > lo) {
+            u = &units[nunits++];
+            u->view = *p;
+            u->view.kernels = p->kernels + i;
+            u->view.nkernels = 0;
+            mt_diag_init(&u->diag);
+        }
+        u->view.nkernels++;
+        u->cost += cost[i];
+    }
+    mt_free(cost);
+    return nunits;
 }
 
 /* Looks every unit up, then builds the missing ones on up to MTC_NUM_THREADS threads. */
@@ -115,8 +165,13 @@ static void run_units(job *jb, int n)
 {
     for (int i = 0; i < n; i++) {
         look_up(jb, &jb->units[i]);
-        if (!jb->units[i].hit)
-            jb->todo[jb->ntodo++] = i;
+        if (jb->units[i].hit)
+            continue;
+        /* Costliest first (the pool hands tasks out in order): the last to start is small. */
+        int t = jb->ntodo++;
+        for (; t > 0 && jb->units[jb->todo[t - 1]].cost < jb->units[i].cost; t--)
+            jb->todo[t] = jb->todo[t - 1];
+        jb->todo[t] = i;
     }
     int threads = mt_pool_default_threads();
     threads = threads < jb->ntodo ? threads : jb->ntodo;
@@ -167,18 +222,23 @@ static mt_status link(const mt_kprog *p, const char *prefix, unit *units, int n,
     return st;
 }
 
-/* One attempt; on failure *jit and *fns are NULL and *any_hit says whether cached objects
- * were involved (their entries are then deleted). */
+/* One attempt; on failure *jit and *fns are NULL. *bad_cache is set when the failure was in
+ * linking a program some of whose objects came from the cache (those entries are then
+ * deleted). */
 static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, mt_llvm_jit **jit,
-                         mt_kernel_fn **fns, int *any_hit, mt_diag *d)
+                         mt_kernel_fn **fns, int *bad_cache, mt_diag *d)
 {
-    *any_hit = 0;
+    *bad_cache = 0;
     unit *units = mt_calloc(MT_COMPILE_UNITS, sizeof *units);
     if (!units)
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
+    int n = split(p, units);
+    if (n == 0 && p->nkernels > 0) {
+        mt_free(units);
+        return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
+    }
     job jb = {.units = units, .prefix = prefix, .read_cache = read_cache};
     pthread_mutex_init(&jb.lock, NULL);
-    int n = split(p, units);
     run_units(&jb, n);
     for (int i = 0; i < jb.nidle; i++)
         LLVMDisposeTargetMachine(jb.idle[i]);
@@ -187,12 +247,14 @@ static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, 
     /* The first failing unit in kernel order, so that the report does not depend on timing. */
     for (int i = 0; i < n && st == MT_OK; i++)
         st = pass_on(&units[i].diag, d);
-    if (st == MT_OK)
+    int linked = st == MT_OK;
+    if (linked)
         st = link(p, prefix, units, n, jit, fns, d);
     for (int i = 0; i < n; i++) {
-        if (units[i].hit && st != MT_OK)
+        if (units[i].hit && linked && st != MT_OK) {
             mt_cache_remove(&units[i].key);
-        *any_hit |= units[i].hit;
+            *bad_cache = 1;
+        }
         if (units[i].obj)
             LLVMDisposeMemoryBuffer(units[i].obj);
         mt_diag_fini(&units[i].diag);
@@ -212,12 +274,12 @@ mt_status mt_llvm_compile(const mt_kprog *p, const char *prefix, mt_llvm_jit **j
 {
     *jit = NULL;
     *fns = NULL;
-    int any_hit;
+    int bad_cache;
     mt_diag first;
     mt_diag_init(&first);
-    mt_status st = compile(p, prefix, 1, jit, fns, &any_hit, &first);
-    if (st != MT_OK && any_hit) /* the bad entries are gone: their error is not the program's */
-        st = compile(p, prefix, 0, jit, fns, &any_hit, d);
+    mt_status st = compile(p, prefix, 1, jit, fns, &bad_cache, &first);
+    if (st != MT_OK && bad_cache) /* the entries are gone: their error is not the program's */
+        st = compile(p, prefix, 0, jit, fns, &bad_cache, d);
     else
         st = pass_on(&first, d);
     mt_diag_fini(&first);

@@ -34,6 +34,7 @@
 #include "codegen/llvm/compile.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
+#include "ir/kernel.h"
 #include "runtime/interp.h"
 
 static uint32_t rng_state;
@@ -312,6 +313,58 @@ static void the_key_changes_when_the_graph_changes(void **state)
     assert_memory_equal(a.digest, a2.digest, MT_SHA256_BYTES);
     assert_memory_not_equal(a.digest, b.digest, MT_SHA256_BYTES);
     assert_int_equal(strlen(a.hex), 2 * MT_SHA256_BYTES);
+}
+
+/* y[i] = x[i] + c over f32[8], with the constant c given as its bits. */
+static mt_kprog *add_constant(uint32_t bits)
+{
+    mt_kprog *p = mt_kprog_new("t");
+    assert_non_null(p);
+    mt_type t = mt_type_make(MT_DTYPE_F32, 1, (int64_t[]){8});
+    int in = mt_kprog_add_buf(p, MT_KBUF_INPUT, &t, 0, "x");
+    int out = mt_kprog_add_buf(p, MT_KBUF_OUTPUT, &t, 1, "y");
+    p->bufs[out].output = 0;
+    float c;
+    memcpy(&c, &bits, sizeof c);
+    mt_kstmt *loop = mt_ks_for(p, 0, 8, MT_KLOOP_PARALLEL);
+    mt_kexpr *i = mt_kx_var(p, 0, 8);
+    mt_kexpr *v =
+        mt_kx_binary(p, MT_KX_ADD, mt_kx_load(p, in, MT_KT_F32, i), mt_kx_float(p, MT_KT_F32, c));
+    loop->body = mt_ks_store(p, out, i, v);
+    mt_kernel k = {.name = "k0", .root = 1, .note = "%y: add", .nloops = 1, .body = loop};
+    assert_true(mt_kernel_collect_bufs(p, &k));
+    assert_int_equal(mt_kprog_add_kernel(p, &k), 0);
+    return p;
+}
+
+static void the_program_key_sees_what_the_printed_kernel_ir_does_not(void **state)
+{
+    (void)state;
+    /* A quiet NaN and its negation print alike ("nan") but are different programs. */
+    mt_kprog *a = add_constant(0x7fc00000u), *b = add_constant(0xffc00000u);
+    mt_kprog *a2 = add_constant(0x7fc00000u), *one = add_constant(0x3f800000u);
+    char *ta = mt_kprog_print(a), *tb = mt_kprog_print(b);
+    assert_string_equal(ta, tb);
+    mt_free(ta);
+    mt_free(tb);
+    mt_cache_key ka, kb, ka2, kone, kprefix;
+    assert_true(mt_cache_key_program(a, "t_", &ka));
+    assert_true(mt_cache_key_program(b, "t_", &kb));
+    assert_true(mt_cache_key_program(a2, "t_", &ka2));
+    assert_true(mt_cache_key_program(one, "t_", &kone));
+    assert_true(mt_cache_key_program(a, "u_", &kprefix));
+    assert_memory_equal(ka.digest, ka2.digest, MT_SHA256_BYTES);
+    assert_memory_not_equal(ka.digest, kb.digest, MT_SHA256_BYTES);
+    assert_memory_not_equal(ka.digest, kone.digest, MT_SHA256_BYTES);
+    assert_memory_not_equal(ka.digest, kprefix.digest, MT_SHA256_BYTES);
+    /* The access bits are part of it: noalias lets LLVM vectorise without checks. */
+    a2->kernels[0].access[1] |= MT_KACC_NOALIAS;
+    assert_true(mt_cache_key_program(a2, "t_", &ka2));
+    assert_memory_not_equal(ka.digest, ka2.digest, MT_SHA256_BYTES);
+    mt_kprog_free(a);
+    mt_kprog_free(b);
+    mt_kprog_free(a2);
+    mt_kprog_free(one);
 }
 
 /* ---- damaged entries ------------------------------------------------------------------- */
@@ -710,6 +763,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T(a_hit_after_a_miss_runs_the_same_code_with_the_interpreters_results),
         T(the_key_changes_when_the_graph_changes),
+        T(the_program_key_sees_what_the_printed_kernel_ir_does_not),
         T(a_truncated_entry_is_detected_rebuilt_and_the_run_is_correct),
         T(a_bit_flipped_entry_is_detected_rebuilt_and_the_run_is_correct),
         T(an_entry_with_trailing_bytes_is_rejected),

@@ -836,6 +836,16 @@ static void the_pool_runs_every_task_once(void **state)
         mt_pool_run(p, add_task, &sum, 1000);
         assert_int_equal(sum, 1000 * 1001 / 2);
     }
+    /* Jobs back to back while the workers spin, after pauses long enough for them to sleep,
+     * and with fewer tasks than threads: a worker that wakes after the caller has done every
+     * task must not run one. */
+    for (int round = 0; round < 300; round++) {
+        int64_t sum = 0, n = 1 + round % 7;
+        if (round % 50 == 0)
+            nanosleep(&(struct timespec){0, 2000000}, NULL);
+        mt_pool_run(p, add_task, &sum, n);
+        assert_int_equal(sum, n * (n + 1) / 2);
+    }
     mt_pool_free(p);
 }
 
