@@ -165,7 +165,8 @@ typedef struct mt_kernel {
     int nbufs; /* buffers it uses, ascending ids */
     int *bufs;
     unsigned *access; /* MT_KACC_* per entry of bufs */
-    int64_t work;     /* innermost iterations of one whole run: how much there is to split */
+    int64_t work;     /* innermost iterations of one whole run (a GEMM row counts N * K):
+                         how much there is to split */
 } mt_kernel;
 
 typedef enum mt_kbuf_kind {

@@ -277,7 +277,7 @@ static mt_status gemm_desc(const mt_kgemm *g, const mt_type *tc, mt_llvm_gemm_de
     if (st != MT_OK)
         return st;
     int r = tc->rank;
-    if (r < 2 || r - 2 > MT_MAX_RANK - 2 || tc->dims[r - 2] != d->M || tc->dims[r - 1] != d->N)
+    if (r < 2 || tc->dims[r - 2] != d->M || tc->dims[r - 1] != d->N)
         return mt_diag_set(diag, MT_ERR_INTERNAL, "llvm: a product does not fit its result");
     mt_type bc = *tc, ba = g->ta, bb = g->tb;
     bc.rank -= 2;
