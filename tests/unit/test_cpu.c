@@ -1,11 +1,9 @@
 /* test_cpu.c - the CPU backend against the reference interpreter.
  *
  * Every graph here is compiled with mt_cpu_compile and run on fresh random inputs with 1 and
- * 2 threads; each output must match mt_interp_run to a relative error below 1e-5 (f32) or
- * 1e-12 (f64), measured against the larger of |expected| and the mean magnitude of the
- * output (so sums that cancel to near zero are judged by the size of what was summed; at
- * least 1e-3), and
- * the two thread counts must agree bit for bit. Leaves named p... get positive values, q...
+ * 2 threads and checked against the reference interpreter with mt_check_cpu
+ * (tests/support/cpu_check.h, which states the tolerance); the two thread counts must agree
+ * bit for bit. Leaves named p... get positive values, q...
  * small integers (ties for eq, zeros for where), the rest uniform values in [-2, 2].
  *
  * The seed is printed; MT_SEED=n reruns a failure.
@@ -32,6 +30,7 @@
 #include "runtime/backend.h"
 #include "runtime/interp.h"
 #include "runtime/pool.h"
+#include "tests/support/cpu_check.h"
 
 /* ---- random data ----------------------------------------------------------------------- */
 
@@ -45,12 +44,6 @@ static double uniform01(void)
     x ^= x << 5;
     rng_state = x;
     return (double)x / 4294967296.0;
-}
-
-static double get(const mt_tensor *t, int64_t i)
-{
-    return t->type.dtype == MT_DTYPE_F32 ? ((const float *)t->data)[i]
-                                         : ((const double *)t->data)[i];
 }
 
 static void put(mt_tensor *t, int64_t i, double v)
@@ -79,102 +72,21 @@ static mt_tensor *random_leaf(const mt_node *n)
 
 /* ---- comparing with the interpreter ---------------------------------------------------- */
 
-/* Checks output k; on a mismatch prints the graph (to rerun it alone) and fails. */
-static void compare(const mt_graph *g, int k, const mt_tensor *got, const mt_tensor *want)
-{
-    char ts[MT_TYPE_STR_MAX], msg[512] = "";
-    const char *name = g->nodes[g->outputs[k]].name;
-    int64_t n = mt_type_numel(&want->type);
-    double scale = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (isfinite(get(want, i)))
-            scale += fabs(get(want, i)) / (double)n;
-    /* Values here are O(1); an output whose elements all cancel to rounding noise is judged
-     * against 1e-3 rather than against the noise. */
-    scale = scale > 1e-3 ? scale : 1e-3;
-    double tol = want->type.dtype == MT_DTYPE_F32 ? 1e-5 : 1e-12;
-    if (!mt_type_equal(&got->type, &want->type))
-        snprintf(msg, sizeof msg, "output %%%s: cpu gives %s", name,
-                 mt_type_str(&got->type, ts, sizeof ts));
-    for (int64_t i = 0; i < n && !msg[0]; i++) {
-        double a = get(got, i), b = get(want, i);
-        if (isnan(a) && isnan(b))
-            continue;
-        if (isinf(b) && a == b)
-            continue;
-        double ref = fabs(b) > scale ? fabs(b) : scale;
-        double err = fabs(a - b) / ref;
-        if (!(err <= tol))
-            snprintf(msg, sizeof msg,
-                     "output %%%s (%s) element %lld: cpu %.17g, interp %.17g (relative error %g)",
-                     name, mt_type_str(&want->type, ts, sizeof ts), (long long)i, a, b, err);
-    }
-    if (msg[0]) {
-        char *text = mt_graph_print(g);
-        print_message("%s", text ? text : "");
-        mt_free(text);
-        fail_msg("%s", msg);
-    }
-}
-
-static void same_bits(const mt_graph *g, int k, const mt_tensor *a, const mt_tensor *b)
-{
-    if (memcmp(a->data, b->data, a->nbytes) != 0)
-        fail_msg("output %%%s differs between 1 and 2 threads", g->nodes[g->outputs[k]].name);
-}
-
-static void free_outputs(mt_tensor **t, int n)
-{
-    for (int i = 0; i < n; i++)
-        mt_tensor_free(t[i]);
-    free(t);
-}
-
 /* Compiles g, runs it with 1 and 2 threads on random leaves and checks it against the
- * interpreter. Frees g. `exact`: outputs must equal the interpreter's bit for bit. */
+ * interpreter (tests/support/cpu_check.h). Frees g. `exact`: outputs must equal the
+ * interpreter's bit for bit. */
 static void check_exact(mt_graph *g, int exact)
 {
     assert_int_equal(mt_graph_diag(g)->status, MT_OK);
-    int n = g->nnodes, no = g->noutputs;
-    const mt_tensor **leaves = calloc((size_t)n + 1, sizeof *leaves);
-    mt_tensor **want = calloc((size_t)no + 1, sizeof *want);
-    mt_tensor **one = calloc((size_t)no + 1, sizeof *one);
-    mt_tensor **two = calloc((size_t)no + 1, sizeof *two);
-    assert_true(leaves && want && one && two);
-    for (int i = 0; i < n; i++)
+    const mt_tensor **leaves = calloc((size_t)g->nnodes + 1, sizeof *leaves);
+    assert_non_null(leaves);
+    for (int i = 0; i < g->nnodes; i++)
         if (mt_op_is(g->nodes[i].op, MT_F_LEAF))
             leaves[i] = random_leaf(&g->nodes[i]);
-    mt_diag d;
-    mt_diag_init(&d);
-    if (mt_interp_run(g, leaves, want, &d) != MT_OK)
-        fail_msg("interp: %s", d.msg);
-    mt_cpu_program *p = NULL;
-    if (mt_cpu_compile(g, &p, &d) != MT_OK)
-        fail_msg("compile: %s\n%s", d.msg, d.log ? d.log : "");
-    assert_int_equal(mt_cpu_set_threads(p, 1, &d), MT_OK);
-    if (mt_cpu_run(p, leaves, one, &d) != MT_OK)
-        fail_msg("run with 1 thread: %s", d.msg);
-    assert_int_equal(mt_cpu_set_threads(p, 2, &d), MT_OK);
-    if (mt_cpu_run(p, leaves, two, &d) != MT_OK)
-        fail_msg("run with 2 threads: %s", d.msg);
-    for (int k = 0; k < no; k++) {
-        if (exact) {
-            if (memcmp(one[k]->data, want[k]->data, want[k]->nbytes) != 0)
-                fail_msg("output %%%s is not bit-identical to the interpreter's",
-                         g->nodes[g->outputs[k]].name);
-        } else {
-            compare(g, k, one[k], want[k]);
-        }
-        same_bits(g, k, one[k], two[k]);
-    }
-    mt_cpu_free(p);
-    for (int i = 0; i < n; i++)
+    mt_check_cpu(g, leaves, 2, exact);
+    for (int i = 0; i < g->nnodes; i++)
         mt_tensor_free((mt_tensor *)leaves[i]);
     free(leaves);
-    free_outputs(want, no);
-    free_outputs(one, no);
-    free_outputs(two, no);
-    mt_diag_fini(&d);
     mt_graph_free(g);
 }
 

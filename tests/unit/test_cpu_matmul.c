@@ -2,9 +2,8 @@
  * the LLVM renderer turns into a packed, register-blocked GEMM (codegen/llvm/gemm.c).
  *
  * Each graph is compiled with mt_cpu_compile and run on fresh random inputs in [-2, 2] with 1, 2
- * and 3 threads; every output must match mt_interp_run to the tolerance of test_cpu.c (relative
- * error below 1e-5 for f32, 1e-12 for f64, against the larger of |expected| and the mean
- * magnitude of the output), and all thread counts must agree bit for bit. Beside the numbers,
+ * and 3 threads; every output must match the interpreter to the tolerance of
+ * tests/support/cpu_check.h, and all thread counts must agree bit for bit. Beside the numbers,
  * the tests check the plan: which operands are read in place (transposed, broadcast) and which
  * are stored first, and that the kernel dump shows the product.
  *
@@ -28,6 +27,7 @@
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "passes/fuse.h"
+#include "tests/support/cpu_check.h"
 #include "passes/lower.h"
 #include "passes/memplan.h"
 #include "passes/pass.h"
@@ -46,12 +46,6 @@ static double uniform01(void)
     x ^= x << 5;
     rng_state = x;
     return (double)x / 4294967296.0;
-}
-
-static double get(const mt_tensor *t, int64_t i)
-{
-    return t->type.dtype == MT_DTYPE_F32 ? ((const float *)t->data)[i]
-                                         : ((const double *)t->data)[i];
 }
 
 static void put(mt_tensor *t, int64_t i, double v)
@@ -101,87 +95,22 @@ static mt_graph *parse_as(const char *text, mt_dtype dt)
 
 /* ---- comparing with the interpreter ---------------------------------------------------- */
 
-static void compare(const mt_graph *g, int k, const mt_tensor *got, const mt_tensor *want)
-{
-    char ts[MT_TYPE_STR_MAX], msg[512] = "";
-    const char *name = g->nodes[g->outputs[k]].name;
-    int64_t n = mt_type_numel(&want->type);
-    double scale = 0;
-    for (int64_t i = 0; i < n; i++)
-        scale += fabs(get(want, i)) / (double)n;
-    scale = scale > 1e-3 ? scale : 1e-3;
-    double tol = want->type.dtype == MT_DTYPE_F32 ? 1e-5 : 1e-12;
-    if (!mt_type_equal(&got->type, &want->type))
-        snprintf(msg, sizeof msg, "output %%%s: cpu gives %s", name,
-                 mt_type_str(&got->type, ts, sizeof ts));
-    for (int64_t i = 0; i < n && !msg[0]; i++) {
-        double a = get(got, i), b = get(want, i);
-        double ref = fabs(b) > scale ? fabs(b) : scale;
-        double err = fabs(a - b) / ref;
-        if (!(err <= tol))
-            snprintf(msg, sizeof msg,
-                     "output %%%s (%s) element %lld: cpu %.17g, interp %.17g (relative error %g)",
-                     name, mt_type_str(&want->type, ts, sizeof ts), (long long)i, a, b, err);
-    }
-    if (msg[0]) {
-        char *text = mt_graph_print(g);
-        print_message("%s", text ? text : "");
-        mt_free(text);
-        fail_msg("%s", msg);
-    }
-}
-
-static void free_outputs(mt_tensor **t, int n)
-{
-    for (int i = 0; i < n; i++)
-        mt_tensor_free(t[i]);
-    free(t);
-}
-
 enum { NTHREADS = 3 }; /* runs with 1, 2 and 3 threads */
 
 /* Compiles g, runs it with 1, 2 and 3 threads on random leaves, checks it against the
- * interpreter and the thread counts against each other. Frees g. */
+ * interpreter and the thread counts against each other (tests/support/cpu_check.h). Frees g. */
 static void check(mt_graph *g)
 {
     assert_int_equal(mt_graph_diag(g)->status, MT_OK);
-    int n = g->nnodes, no = g->noutputs;
-    const mt_tensor **leaves = calloc((size_t)n + 1, sizeof *leaves);
-    mt_tensor **want = calloc((size_t)no + 1, sizeof *want);
-    mt_tensor **got[NTHREADS];
-    assert_true(leaves && want);
-    for (int t = 0; t < NTHREADS; t++)
-        assert_non_null(got[t] = calloc((size_t)no + 1, sizeof *got[t]));
-    for (int i = 0; i < n; i++)
+    const mt_tensor **leaves = calloc((size_t)g->nnodes + 1, sizeof *leaves);
+    assert_non_null(leaves);
+    for (int i = 0; i < g->nnodes; i++)
         if (mt_op_is(g->nodes[i].op, MT_F_LEAF))
             leaves[i] = random_leaf(&g->nodes[i]);
-    mt_diag d;
-    mt_diag_init(&d);
-    if (mt_interp_run(g, leaves, want, &d) != MT_OK)
-        fail_msg("interp: %s", d.msg);
-    mt_cpu_program *p = NULL;
-    if (mt_cpu_compile(g, &p, &d) != MT_OK)
-        fail_msg("compile: %s\n%s", d.msg, d.log ? d.log : "");
-    for (int t = 0; t < NTHREADS; t++) {
-        assert_int_equal(mt_cpu_set_threads(p, t + 1, &d), MT_OK);
-        if (mt_cpu_run(p, leaves, got[t], &d) != MT_OK)
-            fail_msg("run with %d threads: %s", t + 1, d.msg);
-    }
-    for (int k = 0; k < no; k++) {
-        compare(g, k, got[0][k], want[k]);
-        for (int t = 1; t < NTHREADS; t++)
-            if (memcmp(got[0][k]->data, got[t][k]->data, want[k]->nbytes) != 0)
-                fail_msg("output %%%s differs between 1 and %d threads",
-                         g->nodes[g->outputs[k]].name, t + 1);
-    }
-    mt_cpu_free(p);
-    for (int i = 0; i < n; i++)
+    mt_check_cpu(g, leaves, NTHREADS, 0);
+    for (int i = 0; i < g->nnodes; i++)
         mt_tensor_free((mt_tensor *)leaves[i]);
     free(leaves);
-    free_outputs(want, no);
-    for (int t = 0; t < NTHREADS; t++)
-        free_outputs(got[t], no);
-    mt_diag_fini(&d);
     mt_graph_free(g);
 }
 

@@ -1,0 +1,136 @@
+/* cpu_check.c - compile, run with several thread counts, compare with the interpreter. */
+#include "tests/support/cpu_check.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cpu.h"
+#include "ir/alloc.h"
+#include "runtime/interp.h"
+
+static double get(const mt_tensor *t, int64_t i)
+{
+    return t->type.dtype == MT_DTYPE_F32 ? ((const float *)t->data)[i]
+                                         : ((const double *)t->data)[i];
+}
+
+/* The mean magnitude of the finite elements of t. */
+static double mean_magnitude(const mt_tensor *t)
+{
+    int64_t n = mt_type_numel(&t->type);
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (isfinite(get(t, i)))
+            sum += fabs(get(t, i)) / (double)n;
+    return sum;
+}
+
+/* scale[id]: the largest mean magnitude over node id and everything it is computed from. */
+static double *computation_scales(const mt_graph *g, mt_tensor *const *values)
+{
+    double *scale = calloc((size_t)g->nnodes + 1, sizeof *scale);
+    assert_non_null(scale);
+    for (int i = 0; i < g->nnodes; i++) {
+        scale[i] = mean_magnitude(values[i]);
+        for (int j = 0; j < g->nodes[i].nin; j++)
+            if (scale[g->nodes[i].in[j]] > scale[i])
+                scale[i] = scale[g->nodes[i].in[j]];
+    }
+    return scale;
+}
+
+/* "" when output k matches; else what differs. */
+static void compare(const mt_graph *g, int k, const mt_tensor *got, const mt_tensor *want,
+                    double scale, char *msg, size_t size)
+{
+    char ts[MT_TYPE_STR_MAX];
+    const char *name = g->nodes[g->outputs[k]].name;
+    int64_t n = mt_type_numel(&want->type);
+    scale = scale > 1e-3 ? scale : 1e-3;
+    double tol = want->type.dtype == MT_DTYPE_F32 ? 1e-5 : 1e-12;
+    msg[0] = 0;
+    if (!mt_type_equal(&got->type, &want->type)) {
+        snprintf(msg, size, "output %%%s: cpu gives %s", name,
+                 mt_type_str(&got->type, ts, sizeof ts));
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        double a = get(got, i), b = get(want, i);
+        if (isnan(a) && isnan(b))
+            continue;
+        if (isinf(b) && a == b)
+            continue;
+        double ref = fabs(b) > scale ? fabs(b) : scale;
+        double err = fabs(a - b) / ref;
+        if (!(err <= tol)) {
+            snprintf(msg, size,
+                     "output %%%s (%s) element %lld: cpu %.17g, interp %.17g (relative error %g)",
+                     name, mt_type_str(&want->type, ts, sizeof ts), (long long)i, a, b, err);
+            return;
+        }
+    }
+}
+
+static void fail_with_graph(const mt_graph *g, const char *msg)
+{
+    char *text = mt_graph_print(g);
+    print_message("%s", text ? text : "");
+    mt_free(text);
+    fail_msg("%s", msg);
+}
+
+void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_threads, int exact)
+{
+    int n = g->nnodes, no = g->noutputs;
+    mt_tensor **values = calloc((size_t)n + 1, sizeof *values);
+    mt_tensor **got = calloc((size_t)no * (size_t)max_threads + 1, sizeof *got);
+    assert_true(values && got);
+    mt_diag d;
+    mt_diag_init(&d);
+    if (mt_interp_eval(g, leaves, values, &d) != MT_OK)
+        fail_msg("interp: %s", d.msg);
+    double *scale = computation_scales(g, values);
+    mt_cpu_program *p = NULL;
+    if (mt_cpu_compile(g, &p, &d) != MT_OK)
+        fail_msg("compile: %s\n%s", d.msg, d.log ? d.log : "");
+    for (int t = 0; t < max_threads; t++) {
+        assert_int_equal(mt_cpu_set_threads(p, t + 1, &d), MT_OK);
+        if (mt_cpu_run(p, leaves, got + (size_t)t * (size_t)no, &d) != MT_OK)
+            fail_msg("run with %d threads: %s", t + 1, d.msg);
+    }
+    char msg[512];
+    for (int k = 0; k < no; k++) {
+        const mt_tensor *want = values[g->outputs[k]];
+        if (exact) {
+            if (memcmp(got[k]->data, want->data, want->nbytes) != 0)
+                fail_with_graph(g, "an output is not bit-identical to the interpreter's");
+        } else {
+            compare(g, k, got[k], want, scale[g->outputs[k]], msg, sizeof msg);
+            if (msg[0])
+                fail_with_graph(g, msg);
+        }
+        for (int t = 1; t < max_threads; t++)
+            if (memcmp(got[k]->data, got[(size_t)t * (size_t)no + (size_t)k]->data, want->nbytes) !=
+                0) {
+                snprintf(msg, sizeof msg, "output %%%s differs between 1 and %d threads",
+                         g->nodes[g->outputs[k]].name, t + 1);
+                fail_with_graph(g, msg);
+            }
+    }
+    mt_cpu_free(p);
+    for (int i = 0; i < n; i++)
+        mt_tensor_free(values[i]);
+    for (size_t i = 0; i < (size_t)no * (size_t)max_threads; i++)
+        mt_tensor_free(got[i]);
+    free(values);
+    free(got);
+    free(scale);
+    mt_diag_fini(&d);
+}

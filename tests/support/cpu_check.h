@@ -1,0 +1,23 @@
+/* cpu_check.h - the one check behind the CPU backend's tests: compile a graph, run it with 1..N
+ * threads, and compare with the reference interpreter.
+ *
+ * Tolerance: each output element must match the interpreter to a relative error below 1e-5
+ * (f32) or 1e-12 (f64), measured against the larger of |expected| and the scale of the
+ * computation that produced the output: the largest mean magnitude of any value it was
+ * computed from (its own included; at least 1e-3). A result that cancels to near zero (a loss
+ * of 1e-6 made of O(1) terms, x - x) carries rounding noise of the size of its terms, not of
+ * itself, so it is judged against its terms; a wrong rule still shows as an error of the size
+ * of its terms. Every thread count must give the same bits.
+ */
+#ifndef MT_TESTS_CPU_CHECK_H
+#define MT_TESTS_CPU_CHECK_H
+
+#include "ir/graph.h"
+#include "runtime/tensor.h"
+
+/* Runs g (borrowed) on `leaves` (indexed by node id) through the interpreter and through
+ * mt_cpu_compile with 1..max_threads threads, and fails the current cmocka test on any
+ * mismatch, printing the graph. `exact`: outputs must equal the interpreter's bit for bit. */
+void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_threads, int exact);
+
+#endif
