@@ -6,12 +6,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 jobs=$(nproc)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# The closing lines of every cmocka suite and of the lit runner, from CTest's log.
+summaries() {
+    echo "== summaries ($1)"
+    grep -h -E '^\[==========\] [0-9]+ test\(s\) run|^\[  (PASSED|FAILED)  \]|^lit: [0-9]+ passed' \
+        "$1/Testing/Temporary/LastTest.log" || true
+}
 
 echo "== build (RelWithDebInfo, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMT_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 echo "== tests"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" | tee "$log"
+summaries build
 
 echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMT_WERROR=ON -DCMAKE_C_COMPILER=clang \
@@ -19,4 +29,12 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMT_WERROR=ON -DCMAKE_C_COMPI
 cmake --build build-asan -j"$jobs"
 echo "== tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" | tee -a "$log"
+summaries build-asan
+
+# One closing line over both builds (CTest tests; each holds many cmocka cases).
+total=$(grep -h -E 'tests failed out of [0-9]+' "$log" | sed -E 's/.* out of ([0-9]+)/\1/' |
+    awk '{ s += $1 } END { print s }')
+failed=$(grep -h -E 'tests failed out of' "$log" | sed -E 's/.*, ([0-9]+) tests failed.*/\1/' |
+    awk '{ s += $1 } END { print s }')
+echo "ctest: $((total - failed)) passed, $failed failed"

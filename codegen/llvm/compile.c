@@ -14,7 +14,9 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codegen/llvm/cache.h"
 #include "ir/alloc.h"
@@ -27,6 +29,7 @@ typedef struct unit {
     int64_t cost;     /* estimated (split) */
     LLVMMemoryBufferRef obj;
     mt_diag diag; /* this unit's error: units fail independently, on other threads */
+    double ms[3]; /* emit, optimise, generate code (MTC_DEBUG) */
 } unit;
 
 typedef struct job {
@@ -80,17 +83,30 @@ static void look_up(const job *jb, unit *u)
 }
 
 /* Emits a unit the cache did not have, optimises it, generates its object and stores it. */
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
 static void build(void *ctx, int64_t t)
 {
     job *jb = ctx;
     unit *u = &jb->units[jb->todo[t]];
     mt_llvm_module *m = NULL;
+    double t0 = now_ms();
     if (mt_llvm_emit(&u->view, jb->prefix, &m, &u->diag) != MT_OK)
         return;
+    double t1 = now_ms(), t2 = t1, t3 = t1;
     LLVMTargetMachineRef tm = take_machine(jb, &u->diag);
     if (tm && mt_llvm_optimize_with(m, tm, &u->diag) == MT_OK &&
-        mt_llvm_emit_object_with(m, tm, &u->obj, &u->diag) == MT_OK && u->keyed)
+        ((t2 = now_ms()), mt_llvm_emit_object_with(m, tm, &u->obj, &u->diag) == MT_OK) &&
+        ((t3 = now_ms()), u->keyed))
         mt_cache_store(&u->key, LLVMGetBufferStart(u->obj), LLVMGetBufferSize(u->obj));
+    u->ms[0] = t1 - t0;
+    u->ms[1] = t2 - t1;
+    u->ms[2] = t3 - t2;
     if (tm)
         give_back(jb, tm);
     mt_llvm_module_free(m);
@@ -182,6 +198,16 @@ static void run_units(job *jb, int n)
         for (int t = 0; t < jb->ntodo; t++)
             build(jb, t);
     mt_pool_free(pool);
+    const char *env = getenv("MTC_DEBUG");
+    if (env && *env && strcmp(env, "0") != 0)
+        for (int i = 0; i < n; i++) {
+            const unit *u = &jb->units[i];
+            fprintf(stderr,
+                    "mtc: compile: unit %d (%s..%s, cost %lld): %s emit %.1f ms, opt %.1f ms, "
+                    "codegen %.1f ms\n",
+                    i, u->view.kernels[0].name, u->view.kernels[u->view.nkernels - 1].name,
+                    (long long)u->cost, u->hit ? "cached" : "built", u->ms[0], u->ms[1], u->ms[2]);
+        }
 }
 
 /* Moves the error in `from` (if any) to `to`, its backend log included. */

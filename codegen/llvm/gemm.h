@@ -1,9 +1,11 @@
-/* gemm.h - a packed, register-blocked GEMM emitted as LLVM IR for one static shape.
+/* gemm.h - a packed, register-blocked GEMM emitted as LLVM IR, generic in its sizes.
  *
- * The CPU backend's renderer (codegen/llvm/emit.c) calls mt_llvm_gemm_emit for every GEMM
- * statement of kernel IR (a matmul) to add one function per (dtype, M, N, K, strides,
- * transposes) to the module being built; the kernel calls it on its range of rows of C, and
- * the executor splits that range over its thread pool. Design notes, integration and
+ * The code depends only on the element type, the instruction set, the f64_flush setting and
+ * the two transpose flags; sizes, row strides, batch axes and the accumulate flag are read at
+ * run time from a descriptor (an array of int64_t). So one compiled GEMM serves every matmul
+ * of a program, and of every later program: the CPU backend compiles each of its functions
+ * (the "pieces" below) once per process and keeps them in the kernel cache under keys that do
+ * not mention any program (codegen/llvm/compile.c). Design notes, integration and
  * measurements: docs/gemm.md.
  *
  * Dims: C[M,N] = A[M,K] . B[K,N] (or C += A . B), all row-major with row strides in elements.
@@ -78,6 +80,67 @@ int64_t mt_llvm_gemm_row_block(const mt_llvm_gemm_desc *d);
  * 1 MiB with the default blocking, less for small products. */
 size_t mt_llvm_gemm_scratch_bytes(const mt_llvm_gemm_desc *d);
 
+/* ---- the shared code ------------------------------------------------------------------- */
+
+/* A GEMM is four functions, each a "piece" named after what its code depends on:
+ *   mtc.gemm.<dtype>.<isa>[.flush<n>].kernel   the micro-kernel (one MR x NR tile)
+ *   mtc.gemm.<dtype>.<isa>.pack_a_{n,t}        packing of A panels (t: A read transposed)
+ *   mtc.gemm.<dtype>.<isa>.pack_b_{n,t}        packing of B panels (t: B read transposed)
+ *   mtc.gemm.<dtype>.<isa>[.flush<n>].{nn,nt,tn,tt}  the driver: blocking loops and batches
+ * with the driver's signature
+ *   void driver(const T *A, const T *B, T *C, int64_t m_begin, int64_t m_end, void *scratch,
+ *               const int64_t *desc)
+ * (desc: MT_LLVM_GEMM_DESC_WORDS words, mt_llvm_gemm_desc_words). Pieces have external
+ * linkage, so a driver in one object file calls pieces in another, and carry the function
+ * attribute "mtc-gemm": mt_llvm_optimize gives them a short pipeline (their IR is already
+ * vectorised and blocked by hand; default<O3> only costs compile time). */
+
+typedef enum mt_llvm_gemm_part {
+    MT_LLVM_GEMM_KERNEL,
+    MT_LLVM_GEMM_PACK_A,
+    MT_LLVM_GEMM_PACK_B,
+    MT_LLVM_GEMM_DRIVER
+} mt_llvm_gemm_part;
+
+/* One piece: what its code depends on (the transposes only where the part reads them). */
+typedef struct mt_llvm_gemm_piece {
+    mt_dtype dtype;
+    mt_llvm_gemm_isa isa; /* never MT_LLVM_GEMM_ISA_HOST */
+    int64_t f64_flush;    /* f32 only, else 0 */
+    mt_llvm_gemm_part part;
+    bool trans_a, trans_b;
+} mt_llvm_gemm_piece;
+
+#define MT_LLVM_GEMM_PIECES 4   /* pieces one driver needs, itself included */
+#define MT_LLVM_GEMM_NAME 64    /* bytes enough for any piece's name */
+#define MT_LLVM_GEMM_DESC_WORDS (8 + 4 * MT_MAX_RANK)
+
+/* The pieces that a product with descriptor d runs on: its driver first, then the kernel and
+ * the two packing functions it calls. MT_ERR_ARG for a malformed descriptor. */
+mt_status mt_llvm_gemm_pieces(const mt_llvm_gemm_desc *d,
+                              mt_llvm_gemm_piece out[MT_LLVM_GEMM_PIECES], mt_diag *diag);
+/* The piece's symbol (at most MT_LLVM_GEMM_NAME bytes with the NUL). */
+void mt_llvm_gemm_piece_name(const mt_llvm_gemm_piece *p, char name[MT_LLVM_GEMM_NAME]);
+/* The piece's function in mod: found if there, else added, with its body when `define` and
+ * as a declaration otherwise (a definition may replace a declaration later). */
+LLVMValueRef mt_llvm_gemm_piece_function(LLVMModuleRef mod, const mt_llvm_gemm_piece *p,
+                                         bool define);
+/* The run-time descriptor of d, as the driver reads it: the product after folding trailing
+ * batch axes into M (see gemm.c), then its strides, the accumulate flag and batch axes. */
+void mt_llvm_gemm_desc_words(const mt_llvm_gemm_desc *d, int64_t words[MT_LLVM_GEMM_DESC_WORDS]);
+
+/* At b's position in mod, a call of d's driver on rows [m_begin, m_end) of the operands A, B,
+ * C (pointers to d's element type), with `scratch` (NULL: the stack) and d's descriptor as a
+ * private constant of mod. `define`: the pieces' bodies go into mod too (else only the
+ * driver's declaration: the pieces are then linked from elsewhere). MT_ERR_ARG for a
+ * malformed descriptor. */
+mt_status mt_llvm_gemm_build_call(LLVMModuleRef mod, LLVMBuilderRef b, const mt_llvm_gemm_desc *d,
+                                  LLVMValueRef A, LLVMValueRef B, LLVMValueRef C,
+                                  LLVMValueRef m_begin, LLVMValueRef m_end, LLVMValueRef scratch,
+                                  bool define, mt_diag *diag);
+
+/* ---- one product as a function ------------------------------------------------------------ */
+
 /* The emitted function's type: computes rows [m_begin, m_end) of C (clamped to [0, B*M)).
  * A and B must not overlap C. `scratch` holds mt_llvm_gemm_scratch_bytes bytes used by one
  * call at a time, or is NULL to take them from the calling thread's stack. There is no other
@@ -86,10 +149,11 @@ typedef void (*mt_llvm_gemm_fn)(const void *A, const void *B, void *C, int64_t m
                                 int64_t m_end, void *scratch);
 
 /* Adds `void name(const T *A, const T *B, T *C, int64_t m_begin, int64_t m_end, void
- * *scratch)` with external linkage to `mod`, in the module's context, plus internal helpers
- * "name.kernel" (the micro-kernel) and, with batch axes, "name.gemm" (one batch). Run default<O3>
- * for the target afterwards. `out` (optional) receives the function. MT_ERR_ARG for a malformed
- * descriptor or a name already taken. */
+ * *scratch)` with external linkage to `mod`, in the module's context: a call of the shared
+ * driver with d's descriptor, whose pieces it adds to the module unless they are there already
+ * (many products in one module share them). Optimise with mt_llvm_optimize afterwards. `out`
+ * (optional) receives the function. MT_ERR_ARG for a malformed descriptor or a name already
+ * taken. */
 mt_status mt_llvm_gemm_emit(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
                             LLVMValueRef *out, mt_diag *diag);
 
@@ -97,7 +161,7 @@ mt_status mt_llvm_gemm_emit(LLVMModuleRef mod, const char *name, const mt_llvm_g
  *   void name(void *const *bufs, int64_t begin, int64_t end)
  * computes rows [begin, end) (of the B*M rows, as above) with A = bufs[a], B = bufs[b] and
  * C = bufs[c], the packed panels on the calling thread's stack (mt_llvm_gemm_scratch_bytes of
- * it). The GEMM itself is the internal function "name.mm". */
+ * it). */
 mt_status mt_llvm_gemm_emit_kernel(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
                                    int a, int b, int c, LLVMValueRef *out, mt_diag *diag);
 
