@@ -13,7 +13,9 @@
 
 #include "codegen/llvm/gemm.h"
 
-/* How one GEMM is blocked (gemm.c chooses). */
+/* How a GEMM is blocked (gemm.c chooses): everything here is fixed at compile time by the
+ * dtype, the ISA and f64_flush; the blocks actually used are clipped to each product's sizes
+ * at run time. */
 typedef struct mt_gemm_blocking {
     mt_llvm_gemm_isa isa;
     int esize;             /* bytes per element */
@@ -25,11 +27,10 @@ typedef struct mt_gemm_blocking {
     int64_t sub;           /* f32: steps between flushes of the accumulators into f64; 0: never */
     int64_t mc, nc;        /* M and N blocks: Bp (kc x nc) fits in L2; Ap (mc x kc) bounds the
                               scratch; mc % mr == 0, nc % nr == 0 */
-    int64_t mcb, kcb, ncb; /* the blocks clipped to this problem: the buffer sizes */
 } mt_gemm_blocking;
 
-/* The emitter's state while it builds the functions of one GEMM. The small static helpers
- * below build IR at g->b: constants, element and vector access, index arithmetic, loops. */
+/* The emitter's state while it builds one piece. The small static helpers below build IR at
+ * g->b: constants, element and vector access, index arithmetic, loops. */
 typedef struct mt_gemm_gen {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -37,8 +38,9 @@ typedef struct mt_gemm_gen {
     LLVMBuilderRef ab; /* allocas, at the end of the entry block */
     LLVMValueRef fn;   /* the function being built */
     LLVMBasicBlockRef entry;
-    const mt_llvm_gemm_desc *d;
+    mt_llvm_gemm_piece piece; /* what the code may depend on (dtype, ISA, transposes) */
     mt_gemm_blocking bl;
+    LLVMValueRef lda, ldb;    /* row strides of A and B: run-time values of the function */
     LLVMTypeRef i1, i32, i64, t, vt, tp, vtp;
     LLVMTypeRef wt, wvt; /* the tile's element type (double when wide, else T), <VL/2 x double> */
     LLVMValueRef fma;    /* llvm.fma on the vector type, when bl.fma */
@@ -188,14 +190,14 @@ static inline void add_string_attr(mt_gemm_gen *g, LLVMValueRef fn, const char *
 /* What the micro-kernel does with its tile (its i32 `mode` argument). */
 enum { MT_GEMM_SET = 0, MT_GEMM_ADD = 1, MT_GEMM_RAW = 2 };
 
-/* gemm_kernel.c. The micro-kernel, as the internal function `name`:
- *   void name(i64 kc, T *ap, T *bp, T *c, i64 ldc, i32 mode, W *w) */
-LLVMValueRef mt_gemm_emit_microkernel(mt_gemm_gen *g, const char *name);
-/* Packing, emitted at the builder's position: the mc x kc block of A at (ic, pc) into ap and
- * the kc x nc block of B at (pc, jc) into bp. */
-void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef A, LLVMValueRef ap, LLVMValueRef ic,
-                         LLVMValueRef mc, LLVMValueRef pc, LLVMValueRef kc);
-void mt_gemm_emit_pack_b(mt_gemm_gen *g, LLVMValueRef B, LLVMValueRef bp, LLVMValueRef jc,
-                         LLVMValueRef nc, LLVMValueRef pc, LLVMValueRef kc);
+/* gemm_kernel.c. The bodies of the micro-kernel and packing pieces (gemm.c adds the functions):
+ *   void kernel(i64 kc, T *ap, T *bp, T *c, i64 ldc, i32 mode, W *w)
+ *   void pack_a(T *A, i64 lda, T *ap, i64 ic, i64 mc, i64 pc, i64 kc)
+ *       the mc x kc block of A at (ic, pc) into ap
+ *   void pack_b(T *B, i64 ldb, T *bp, i64 jc, i64 nc, i64 pc, i64 kc)
+ *       the kc x nc block of B at (pc, jc) into bp */
+void mt_gemm_emit_microkernel(mt_gemm_gen *g, LLVMValueRef fn);
+void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef fn);
+void mt_gemm_emit_pack_b(mt_gemm_gen *g, LLVMValueRef fn);
 
 #endif

@@ -22,3 +22,4 @@ graph mlp {
 # CHECK-NEXT: algebraic           7      1552 FLOP         2568 B         1408 B
 # CHECK-NEXT: cse                 7      1552 FLOP         2568 B         1408 B
 # CHECK-NEXT: dce                 6      1552 FLOP         2564 B         1408 B
+# CHECK-NEXT: fused               3      1552 FLOP         1508 B         1204 B
