@@ -6,13 +6,17 @@
  * mt_cpu_run on every thread (MTC_NUM_THREADS, default every core). It reads 64 MB and writes
  * 64 MB, the same traffic as a memcpy of 64 MB, which is timed single-threaded and split over
  * the same number of threads (runtime/pool.c) for a fair comparison. Every time is the best of
- * several repetitions; bandwidth is (bytes read + bytes written) / time.
+ * several repetitions; bandwidth is (bytes read + bytes written) / time. Both sides write with
+ * non-temporal stores: glibc's memcpy does for copies this large, and so does a kernel that
+ * writes 24 MiB or more (docs/cpu-backend.md, "Streaming stores"); neither pays for reading
+ * the destination's cache lines before overwriting them.
  *
  * mt_cpu_run returns a freshly allocated output each run. glibc serves 64 MB with a new mmap,
- * so by default every run also pays the page faults of a new 64 MB buffer; memcpy's
- * destination is reused. The headline `mtc` row therefore runs with malloc told to keep large
- * blocks in its heap (mallopt), so the output's memory is reused as memcpy's is; the
- * `mtc_fresh_output` row is the default behaviour, page faults included.
+ * so by default every run also pays the page faults of a new 64 MB buffer (16384 of them);
+ * memcpy's destination is reused. The headline `mtc` row therefore runs with malloc told to
+ * keep large blocks in its heap (mallopt), so the output's memory is reused as memcpy's is:
+ * it measures the kernel and mt_cpu_run's own work, not the kernel's first touch of fresh
+ * pages. The `mtc_fresh_output` row is the default behaviour, page faults included.
  *
  *   usage: bench_elementwise [reps]   (default 10)
  *   output: `elementwise NAME MS ms GBPS GB/s` rows, then `elementwise ratio R` (mtc against

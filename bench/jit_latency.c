@@ -4,7 +4,7 @@
  * forward, softmax cross-entropy against one-hot labels, the backward graph from mt_pass_grad,
  * and the updated parameters `w - lr * grad.w` as outputs beside the loss. mt_cpu_compile
  * runs the whole pipeline on it (simplify, fuse, lower, plan memory, emit LLVM, and either
- * O3 + code generation or a kernel cache hit, then linking by the JIT).
+ * optimisation + code generation or a kernel cache hit, then linking by the JIT).
  *
  *   cold   MTC_CACHE=0: nothing read or written (the compile of a new program)
  *   miss   an empty cache directory: a cold compile plus storing the object

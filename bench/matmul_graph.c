@@ -3,16 +3,18 @@
  * bench_sgemm times the generated GEMM function alone; this benchmark times what a user gets:
  * a graph compiled with mt_cpu_compile (simplify, fuse, lower, plan memory, LLVM, JIT) and run
  * with mt_cpu_run, which also binds the tensors, allocates the output and the arena, and
- * splits kernels over the thread pool. Two graphs per size n, f32:
+ * splits kernels over the thread pool. Three graphs per size n, f32:
  *
- *   matmul   %y = matmul %a, %b                          a[n,n] . b[n,n]
- *   bias+relu %y = relu(add(matmul %a, %b), %bias)      the same with a fused epilogue
+ *   matmul    %y = matmul %a, %b                          a[n,n] . b[n,n]
+ *   bias+relu %y = relu(add(matmul %a, %b), %bias)       the same with a fused epilogue
+ *   matmul^T  %y = matmul %a, permute(%b, [1, 0])        b read transposed in place, as a
+ *                                                        linear layer's [out, in] weight is
  *
  * against OpenBLAS's cblas_sgemm with its threads set to the same count (for bias+relu: C
  * filled with the bias rows, sgemm with beta = 1, then relu in place; this file is built with
- * optimisation so that loop is fair). Best of 3 rounds of back-to-back repetitions after a
- * warm-up, with a pause between contenders so OpenBLAS's spinning threads are idle. Each
- * result is checked against OpenBLAS's (max |mtc - blas| / max |blas|).
+ * optimisation so that loop is fair; for matmul^T: CblasTrans on b). Best of 3 rounds of
+ * back-to-back repetitions after a warm-up, with a pause between contenders so OpenBLAS's spinning
+ * threads are idle. Each result is checked against OpenBLAS's (max |mtc - blas| / max |blas|).
  *
  *   usage: bench_matmul_graph [n ...]     (default 1024)   env: MT_BENCH_THREADS (default 2)
  */
@@ -48,14 +50,18 @@ static mt_tensor *random_tensor(int rank, const int64_t *dims)
     return t;
 }
 
-/* y = a . b, with `epilogue`: relu(a . b + bias). */
-static mt_graph *build(int64_t n, int epilogue, int *ia, int *ib, int *ibias)
+enum { PLAIN, EPILOGUE, TRANS_B, NKINDS };
+static const char *const kind_names[NKINDS] = {"matmul", "bias+relu", "matmul^T"};
+
+/* y = a . b; EPILOGUE: relu(a . b + bias); TRANS_B: a . b^T. */
+static mt_graph *build(int64_t n, int kind, int *ia, int *ib, int *ibias)
 {
-    mt_graph *g = mt_graph_new(epilogue ? "mm_bias_relu" : "mm");
-    int64_t sq[2] = {n, n};
+    int epilogue = kind == EPILOGUE;
+    mt_graph *g = mt_graph_new(kind == EPILOGUE ? "mm_bias_relu" : kind == TRANS_B ? "mm_t" : "mm");
+    int64_t sq[2] = {n, n}, swap[2] = {1, 0};
     *ia = mt_input(g, "a", mt_type_make(MT_DTYPE_F32, 2, sq));
     *ib = mt_param(g, "b", mt_type_make(MT_DTYPE_F32, 2, sq));
-    int y = mt_matmul(g, *ia, *ib);
+    int y = mt_matmul(g, *ia, kind == TRANS_B ? mt_permute(g, *ib, 2, swap) : *ib);
     *ibias = -1;
     if (epilogue) {
         *ibias = mt_param(g, "bias", mt_type_make(MT_DTYPE_F32, 1, &n));
@@ -65,22 +71,23 @@ static mt_graph *build(int64_t n, int epilogue, int *ia, int *ib, int *ibias)
     return g;
 }
 
-static void run_blas(int n, const float *a, const float *b, const float *bias, float *c)
+static void run_blas(int n, const float *a, const float *b, const float *bias, int trans_b,
+                     float *c)
 {
     if (bias)
         for (int i = 0; i < n; i++)
             memcpy(c + (size_t)i * n, bias, (size_t)n * sizeof *c);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
-                bias ? 1.0f : 0.0f, c, n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, n, n, n, 1.0f, a,
+                n, b, n, bias ? 1.0f : 0.0f, c, n);
     if (bias)
         for (size_t i = 0; i < (size_t)n * n; i++)
             c[i] = c[i] > 0.0f ? c[i] : 0.0f;
 }
 
-static int bench_one(int n, int epilogue, int threads)
+static int bench_one(int n, int kind, int threads)
 {
-    int ia, ib, ibias;
-    mt_graph *g = build(n, epilogue, &ia, &ib, &ibias);
+    int ia, ib, ibias, epilogue = kind == EPILOGUE;
+    mt_graph *g = build(n, kind, &ia, &ib, &ibias);
     const mt_tensor **leaves = calloc((size_t)mt_graph_nnodes(g), sizeof *leaves);
     int64_t sq[2] = {n, n}, vec[1] = {n};
     mt_tensor *a = random_tensor(2, sq), *b = random_tensor(2, sq);
@@ -119,7 +126,7 @@ static int bench_one(int n, int epilogue, int threads)
         for (int r = -1; r < reps; r++) {
             double t = now();
             run_blas(n, mt_tensor_data(a), mt_tensor_data(b), bias ? mt_tensor_data(bias) : NULL,
-                     c);
+                     kind == TRANS_B, c);
             t = now() - t;
             if (r >= 0)
                 best[1] = fmin(best[1], t);
@@ -138,7 +145,7 @@ static int bench_one(int n, int epilogue, int threads)
     }
     double gf = flops / best[0] * 1e-9, gb = flops / best[1] * 1e-9;
     printf("| %-9s | %4d | %d | %7.1f | %7.1f | %5.2f | %8.3f | %7.1e | %5.2f |\n",
-           epilogue ? "bias+relu" : "matmul", n, threads, gf, gb, gf / gb, best[0] * 1e3,
+           kind_names[kind], n, threads, gf, gb, gf / gb, best[0] * 1e3,
            scale > 0 ? diff / scale : diff, compile_s);
     fflush(stdout);
 
@@ -178,7 +185,7 @@ int main(int argc, char **argv)
     printf("|-----------|------|---|---------|---------|-------|----------|---------|-------|\n");
     int failed = 0;
     for (int i = 0; i < nsizes; i++)
-        for (int e = 0; e < 2; e++)
-            failed |= bench_one(sizes[i], e, threads);
+        for (int k = 0; k < NKINDS; k++)
+            failed |= bench_one(sizes[i], k, threads);
     return failed;
 }

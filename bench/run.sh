@@ -84,7 +84,7 @@ if have bench_matmul_graph; then
     if run bench_matmul_graph; then
         while IFS='|' read -r _ graph n t mtc blas r _; do
             row "graph $(echo $graph) n=$(echo $n)" "$(echo $mtc)" "OpenBLAS $(echo $blas)" "$(echo $r)" "-"
-        done < <(grep -E '^\| +[a-z+]+ +\| +[0-9]+' "$logs/bench_matmul_graph.txt")
+        done < <(grep -E '^\| +[a-z+^T]+ +\| +[0-9]+' "$logs/bench_matmul_graph.txt")
     fi
 fi
 

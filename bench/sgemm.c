@@ -30,7 +30,7 @@
 #include "ir/alloc.h"
 #include "runtime/pool.h"
 
-/* ---- JIT: emit, optimize with default<O3> for the host, compile ------------------------- */
+/* ---- JIT: emit, optimize for the host (mt_llvm_optimize), compile ---------------------- */
 
 /* Emits `d` as "gemm" in a fresh module and compiles it through the CPU backend's pipeline. */
 static mt_llvm_gemm_fn compile_gemm(const mt_llvm_gemm_desc *d, mt_llvm_jit **jit)
@@ -273,7 +273,7 @@ int main(int argc, char **argv)
                                           : "128-bit vectors");
     printf("T: threads mtc used. GFLOP/s: best of 3 rounds. err: max |c - ref| / max(|ref|, "
            "mean |ref|)\nover %d sampled elements against double dot products; mtc~blas: "
-           "max |mtc - blas| / max |blas|\nover all of C. compile s: emit + O3 + JIT of one "
+           "max |mtc - blas| / max |blas|\nover all of C. compile s: emit + optimise + JIT of one "
            "GEMM.\n\n",
            NSAMPLES);
     printf("| n    | T | mtc     | mtc f64 | OpenBLAS| ratio | err mtc | err f64 | err blas| "

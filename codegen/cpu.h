@@ -1,10 +1,13 @@
 /* cpu.h - the CPU backend: a graph compiled to fused, vectorised kernels with LLVM.
  *
  * The pipeline (docs/cpu-backend.md): simplify (passes/pipeline.c) -> fuse (passes/fuse.c)
- * -> lower to kernel IR
- * (passes/lower.c) -> plan memory (passes/memplan.c) -> emit LLVM IR (codegen/llvm/emit.c)
- * -> optimise at O3 for the host (opt.c) -> JIT with ORC LLJIT (jit.c). Running binds the
- * caller's tensors and splits each kernel's outer loop over a thread pool (runtime/exec.c).
+ * -> lower to kernel IR (passes/lower.c) -> plan memory (passes/memplan.c) -> compile
+ * (codegen/llvm/compile.c): the kernels are split into units, plus one unit per function of
+ * the shared GEMM that the matmuls call (codegen/llvm/gemm.h); each unit is looked up in the
+ * on-disk kernel cache (codegen/llvm/cache.c, docs/cache.md) and, when missing, emitted as
+ * LLVM IR (emit.c), optimised for the host (opt.c) and compiled to an object file, on a pool
+ * of threads; ORC LLJIT links the objects (jit.c). Running binds the caller's tensors and
+ * splits each kernel's outer loop over a thread pool (runtime/exec.c).
  */
 #ifndef MT_CODEGEN_CPU_H
 #define MT_CODEGEN_CPU_H
@@ -33,7 +36,8 @@ mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d);
  * mt_cpu_compile compiles), as text the caller frees with mt_free; NULL with d set on failure.
  *   fused    the partition into kernels (`why`: the reason behind each stored value)
  *   kernels  the loop nests, after memory planning (arena offsets)
- *   llvm     the optimised LLVM module */
+ *   llvm     the optimised LLVM module: every kernel and the GEMM functions they call, as one
+ *            module (compiling cuts the same functions into units) */
 char *mt_cpu_dump_fused(const mt_graph *g, int why, mt_diag *d);
 char *mt_cpu_dump_kernels(const mt_graph *g, mt_diag *d);
 char *mt_cpu_dump_llvm(const mt_graph *g, mt_diag *d);

@@ -1,11 +1,12 @@
 /* cache.h - the kernel cache: compiled object files stored under a content address.
  *
  * The compile path (compile.c) keys each compile unit by the SHA-256 of its kernel IR and
- * symbol prefix, the host's triple, CPU name and features, the LLVM version, the optimisation
- * settings, the build of mtc and the entry format version (cache_key.c). An entry is one file
- * `DIR/<64 hex digits>.o`: a 56-byte header (magic, format version, CRC-32 of the payload,
- * payload length, the key itself) and the object file. On a hit the JIT links the cached
- * object and LLVM neither emits, optimises nor generates code. docs/cache.md has the details.
+ * symbol prefix (or, for a GEMM piece, its name), the host's triple, CPU name and features, the
+ * LLVM version, the optimisation settings, the build of mtc and the entry format version
+ * (cache_key.c). An entry is one file `DIR/<64 hex digits>.o`: a 56-byte header (magic, format
+ * version, CRC-32 of the payload, payload length, the key itself) and the object file. On a hit the
+ * JIT links the cached object and LLVM neither emits, optimises nor generates code. docs/cache.md
+ * has the details.
  *
  * The cache never makes a compile fail: an unusable directory, a full disk or a damaged entry
  * only cost a rebuild (with MTC_DEBUG=1 each is noted on stderr). Entries are written to a
@@ -41,6 +42,9 @@ char *mt_cache_dir(void);
 /* The key of the kernels of p (a compile unit: compile.h) emitted with symbol prefix
  * `prefix`, for this host, LLVM and build of mtc (cache_key.c). 0 when out of memory. */
 int mt_cache_key_program(const mt_kprog *p, const char *prefix, mt_cache_key *k);
+/* The key of the GEMM piece named `piece` (gemm.h: mt_llvm_gemm_piece_name) for this host,
+ * LLVM and build of mtc: the same for every program. */
+void mt_cache_key_gemm(const char *piece, mt_cache_key *k);
 /* The key of arbitrary content text[0 .. len) in the same environment (for tests). */
 void mt_cache_key_make(const char *text, size_t len, mt_cache_key *k);
 /* The path of k's entry in the cache directory, or NULL (no directory, out of memory); the

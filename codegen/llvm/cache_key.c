@@ -2,7 +2,9 @@
  *
  * A key is the SHA-256 of the environment that shapes machine code (format version, LLVM
  * version, host triple, CPU and features, optimisation settings, the build of mtc) followed by
- * the content: the kernel IR of a compile unit and its symbol prefix.
+ * the content: the kernel IR of a compile unit and its symbol prefix, or the name of a GEMM
+ * piece (gemm.h), which says everything its code depends on and nothing about any program, so
+ * that every program's matmuls share the same entries.
  *
  * The kernel IR is hashed as an exact binary serialisation, not as its printed form (which is
  * for people: it drops the type of a u32 or u64 constant, the payload of a NaN, the sharing of
@@ -57,26 +59,34 @@ static void find_build(void)
 /* Each field ends with a NUL, so that no two different field lists hash the same bytes. */
 static void field(mt_sha256 *s, const char *text) { mt_sha256_update(s, text, strlen(text) + 1); }
 
-static void begin(mt_sha256 *s, const char *kind)
+/* The hash state after the environment's fields, computed once: they cannot change while the
+ * process runs, and a key is made for every compile unit. */
+static mt_sha256 environment;
+static pthread_once_t environment_once = PTHREAD_ONCE_INIT;
+
+static void hash_environment(void)
 {
+    mt_sha256 *s = &environment;
     mt_sha256_init(s);
     char num[32];
     snprintf(num, sizeof num, "%d", MT_CACHE_FORMAT);
     field(s, "mtc kernel cache");
     field(s, num);
     field(s, "LLVM " LLVM_VERSION_STRING);
-    mt_llvm_init();
-    char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName(),
-         *features = LLVMGetHostCPUFeatures();
+    char *triple = LLVMGetDefaultTargetTriple();
     field(s, triple ? triple : "");
-    field(s, cpu ? cpu : "");
-    field(s, features ? features : "");
+    field(s, mt_llvm_host_cpu());
+    field(s, mt_llvm_host_features());
     LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
     field(s, mt_llvm_pipeline_description());
     pthread_once(&build_once, find_build);
     field(s, build_id);
+}
+
+static void begin(mt_sha256 *s, const char *kind)
+{
+    pthread_once(&environment_once, hash_environment);
+    *s = environment;
     field(s, kind);
 }
 
@@ -93,6 +103,14 @@ void mt_cache_key_make(const char *text, size_t len, mt_cache_key *k)
     uint64_t n = len;
     mt_sha256_update(&s, &n, sizeof n);
     mt_sha256_update(&s, text, len);
+    end(&s, k);
+}
+
+void mt_cache_key_gemm(const char *piece, mt_cache_key *k)
+{
+    mt_sha256 s;
+    begin(&s, "gemm piece");
+    field(&s, piece);
     end(&s, k);
 }
 

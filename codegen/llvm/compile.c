@@ -1,10 +1,15 @@
-/* compile.c - kernel program -> units -> (cache | O3 + code generation) -> JIT (compile.h).
+/* compile.c - kernel program -> units -> (cache | optimise + generate code) -> JIT (compile.h).
  *
  * A unit is a view of the program holding a run of consecutive kernels: emit.c sees an
  * ordinary program, so a unit's module is exactly what the whole program's module holds for
  * those kernels. Every unit is keyed (from its kernel IR) and looked up on the calling thread,
  * which is cheap; the units the cache lacks are then emitted, optimised and compiled on a
  * pool of threads. Each unit has its own LLVM context, which is what makes that safe.
+ *
+ * The GEMM functions that the matmul kernels call (gemm.h: the pieces, shared by every product
+ * of a dtype and transpose) are units of their own, one per piece, keyed by the piece's name
+ * alone: a piece is compiled once, and every later program with a matmul finds it in the
+ * cache. Kernel units only declare them; the JIT links the calls.
  *
  * A cached object that passes validation but does not link (a bug, a hash collision) must not
  * fail the compile: the program's cached entries are then deleted and it is compiled again
@@ -22,8 +27,12 @@
 #include "ir/alloc.h"
 #include "runtime/pool.h"
 
+#define MAX_UNITS (MT_COMPILE_UNITS + MT_LLVM_GEMM_MAX_PIECES)
+
 typedef struct unit {
-    mt_kprog view;    /* the program, with `kernels` narrowed to this unit's */
+    mt_kprog view; /* the program, with `kernels` narrowed to this unit's */
+    int is_piece;  /* a GEMM piece, not kernels */
+    mt_llvm_gemm_piece piece;
     mt_cache_key key; /* valid when `keyed` */
     int keyed, hit;   /* hit: obj came from the cache */
     int64_t cost;     /* estimated (split) */
@@ -39,9 +48,9 @@ typedef struct job {
     /* Idle target machines: a unit takes one (or makes one) and gives it back, so each
      * thread reuses one and no two threads share one. */
     pthread_mutex_t lock;
-    LLVMTargetMachineRef idle[MT_COMPILE_UNITS];
+    LLVMTargetMachineRef idle[MAX_UNITS];
     int nidle;
-    int todo[MT_COMPILE_UNITS]; /* the units the cache did not have */
+    int todo[MAX_UNITS]; /* the units the cache did not have */
     int ntodo;
 } job;
 
@@ -72,7 +81,14 @@ static void look_up(const job *jb, unit *u)
 {
     if (!mt_cache_enabled())
         return;
-    u->keyed = mt_cache_key_program(&u->view, jb->prefix, &u->key); /* 0: out of memory */
+    if (u->is_piece) {
+        char name[MT_LLVM_GEMM_NAME];
+        mt_llvm_gemm_piece_name(&u->piece, name);
+        mt_cache_key_gemm(name, &u->key);
+        u->keyed = 1;
+    } else {
+        u->keyed = mt_cache_key_program(&u->view, jb->prefix, &u->key); /* 0: out of memory */
+    }
     void *bytes;
     size_t len;
     if (u->keyed && jb->read_cache && mt_cache_load(&u->key, &bytes, &len)) {
@@ -96,7 +112,9 @@ static void build(void *ctx, int64_t t)
     unit *u = &jb->units[jb->todo[t]];
     mt_llvm_module *m = NULL;
     double t0 = now_ms();
-    if (mt_llvm_emit(&u->view, jb->prefix, &m, &u->diag) != MT_OK)
+    mt_status st = u->is_piece ? mt_llvm_emit_gemm_piece(&u->piece, &m, &u->diag)
+                               : mt_llvm_emit_unit(&u->view, jb->prefix, 0, &m, &u->diag);
+    if (st != MT_OK)
         return;
     double t1 = now_ms(), t2 = t1, t3 = t1;
     LLVMTargetMachineRef tm = take_machine(jb, &u->diag);
@@ -113,14 +131,25 @@ static void build(void *ctx, int64_t t)
 }
 
 /* LLVM's time for a kernel's statements, in units of a plain loop nest (a few ms on the
- * development machines): each GEMM statement brings a packed, register-blocked GEMM of its
- * own, about ten times that. */
+ * development machines). A GEMM statement is only a call: its code is in the pieces. */
 static int64_t statements_cost(const mt_kstmt *s)
 {
     int64_t c = 0;
     for (; s; s = s->next)
-        c += s->kind == MT_KS_GEMM ? 10 : s->kind == MT_KS_FOR ? statements_cost(s->body) : 0;
+        c += s->kind == MT_KS_FOR ? statements_cost(s->body) : 0;
     return c;
+}
+
+/* The same estimate for a GEMM piece, measured (MTC_DEBUG=1 prints each unit's times). */
+static int64_t piece_cost(const mt_llvm_gemm_piece *p)
+{
+    switch (p->part) {
+    case MT_LLVM_GEMM_KERNEL: return 2;
+    case MT_LLVM_GEMM_PACK_A: return p->trans_a ? 1 : 3;
+    case MT_LLVM_GEMM_PACK_B: return p->trans_b ? 4 : 1;
+    case MT_LLVM_GEMM_DRIVER: return 2;
+    }
+    return 1;
 }
 
 /* How many runs of consecutive kernels, none costing more than `limit`, hold them all. */
@@ -202,11 +231,17 @@ static void run_units(job *jb, int n)
     if (env && *env && strcmp(env, "0") != 0)
         for (int i = 0; i < n; i++) {
             const unit *u = &jb->units[i];
+            char what[MT_LLVM_GEMM_NAME + 64];
+            if (u->is_piece)
+                mt_llvm_gemm_piece_name(&u->piece, what);
+            else
+                snprintf(what, sizeof what, "%s..%s", u->view.kernels[0].name,
+                         u->view.kernels[u->view.nkernels - 1].name);
             fprintf(stderr,
-                    "mtc: compile: unit %d (%s..%s, cost %lld): %s emit %.1f ms, opt %.1f ms, "
+                    "mtc: compile: unit %d (%s, cost %lld): %s emit %.1f ms, opt %.1f ms, "
                     "codegen %.1f ms\n",
-                    i, u->view.kernels[0].name, u->view.kernels[u->view.nkernels - 1].name,
-                    (long long)u->cost, u->hit ? "cached" : "built", u->ms[0], u->ms[1], u->ms[2]);
+                    i, what, (long long)u->cost, u->hit ? "cached" : "built", u->ms[0], u->ms[1],
+                    u->ms[2]);
         }
 }
 
@@ -255,13 +290,28 @@ static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, 
                          mt_kernel_fn **fns, int *bad_cache, mt_diag *d)
 {
     *bad_cache = 0;
-    unit *units = mt_calloc(MT_COMPILE_UNITS, sizeof *units);
+    unit *units = mt_calloc(MAX_UNITS, sizeof *units);
     if (!units)
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     int n = split(p, units);
     if (n == 0 && p->nkernels > 0) {
         mt_free(units);
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
+    }
+    mt_llvm_gemm_piece pieces[MT_LLVM_GEMM_MAX_PIECES];
+    int npieces;
+    mt_status pst = mt_llvm_gemm_pieces_of(p, pieces, &npieces, d);
+    if (pst != MT_OK) {
+        mt_free(units);
+        return pst;
+    }
+    for (int i = 0; i < npieces; i++, n++) {
+        units[n].is_piece = 1;
+        units[n].piece = pieces[i];
+        units[n].view = *p;
+        units[n].view.nkernels = 0;
+        units[n].cost = piece_cost(&pieces[i]);
+        mt_diag_init(&units[n].diag);
     }
     job jb = {.units = units, .prefix = prefix, .read_cache = read_cache};
     pthread_mutex_init(&jb.lock, NULL);

@@ -3,7 +3,7 @@
  * Each kernel becomes two functions: an internal body taking one pointer per buffer it uses
  * (marked noalias where memory planning proved no overlap, so loops vectorize without
  * run-time alias checks) and the exported entry point of the kernel ABI (llvm.h), which loads
- * the pointers from the buffer table and calls the body; O3 inlines it.
+ * the pointers from the buffer table and calls the body; the optimiser inlines it.
  *
  * Loops have exact, constant trip counts and are bottom-tested (every trip is >= 1); the
  * parallel outer loop runs [begin, end) instead. Scalars live in allocas that mem2reg turns
@@ -14,10 +14,13 @@
  * Float math maps to LLVM intrinsics (llvm.exp.f32, ...) except tanh, a call to libm's
  * tanhf/tanh. Nothing here knows about graph ops: one scalar operation at a time.
  *
- * A GEMM statement (a matmul's rows, ir/kernel.h) becomes a call of a packed,
- * register-blocked GEMM emitted into the module for its shape (codegen/llvm/gemm.c): one call
- * for all the rows of a loop that starts with it, before the loop (which then runs only the
- * epilogue), else one call per row.
+ * A GEMM statement (a matmul's rows, ir/kernel.h) becomes a call of the packed,
+ * register-blocked GEMM of codegen/llvm/gemm.c, shared by every product of its dtype and
+ * transposes, with the product's sizes and strides as a constant descriptor: one call for all
+ * the rows of a loop that starts with it, before the loop (which then runs only the
+ * epilogue), else one call per row. The GEMM's own functions go into the module too
+ * (mt_llvm_emit), or are left to other objects (mt_llvm_emit_unit: compile.c compiles them as
+ * units of their own, mt_llvm_emit_gemm_piece).
  */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/DebugInfo.h>
@@ -52,7 +55,14 @@ typedef struct emitter {
     memo_slot memo[MEMO_SIZE];
     int nmemo;
     const char *prefix;
-    int ngemm;      /* GEMM functions of the current kernel */
+    int gemm_bodies; /* define the GEMM's pieces in this module, not just declare them */
+    int x86;         /* the host is x86-64: non-temporal stores and sfence are available */
+    /* Non-temporal stores (see nt_plan): the store statement and its loop, or NULL. While the
+     * aligned copy of that loop is emitted, nt_base is the store's 64-byte aligned address at
+     * the copy's first iteration nt_first. nt_used: the kernel has such stores. */
+    const mt_kstmt *nt_store, *nt_loop;
+    LLVMValueRef nt_base, nt_first;
+    int nt_used;
     mt_status fail; /* a GEMM the emitter refused (d has the message), else MT_OK */
     mt_diag *d;
 } emitter;
@@ -297,30 +307,19 @@ static mt_status gemm_desc(const mt_kgemm *g, const mt_type *tc, mt_llvm_gemm_de
     return MT_OK;
 }
 
-/* Rows [lo, hi) of the product of GEMM statement s: a call of its own function, emitted into
- * the module here (codegen/llvm/gemm.c), with the packed panels on the calling thread's stack. */
+/* Rows [lo, hi) of the product of GEMM statement s: a call of the shared GEMM with the
+ * product's descriptor (codegen/llvm/gemm.c), the packed panels on the calling thread's
+ * stack. */
 static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueRef hi)
 {
     const mt_kgemm *g = s->gemm;
     mt_llvm_gemm_desc desc;
-    char name[256];
-    snprintf(name, sizeof name, "%s%s.mm%d", e->prefix, e->k->name, e->ngemm++);
-    LLVMValueRef fn = NULL;
     mt_status st = gemm_desc(g, &e->p->bufs[g->c].type, &desc, e->d);
     if (st == MT_OK)
-        st = mt_llvm_gemm_emit(e->M, name, &desc, &fn, e->d);
-    if (st != MT_OK) {
-        if (e->fail == MT_OK)
-            e->fail = st;
-        return;
-    }
-    /* One call per kernel invocation: not worth inlining, and a call keeps the dynamic
-     * alloca of its panels out of the caller's loops. */
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
-    add_attr(e, fn, LLVMAttributeFunctionIndex, "noinline");
-    LLVMValueRef args[6] = {e->bufptr[g->a],        e->bufptr[g->b], e->bufptr[g->c], lo, hi,
-                            LLVMConstNull(e->t_ptr)};
-    LLVMBuildCall2(e->B, LLVMGlobalGetValueType(fn), fn, args, 6, "");
+        st = mt_llvm_gemm_build_call(e->M, e->B, &desc, e->bufptr[g->a], e->bufptr[g->b],
+                                     e->bufptr[g->c], lo, hi, NULL, e->gemm_bodies, e->d);
+    if (st != MT_OK && e->fail == MT_OK)
+        e->fail = st;
 }
 
 /* ---- statements ------------------------------------------------------------------------ */
@@ -355,26 +354,20 @@ static int sums_only(const mt_kstmt *s)
     return 1;
 }
 
-static void loop(emitter *e, const mt_kstmt *s, int top)
+/* The loop `for i in [start, end)` of statement s over `body`, bottom-tested; `guarded` adds
+ * the test for an empty range (loops of kernel IR have trips >= 1, but pieces of them may
+ * not). */
+static LLVMValueRef emit_for(emitter *e, const mt_kstmt *s, const mt_kstmt *body,
+                             LLVMValueRef start, LLVMValueRef end, int guarded)
 {
     LLVMBuilderRef B = e->B;
-    int par = top && mt_kernel_is_parallel(e->k);
-    LLVMValueRef start = par ? e->begin : LLVMConstInt(e->t_i64, 0, 0);
-    LLVMValueRef end = par ? e->end : LLVMConstInt(e->t_i64, (unsigned long long)s->trip, 0);
-    const mt_kstmt *body = s->body;
-    if (body && body->kind == MT_KS_GEMM && body->index->op == MT_KX_VAR &&
-        body->index->id == s->id) {
-        /* The loop's rows of the product in one call, before the rest of the loop reads them
-         * (ir/kernel.h allows it): B is packed once per call, not per row. */
-        call_gemm(e, body, start, end);
-        body = body->next;
-        if (!body)
-            return;
-    }
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(B);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->C, e->fn, "loop");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->C, e->fn, "done");
-    LLVMBuildBr(B, head);
+    if (guarded)
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, start, end, ""), head, exit);
+    else
+        LLVMBuildBr(B, head);
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(B);
     LLVMPositionBuilderAtEnd(B, head);
     LLVMValueRef i = LLVMBuildPhi(B, e->t_i64, "i");
     e->loopval[s->id] = i;
@@ -389,6 +382,101 @@ static void loop(emitter *e, const mt_kstmt *s, int top)
     LLVMBasicBlockRef in_b[2] = {pre, latch};
     LLVMAddIncoming(i, in_v, in_b, 2);
     LLVMPositionBuilderAtEnd(B, exit);
+    return br;
+}
+
+/* !{!"llvm.loop.vectorize.enable", i1 false}: a loop of at most a vector's worth of
+ * iterations, which vectorising would only make bigger. */
+static LLVMValueRef scalar_loop_id(emitter *e)
+{
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->C, NULL, 0);
+    const char *key = "llvm.loop.vectorize.enable";
+    LLVMMetadataRef kv[2] = {LLVMMDStringInContext2(e->C, key, strlen(key)),
+                             LLVMValueAsMetadata(LLVMConstInt(e->t_i1, 0, 0))};
+    LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(e->C, kv, 2)};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(e->C, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(tmp, id);
+    return LLVMMetadataAsValue(e->C, id);
+}
+
+/* The loop of the kernel's streaming store (nt_plan), in two copies: the iterations before
+ * the first one whose store address is 64-byte aligned, then the rest, whose store is
+ * addressed from that aligned start, made visible to LLVM with llvm.ptrmask (a no-op at run
+ * time) and tagged !mtc.stream. The loop vectorizer then turns the second copy's stores into
+ * vector stores that InstCombine can prove aligned to their size, and only those are made
+ * non-temporal, after optimisation (opt.c): LLVM's vectorizer refuses to vectorise a store
+ * that is already non-temporal unless the scalar store is aligned to the whole vector, and a
+ * misaligned non-temporal vector store would be split into scalar ones. */
+static void emit_nt_loop(emitter *e, const mt_kstmt *s, const mt_kstmt *body, LLVMValueRef start,
+                         LLVMValueRef end)
+{
+    LLVMBuilderRef B = e->B;
+    const mt_kstmt *st = e->nt_store;
+    LLVMTypeRef t = ltype(e, mt_ktype_of(e->p->bufs[st->id].type.dtype));
+    int64_t esize = mt_dtype_size(e->p->bufs[st->id].type.dtype), line = 64 / esize;
+    /* The store's address at i = start, and how many iterations to the next 64 bytes. */
+    memo_clear(e);
+    e->loopval[s->id] = start;
+    LLVMValueRef idx = expr(e, st->index);
+    LLVMValueRef at = LLVMBuildGEP2(B, t, e->bufptr[st->id], &idx, 1, "");
+    memo_clear(e);
+    LLVMValueRef addr = LLVMBuildPtrToInt(B, at, e->t_i64, "");
+    LLVMValueRef mis = LLVMBuildAnd(
+        B, LLVMBuildUDiv(B, addr, LLVMConstInt(e->t_i64, (unsigned long long)esize, 0), ""),
+        LLVMConstInt(e->t_i64, (unsigned long long)(line - 1), 0), "");
+    LLVMValueRef peel = LLVMBuildAnd(
+        B, LLVMBuildSub(B, LLVMConstInt(e->t_i64, (unsigned long long)line, 0), mis, ""),
+        LLVMConstInt(e->t_i64, (unsigned long long)(line - 1), 0), "peel");
+    LLVMValueRef mid = LLVMBuildAdd(B, start, peel, "aligned");
+    LLVMValueRef stop =
+        LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, mid, end, ""), mid, end, "");
+    LLVMValueRef br = emit_for(e, s, body, start, stop, 1);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->C, "llvm.loop", 9), scalar_loop_id(e));
+    /* The aligned part: the store at iteration i is nt_base + (i - nt_first). */
+    LLVMValueRef first = LLVMBuildGEP2(B, t, at, &peel, 1, "");
+    LLVMTypeRef types[2] = {LLVMTypeOf(first), e->t_i64};
+    unsigned id = LLVMLookupIntrinsicID("llvm.ptrmask", 12);
+    LLVMValueRef ptrmask = LLVMGetIntrinsicDeclaration(e->M, id, types, 2);
+    LLVMValueRef margs[2] = {first, LLVMConstInt(e->t_i64, ~(unsigned long long)63, 0)};
+    e->nt_base =
+        LLVMBuildCall2(B, LLVMIntrinsicGetType(e->C, id, types, 2), ptrmask, margs, 2, "stream");
+    LLVMSetMetadata(e->nt_base, LLVMGetMDKindIDInContext(e->C, MT_LLVM_STREAM_MD, 10),
+                    LLVMMetadataAsValue(e->C, LLVMMDNodeInContext2(e->C, NULL, 0)));
+    /* LLVM 14 does not derive alignment from llvm.ptrmask, but it does from this (true)
+     * assumption, also through the vectorised loop's induction. */
+    LLVMValueRef low = LLVMBuildAnd(B, LLVMBuildPtrToInt(B, e->nt_base, e->t_i64, ""),
+                                    LLVMConstInt(e->t_i64, 63, 0), "");
+    LLVMValueRef aligned = LLVMBuildICmp(B, LLVMIntEQ, low, LLVMConstInt(e->t_i64, 0, 0), "");
+    LLVMTypeRef at_ty = LLVMFunctionType(e->t_void, &e->t_i1, 1, 0);
+    LLVMValueRef assume = LLVMGetNamedFunction(e->M, "llvm.assume");
+    if (!assume)
+        assume = LLVMAddFunction(e->M, "llvm.assume", at_ty);
+    LLVMBuildCall2(B, at_ty, assume, &aligned, 1, "");
+    e->nt_first = mid;
+    e->nt_used = 1;
+    emit_for(e, s, body, mid, end, 1);
+    e->nt_base = e->nt_first = NULL;
+}
+
+static void loop(emitter *e, const mt_kstmt *s, int top)
+{
+    int par = top && mt_kernel_is_parallel(e->k);
+    LLVMValueRef start = par ? e->begin : LLVMConstInt(e->t_i64, 0, 0);
+    LLVMValueRef end = par ? e->end : LLVMConstInt(e->t_i64, (unsigned long long)s->trip, 0);
+    const mt_kstmt *body = s->body;
+    if (body && body->kind == MT_KS_GEMM && body->index->op == MT_KX_VAR &&
+        body->index->id == s->id) {
+        /* The loop's rows of the product in one call, before the rest of the loop reads them
+         * (ir/kernel.h allows it): B is packed once per call, not per row. */
+        call_gemm(e, body, start, end);
+        body = body->next;
+        if (!body)
+            return;
+    }
+    if (s == e->nt_loop)
+        emit_nt_loop(e, s, body, start, end);
+    else
+        emit_for(e, s, body, start, end, 0);
 }
 
 static void block(emitter *e, const mt_kstmt *s, int top)
@@ -399,9 +487,15 @@ static void block(emitter *e, const mt_kstmt *s, int top)
         case MT_KS_FOR: loop(e, s, top); break;
         case MT_KS_STORE: {
             LLVMTypeRef t = ltype(e, mt_ktype_of(e->p->bufs[s->id].type.dtype));
-            LLVMValueRef idx = expr(e, s->index);
-            LLVMValueRef v = expr(e, s->value);
-            LLVMValueRef at = LLVMBuildGEP2(e->B, t, e->bufptr[s->id], &idx, 1, "");
+            LLVMValueRef v = expr(e, s->value), at;
+            int nt = s == e->nt_store && e->nt_base;
+            if (nt) { /* the aligned copy of its loop: nt_base + (i - nt_first) */
+                LLVMValueRef off = LLVMBuildSub(e->B, e->loopval[e->nt_loop->id], e->nt_first, "");
+                at = LLVMBuildGEP2(e->B, t, e->nt_base, &off, 1, "");
+            } else {
+                LLVMValueRef idx = expr(e, s->index);
+                at = LLVMBuildGEP2(e->B, t, e->bufptr[s->id], &idx, 1, "");
+            }
             LLVMSetAlignment(LLVMBuildStore(e->B, v, at), t == e->t_f64 ? 8 : 4);
             break;
         }
@@ -414,6 +508,130 @@ static void block(emitter *e, const mt_kstmt *s, int top)
         }
         }
     }
+}
+
+/* ---- non-temporal stores --------------------------------------------------------------- */
+
+/* A kernel that writes at least this many bytes into buffers it does not read streams them
+ * to memory with non-temporal stores: they skip the cache, so the line is not read first
+ * (read-for-ownership), which saves a third of the memory traffic of a streaming kernel, and
+ * data that will not fit in the last-level cache anyway does not evict what would. Smaller
+ * outputs keep ordinary stores: the next kernel (or the next run) finds them in the cache.
+ * Measured on the development machine (32 MiB L3) with y = relu(x * a + a), run repeatedly:
+ * ordinary stores were 1.5 to 2.8x faster up to 16 MiB, about even from 20 to 28 MiB, and
+ * non-temporal ones 1.3x faster at 32 MiB and 1.25 to 1.5x at 48 and 64 MiB. */
+#define MT_NT_MIN_BYTES ((int64_t)24 << 20)
+
+/* A contiguous run must be this long (in bytes) for its loop to get non-temporal stores: the
+ * part before the first 64-byte boundary uses ordinary ones. */
+#define MT_NT_MIN_RUN 4096
+
+/* The coefficient c when x = c * v + (terms without v), built from constants, loop
+ * variables, + and - and * by constants (an index that steps by c elements per iteration of
+ * loop v); operations on terms without v (the / and % of reshapes over outer loops) are terms
+ * without v. -1 when x is not of that form or reads data (loads, scalars). *budget bounds the
+ * walk: expressions are DAGs. */
+static int64_t coefficient(const mt_kexpr *x, int v, int *budget)
+{
+    if (--*budget < 0)
+        return -1;
+    switch (x->op) {
+    case MT_KX_CONST: return 0;
+    case MT_KX_VAR: return x->id == v;
+    case MT_KX_LOAD:
+    case MT_KX_SCALAR: return -1;
+    default: break;
+    }
+    int64_t c[3] = {0, 0, 0};
+    for (int i = 0; i < x->nargs && i < 3; i++)
+        if ((c[i] = coefficient(x->args[i], v, budget)) < 0)
+            return -1;
+    if (x->nargs > 3 || (c[0] == 0 && c[1] == 0 && c[2] == 0))
+        return x->nargs > 3 ? -1 : 0;
+    switch (x->op) {
+    case MT_KX_ADD: return c[0] + c[1];
+    case MT_KX_SUB: return c[1] == 0 ? c[0] : -1;
+    case MT_KX_MUL: {
+        const mt_kexpr *k = c[0] == 0 ? x->args[0] : x->args[1];
+        return k->op == MT_KX_CONST && k->c.i >= 0 ? (c[0] + c[1]) * k->c.i : -1;
+    }
+    default: return -1; /* v under a division, a select, a cast: not provably contiguous */
+    }
+}
+
+static unsigned access_of(const mt_kernel *k, int buf)
+{
+    for (int i = 0; i < k->nbufs; i++)
+        if (k->bufs[i] == buf)
+            return k->access[i];
+    return 0;
+}
+
+/* The store statement directly in loop s's body that writes a buffer the kernel only writes
+ * at an index stepping by one element per iteration, when there is exactly one, else NULL. */
+static const mt_kstmt *streaming_store(const emitter *e, const mt_kstmt *s)
+{
+    const mt_kstmt *found = NULL;
+    for (const mt_kstmt *b = s->body; b; b = b->next) {
+        if (b->kind != MT_KS_STORE)
+            continue;
+        unsigned acc = access_of(e->k, b->id);
+        int budget = 256;
+        if ((acc & MT_KACC_READ) || coefficient(b->index, s->id, &budget) != 1)
+            continue;
+        if (found)
+            return NULL;
+        found = b;
+    }
+    return found;
+}
+
+static void find_nt_loop(emitter *e, const mt_kstmt *s, int top)
+{
+    for (; s && !e->nt_loop; s = s->next) {
+        if (s->kind != MT_KS_FOR)
+            continue;
+        const mt_kstmt *st = streaming_store(e, s);
+        int64_t esize = st ? mt_dtype_size(e->p->bufs[st->id].type.dtype) : 0;
+        int whole = top && mt_kernel_is_parallel(e->k); /* the split loop: long by design */
+        if (st && (whole || s->trip * esize >= MT_NT_MIN_RUN)) {
+            e->nt_loop = s;
+            e->nt_store = st;
+        } else {
+            find_nt_loop(e, s->body, 0);
+        }
+    }
+}
+
+/* Decides which store of kernel k, if any, is non-temporal (emit_nt_loop). */
+static void nt_plan(emitter *e, const mt_kernel *k)
+{
+    e->nt_loop = e->nt_store = NULL;
+    e->nt_used = 0;
+    if (!e->x86)
+        return;
+    int64_t bytes = 0;
+    for (int i = 0; i < k->nbufs; i++) {
+        const mt_kbuf *u = &e->p->bufs[k->bufs[i]];
+        if ((k->access[i] & MT_KACC_WRITE) && !(k->access[i] & MT_KACC_READ))
+            bytes += u->numel * (int64_t)mt_dtype_size(u->type.dtype);
+    }
+    if (bytes >= MT_NT_MIN_BYTES)
+        find_nt_loop(e, k->body, 1);
+}
+
+/* Non-temporal stores are weakly ordered: an sfence makes them visible before anything this
+ * thread does next, such as telling the pool that its share of the kernel is done. */
+static void sfence(emitter *e)
+{
+    LLVMTypeRef ft = LLVMFunctionType(e->t_void, NULL, 0, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(e->M, "llvm.x86.sse.sfence");
+    if (!fn)
+        fn = LLVMAddFunction(e->M, "llvm.x86.sse.sfence", ft);
+    /* Tagged: opt.c removes it again if no store became non-temporal. */
+    LLVMSetMetadata(LLVMBuildCall2(e->B, ft, fn, NULL, 0, ""),
+                    LLVMGetMDKindIDInContext(e->C, MT_LLVM_STREAM_MD, 10),
+                    LLVMMetadataAsValue(e->C, LLVMMDNodeInContext2(e->C, NULL, 0)));
 }
 
 /* ---- functions ------------------------------------------------------------------------- */
@@ -433,7 +651,6 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
                        const char *features)
 {
     e->k = k;
-    e->ngemm = 0;
     int n = k->nbufs;
     LLVMTypeRef *params = mt_calloc((size_t)n + 2, sizeof *params);
     e->loopval = mt_calloc((size_t)k->nloops + 1, sizeof *e->loopval);
@@ -480,7 +697,10 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
         LLVMBuildRetVoid(e->B);
         LLVMPositionBuilderAtEnd(e->B, work);
     }
+    nt_plan(e, k);
     block(e, k->body, 1);
+    if (e->nt_used)
+        sfence(e);
     LLVMBuildRetVoid(e->B);
 
     /* The entry point of the kernel ABI. */
@@ -533,25 +753,48 @@ void mt_llvm_module_free(mt_llvm_module *m)
     mt_free(m);
 }
 
-mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **out, mt_diag *d)
+/* An empty module named `name` in a context of its own. NULL when out of memory. */
+static mt_llvm_module *new_module(const char *name)
 {
-    *out = NULL;
     mt_llvm_init();
     mt_llvm_module *m = mt_calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->tsc = LLVMOrcCreateNewThreadSafeContext();
+    m->ctx = LLVMOrcThreadSafeContextGetContext(m->tsc);
+    m->mod = LLVMModuleCreateWithNameInContext(name, m->ctx);
+    LLVMContextSetDiagnosticHandler(m->ctx, quiet, NULL);
+    return m;
+}
+
+/* Verifies m; on failure frees it. */
+static mt_status verify(mt_llvm_module *m, mt_diag *d)
+{
+    char *msg = NULL;
+    mt_status st = MT_OK;
+    if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
+        st = mt_llvm_fail(d, "the generated module does not verify", msg);
+        mt_llvm_module_free(m);
+    }
+    LLVMDisposeMessage(msg);
+    return st;
+}
+
+mt_status mt_llvm_emit_unit(const mt_kprog *p, const char *prefix, int gemm_bodies,
+                            mt_llvm_module **out, mt_diag *d)
+{
+    *out = NULL;
+    mt_llvm_module *m = new_module(p->name);
     emitter *e = mt_calloc(1, sizeof *e);
     if (e)
         e->bufptr = mt_calloc((size_t)p->nbufs + 1, sizeof *e->bufptr);
     if (!m || !e || !e->bufptr) {
-        mt_free(m);
+        mt_llvm_module_free(m);
         if (e)
             mt_free(e->bufptr);
         mt_free(e);
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     }
-    m->tsc = LLVMOrcCreateNewThreadSafeContext();
-    m->ctx = LLVMOrcThreadSafeContextGetContext(m->tsc);
-    m->mod = LLVMModuleCreateWithNameInContext(p->name, m->ctx);
-    LLVMContextSetDiagnosticHandler(m->ctx, quiet, NULL);
     e->C = m->ctx;
     e->M = m->mod;
     e->B = LLVMCreateBuilderInContext(e->C);
@@ -564,14 +807,16 @@ mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **o
     e->t_f64 = LLVMDoubleTypeInContext(e->C);
     e->t_ptr = LLVMPointerType(LLVMInt8TypeInContext(e->C), 0);
     e->prefix = prefix;
+    e->gemm_bodies = gemm_bodies;
     e->d = d;
-    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    char *triple = LLVMGetDefaultTargetTriple();
+    e->x86 = triple && strncmp(triple, "x86_64", 6) == 0;
+    LLVMDisposeMessage(triple);
+    const char *cpu = mt_llvm_host_cpu(), *features = mt_llvm_host_features();
     int ok = 1;
     for (int i = 0; i < p->nkernels && ok && e->fail == MT_OK; i++)
         ok = emit_kernel(e, &p->kernels[i], prefix, cpu, features);
     mt_status fail = e->fail;
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
     LLVMDisposeBuilder(e->B);
     mt_free(e->bufptr);
     mt_free(e);
@@ -579,15 +824,77 @@ mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **o
         mt_llvm_module_free(m);
         return fail != MT_OK ? fail : mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     }
-    char *msg = NULL;
-    if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
-        mt_status st = mt_llvm_fail(d, "the generated module does not verify", msg);
-        LLVMDisposeMessage(msg);
-        mt_llvm_module_free(m);
-        return st;
+    mt_status st = verify(m, d);
+    if (st == MT_OK)
+        *out = m;
+    return st;
+}
+
+mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **out, mt_diag *d)
+{
+    return mt_llvm_emit_unit(p, prefix, 1, out, d);
+}
+
+mt_status mt_llvm_emit_gemm_piece(const mt_llvm_gemm_piece *piece, mt_llvm_module **out, mt_diag *d)
+{
+    *out = NULL;
+    char name[MT_LLVM_GEMM_NAME];
+    mt_llvm_gemm_piece_name(piece, name);
+    mt_llvm_module *m = new_module(name);
+    if (!m)
+        return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
+    mt_llvm_gemm_piece_function(m->mod, piece, true);
+    mt_status st = verify(m, d);
+    if (st == MT_OK)
+        *out = m;
+    return st;
+}
+
+static int same_piece(const mt_llvm_gemm_piece *a, const mt_llvm_gemm_piece *b)
+{
+    char x[MT_LLVM_GEMM_NAME], y[MT_LLVM_GEMM_NAME];
+    mt_llvm_gemm_piece_name(a, x);
+    mt_llvm_gemm_piece_name(b, y);
+    return strcmp(x, y) == 0;
+}
+
+static mt_status add_pieces(const mt_kprog *p, const mt_kstmt *s, mt_llvm_gemm_piece *out, int *n,
+                            mt_diag *d)
+{
+    for (; s; s = s->next) {
+        mt_status st = MT_OK;
+        if (s->kind == MT_KS_FOR)
+            st = add_pieces(p, s->body, out, n, d);
+        if (s->kind == MT_KS_GEMM) {
+            mt_llvm_gemm_desc desc;
+            mt_llvm_gemm_piece need[MT_LLVM_GEMM_PIECES];
+            st = gemm_desc(s->gemm, &p->bufs[s->gemm->c].type, &desc, d);
+            if (st == MT_OK)
+                st = mt_llvm_gemm_pieces(&desc, need, d);
+            for (int i = 0; i < MT_LLVM_GEMM_PIECES && st == MT_OK; i++) {
+                int have = 0;
+                for (int j = 0; j < *n && !have; j++)
+                    have = same_piece(&out[j], &need[i]);
+                if (!have && *n == MT_LLVM_GEMM_MAX_PIECES)
+                    st = mt_diag_set(d, MT_ERR_INTERNAL, "llvm: too many GEMM variants");
+                else if (!have)
+                    out[(*n)++] = need[i];
+            }
+        }
+        if (st != MT_OK)
+            return st;
     }
-    LLVMDisposeMessage(msg);
-    *out = m;
+    return MT_OK;
+}
+
+mt_status mt_llvm_gemm_pieces_of(const mt_kprog *p, mt_llvm_gemm_piece *out, int *n, mt_diag *d)
+{
+    *n = 0;
+    for (int k = 0; k < p->nkernels; k++) {
+        mt_status st = add_pieces(p, p->kernels[k].body, out, n, d);
+        if (st != MT_OK)
+            return st;
+    }
     return MT_OK;
 }
 

@@ -1,10 +1,17 @@
-/* gemm.c - a packed, register-blocked GEMM emitted as LLVM IR for one static shape.
+/* gemm.c - a packed, register-blocked GEMM emitted as LLVM IR, generic in its sizes.
  *
- * Part of the LLVM CPU backend: the renderer (emit.c) calls mt_llvm_gemm_emit for each GEMM
- * statement of a matmul kernel, and the executor splits M across its thread pool. No BLAS is
- * called. This file has the blocking, the loops around the micro-kernel and the entry point;
- * gemm_kernel.c emits the micro-kernel and the packing. docs/gemm.md has the design and the
- * measurements.
+ * Part of the LLVM CPU backend: the renderer (emit.c) turns each GEMM statement of a matmul
+ * kernel into a call of a shared driver with the product's descriptor (sizes, strides, batch
+ * axes) as run-time data, and the executor splits M across its thread pool. No BLAS is called.
+ * This file has the blocking, the driver (the loops around the micro-kernel, batches, the
+ * scratch), the pieces' names and the entry points; gemm_kernel.c emits the micro-kernel and
+ * the packing. docs/gemm.md has the design and the measurements.
+ *
+ * Why generic: specialised per static shape, every matmul of a program brought its own GEMM,
+ * and each cost 55 to 97 ms of LLVM time (an MLP training step compiled in 240 ms). The only
+ * things worth fixing at compile time are those that shape the code: element type, vector
+ * width and register block, the f64 flush and which operand is read transposed. Sizes enter
+ * as loop bounds and strides, which cost nothing measurable at run time.
  *
  * Dims: C[M,N] = A[M,K] . B[K,N]. The structure is BLIS's, written for row-major C with the
  * vector lanes along N:
@@ -47,6 +54,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "codegen/llvm/gemm_gen.h"
+#include "codegen/llvm/llvm.h"
 #include "ir/type.h"
 
 /* ---- blocking -------------------------------------------------------------------------- */
@@ -56,14 +64,17 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 mt_llvm_gemm_isa mt_llvm_gemm_host_isa(void)
 {
-    char *f = LLVMGetHostCPUFeatures();
-    mt_llvm_gemm_isa isa = MT_LLVM_GEMM_ISA_GENERIC;
-    if (f && strstr(f, "+avx512f"))
-        isa = MT_LLVM_GEMM_ISA_AVX512;
-    else if (f && strstr(f, "+avx2") && strstr(f, "+fma"))
-        isa = MT_LLVM_GEMM_ISA_AVX2;
-    LLVMDisposeMessage(f);
-    return isa;
+    const char *f = mt_llvm_host_features();
+    if (strstr(f, "+avx512f"))
+        return MT_LLVM_GEMM_ISA_AVX512;
+    if (strstr(f, "+avx2") && strstr(f, "+fma"))
+        return MT_LLVM_GEMM_ISA_AVX2;
+    return MT_LLVM_GEMM_ISA_GENERIC;
+}
+
+static mt_llvm_gemm_isa resolve_isa(mt_llvm_gemm_isa isa)
+{
+    return isa == MT_LLVM_GEMM_ISA_HOST ? mt_llvm_gemm_host_isa() : isa;
 }
 
 /* Register blocks: with 16 vector registers, 6 x 2 accumulators plus 2 vectors of B and a
@@ -74,11 +85,11 @@ mt_llvm_gemm_isa mt_llvm_gemm_host_isa(void)
  * and >= 512 KiB L2 per core (Zen 3/4, Skylake-X): an Ap panel is 8 x 384 x 4 = 12 KiB, Bp is
  * 384 x 384 x 4 = 576 KiB. MC = 240 keeps the whole scratch under 1 MiB (it may live on a
  * thread's stack) while B is repacked only once per 240 rows. */
-static mt_gemm_blocking blocking_for(const mt_llvm_gemm_desc *d)
+static mt_gemm_blocking blocking_for(mt_dtype dtype, mt_llvm_gemm_isa isa, int64_t f64_flush)
 {
     mt_gemm_blocking bl;
-    bl.isa = d->isa == MT_LLVM_GEMM_ISA_HOST ? mt_llvm_gemm_host_isa() : d->isa;
-    bl.esize = d->dtype == MT_DTYPE_F64 ? 8 : 4;
+    bl.isa = resolve_isa(isa);
+    bl.esize = dtype == MT_DTYPE_F64 ? 8 : 4;
     int vbytes = bl.isa == MT_LLVM_GEMM_ISA_AVX512 ? 64 : bl.isa == MT_LLVM_GEMM_ISA_AVX2 ? 32 : 16;
     bl.vl = vbytes / bl.esize;
     bl.nv = 2;
@@ -86,12 +97,9 @@ static mt_gemm_blocking blocking_for(const mt_llvm_gemm_desc *d)
     bl.mr = bl.isa == MT_LLVM_GEMM_ISA_AVX512 ? 8 : 6;
     bl.nr = (int64_t)bl.nv * bl.vl;
     bl.kc = 1536 / bl.esize;
-    bl.sub = bl.esize == 4 && d->f64_flush > 0 ? d->f64_flush : 0;
+    bl.sub = bl.esize == 4 && f64_flush > 0 ? f64_flush : 0;
     bl.mc = 240;
     bl.nc = 384;
-    bl.mcb = min64(bl.mc, round_up(d->M, bl.mr));
-    bl.kcb = min64(bl.kc, d->K);
-    bl.ncb = min64(bl.nc, round_up(d->N, bl.nr));
     return bl;
 }
 
@@ -105,18 +113,6 @@ void mt_llvm_gemm_desc_init(mt_llvm_gemm_desc *d, mt_dtype dtype, int64_t M, int
     d->lda = K;
     d->ldb = N;
     d->ldc = N;
-}
-
-/* Scratch layout in elements from the 64-byte aligned start: Ap, then Bp, then the edge
- * tile, each starting on a 64-byte boundary so packed vectors load aligned. */
-static int64_t bp_offset(const mt_gemm_blocking *bl)
-{
-    return round_up(bl->mcb * bl->kcb, 64 / bl->esize);
-}
-
-static int64_t tile_offset(const mt_gemm_blocking *bl)
-{
-    return bp_offset(bl) + round_up(bl->kcb * bl->ncb, 64 / bl->esize);
 }
 
 mt_status mt_llvm_gemm_desc_matmul(mt_llvm_gemm_desc *d, const mt_type *a, const mt_type *b,
@@ -152,12 +148,15 @@ mt_status mt_llvm_gemm_desc_matmul(mt_llvm_gemm_desc *d, const mt_type *a, const
     return MT_OK;
 }
 
-int64_t mt_llvm_gemm_row_block(const mt_llvm_gemm_desc *d) { return blocking_for(d).mr; }
+int64_t mt_llvm_gemm_row_block(const mt_llvm_gemm_desc *d)
+{
+    return blocking_for(d->dtype, d->isa, d->f64_flush).mr;
+}
 
-/* The product the micro-kernel driver sees: trailing batch axes along which B is broadcast
- * and A and C rows are stacked contiguously (x[..., M, K] . w[K, N]) fold into M, so B is
- * packed once for all of them; the remaining outer axes stay a loop. Row numbering is
- * unchanged: row r of the folded product is still row r of the batched one. */
+/* The product the driver sees: trailing batch axes along which B is broadcast and A and C
+ * rows are stacked contiguously (x[..., M, K] . w[K, N]) fold into M, so B is packed once for
+ * all of them; the remaining outer axes stay a loop. Row numbering is unchanged: row r of the
+ * folded product is still row r of the batched one. */
 static void fold_batches(const mt_llvm_gemm_desc *d, mt_llvm_gemm_desc *core)
 {
     *core = *d;
@@ -171,160 +170,62 @@ static void fold_batches(const mt_llvm_gemm_desc *d, mt_llvm_gemm_desc *core)
     }
 }
 
-/* Ap, Bp and the edge tile (f64 when widening, else at most 8 bytes an element), plus the
- * slack to align the start. */
-static int64_t scratch_bytes(const mt_gemm_blocking *bl)
-{
-    return tile_offset(bl) * bl->esize + bl->mr * bl->nr * 8 + 64;
-}
-
+/* Scratch layout in elements from the 64-byte aligned start: Ap (mcb x kcb), then Bp (kcb x
+ * ncb), then the edge tile (f64 when widening, else at most 8 bytes an element), each on a
+ * 64-byte boundary so packed vectors load aligned; plus the slack to align the start. The
+ * blocks are clipped to the product: mcb = min(MC, M rounded up to MR), and so on. The driver
+ * computes the same numbers at run time. */
 size_t mt_llvm_gemm_scratch_bytes(const mt_llvm_gemm_desc *d)
 {
     mt_llvm_gemm_desc core;
     fold_batches(d, &core);
-    mt_gemm_blocking bl = blocking_for(&core);
-    return (size_t)scratch_bytes(&bl);
+    mt_gemm_blocking bl = blocking_for(d->dtype, d->isa, d->f64_flush);
+    int64_t line = 64 / bl.esize;
+    int64_t mcb = min64(bl.mc, round_up(core.M, bl.mr)), kcb = min64(bl.kc, core.K);
+    int64_t ncb = min64(bl.nc, round_up(core.N, bl.nr));
+    int64_t tile = round_up(mcb * kcb, line) + round_up(kcb * ncb, line);
+    return (size_t)(tile * bl.esize + bl.mr * bl.nr * 8 + 64);
 }
 
-/* ---- the driver ------------------------------------------------------------------------- */
+/* ---- the descriptor ------------------------------------------------------------------- */
 
-/* C[row0+i, col0+j] (+)= tile[i*NR + j] for the valid mr x nr part of an edge tile, with
- * the same operations per element as the kernel's SET and ADD: a full tile and an edge tile
- * give the same bits. */
-static void emit_edge_store(mt_gemm_gen *g, LLVMValueRef crow, LLVMValueRef tile, LLVMValueRef mr,
-                            LLVMValueRef nr, LLVMValueRef first)
+/* Word offsets of the run-time descriptor. */
+enum {
+    W_M,
+    W_N,
+    W_K,
+    W_LDA,
+    W_LDB,
+    W_LDC,
+    W_ACC,
+    W_NBATCH,
+    W_DIMS,
+    W_SA = W_DIMS + MT_MAX_RANK,
+    W_SB = W_SA + MT_MAX_RANK,
+    W_SC = W_SB + MT_MAX_RANK,
+};
+_Static_assert(W_SC + MT_MAX_RANK == MT_LLVM_GEMM_DESC_WORDS, "descriptor layout");
+
+void mt_llvm_gemm_desc_words(const mt_llvm_gemm_desc *d, int64_t w[MT_LLVM_GEMM_DESC_WORDS])
 {
-    mt_gemm_loop li, lj;
-    LLVMValueRef i = loop_open(g, &li, c64(g, 0), mr, 1, "edge_i");
-    LLVMValueRef cr = gep(g, crow, mul(g, i, c64(g, g->d->ldc)));
-    LLVMValueRef off =
-        add(g, mul(g, i, c64(g, g->bl.nr)), loop_open(g, &lj, c64(g, 0), nr, 1, "edge_j"));
-    LLVMValueRef j = lj.iv;
-    LLVMValueRef tp = LLVMBuildGEP2(g->b, g->wt, tile, &off, 1, "");
-    LLVMValueRef t = LLVMBuildLoad2(g->b, g->wt, tp, "");
-    LLVMSetAlignment(t, g->bl.sub ? 8 : (unsigned)g->bl.esize);
-    LLVMValueRef p = gep(g, cr, j);
-    LLVMBasicBlockRef set = block(g, "edge_set"), accum = block(g, "edge_acc");
-    LLVMBasicBlockRef next = block(g, "edge_next");
-    LLVMBuildCondBr(g->b, first, set, accum);
-    LLVMPositionBuilderAtEnd(g->b, set);
-    store_elem(g, g->bl.sub ? LLVMBuildFPTrunc(g->b, t, g->t, "") : t, p);
-    LLVMBuildBr(g->b, next);
-    LLVMPositionBuilderAtEnd(g->b, accum);
-    LLVMValueRef old = load_elem(g, p);
-    if (g->bl.sub)
-        store_elem(
-            g,
-            LLVMBuildFPTrunc(g->b, LLVMBuildFAdd(g->b, LLVMBuildFPExt(g->b, old, g->wt, ""), t, ""),
-                             g->t, ""),
-            p);
-    else
-        store_elem(g, LLVMBuildFAdd(g->b, old, t, ""), p);
-    LLVMBuildBr(g->b, next);
-    LLVMPositionBuilderAtEnd(g->b, next);
-    loop_close(g, &lj);
-    loop_close(g, &li);
-}
-
-static void emit_driver(mt_gemm_gen *g, LLVMValueRef fn, LLVMValueRef kernel)
-{
-    const mt_gemm_blocking *bl = &g->bl;
-    const mt_llvm_gemm_desc *d = g->d;
-    open_fn(g, fn);
-    LLVMValueRef A = LLVMGetParam(fn, 0), B = LLVMGetParam(fn, 1), C = LLVMGetParam(fn, 2);
-    LLVMValueRef mb = max_v(g, LLVMGetParam(fn, 3), c64(g, 0));
-    LLVMValueRef me = min_v(g, LLVMGetParam(fn, 4), c64(g, d->M));
-
-    if (d->K == 0) {
-        /* An empty sum: C = 0, or C unchanged when accumulating. */
-        if (!d->accumulate) {
-            mt_gemm_loop li, lj;
-            LLVMValueRef i = loop_open(g, &li, mb, me, 1, "zero_i");
-            LLVMValueRef crow = gep(g, C, mul(g, i, c64(g, d->ldc)));
-            LLVMValueRef j = loop_open(g, &lj, c64(g, 0), c64(g, d->N), 1, "zero_j");
-            store_elem(g, LLVMConstNull(g->t), gep(g, crow, j));
-            loop_close(g, &lj);
-            loop_close(g, &li);
-        }
-        LLVMBuildRetVoid(g->b);
-        close_fn(g);
-        return;
+    mt_llvm_gemm_desc core;
+    fold_batches(d, &core);
+    memset(w, 0, MT_LLVM_GEMM_DESC_WORDS * sizeof *w);
+    w[W_M] = core.M;
+    w[W_N] = core.N;
+    w[W_K] = core.K;
+    w[W_LDA] = core.lda;
+    w[W_LDB] = core.ldb;
+    w[W_LDC] = core.ldc;
+    w[W_ACC] = core.accumulate;
+    w[W_NBATCH] = core.nbatch;
+    for (int i = 0; i < core.nbatch; i++) {
+        w[W_DIMS + i] = core.batch_dims[i];
+        w[W_SA + i] = core.batch_a[i];
+        w[W_SB + i] = core.batch_b[i];
+        w[W_SC + i] = core.batch_c[i];
     }
-
-    /* Without a scratch pointer the panels go on the stack (a dynamic alloca, so a caller
-     * that passes scratch needs no stack for them); then align to 64 bytes. */
-    LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(g->ctx), 0);
-    LLVMValueRef slot = var(g, i8p, "scratch");
-    LLVMValueRef given = LLVMGetParam(fn, 5);
-    LLVMBuildStore(g->b, given, slot);
-    LLVMBasicBlockRef on_stack = block(g, "on_stack"), have = block(g, "have_scratch");
-    LLVMBuildCondBr(g->b, LLVMBuildIsNull(g->b, given, ""), on_stack, have);
-    LLVMPositionBuilderAtEnd(g->b, on_stack);
-    LLVMValueRef mem = LLVMBuildArrayAlloca(g->b, LLVMInt8TypeInContext(g->ctx),
-                                            c64(g, scratch_bytes(bl)), "stack_scratch");
-    LLVMSetAlignment(mem, 64);
-    LLVMBuildStore(g->b, mem, slot);
-    LLVMBuildBr(g->b, have);
-    LLVMPositionBuilderAtEnd(g->b, have);
-    LLVMValueRef s = LLVMBuildPtrToInt(g->b, LLVMBuildLoad2(g->b, i8p, slot, ""), g->i64, "");
-    s = LLVMBuildAnd(g->b, add(g, s, c64(g, 63)), c64(g, ~(int64_t)63), "");
-    LLVMValueRef ap = LLVMBuildIntToPtr(g->b, s, g->tp, "ap");
-    LLVMValueRef bp = gep(g, ap, c64(g, bp_offset(bl)));
-    LLVMValueRef tile = LLVMBuildBitCast(g->b, gep(g, ap, c64(g, tile_offset(bl))),
-                                         LLVMPointerType(g->wt, 0), "tile");
-
-    mt_gemm_loop lic, lpc, ljc, lir, ljr;
-    LLVMValueRef ic = loop_open(g, &lic, mb, me, bl->mc, "ic");
-    LLVMValueRef mc = min_v(g, c64(g, bl->mc), sub(g, me, ic));
-    LLVMValueRef pc = loop_open(g, &lpc, c64(g, 0), c64(g, d->K), bl->kc, "pc");
-    LLVMValueRef kc = min_v(g, c64(g, bl->kc), sub(g, c64(g, d->K), pc));
-    LLVMValueRef first = d->accumulate ? LLVMConstInt(g->i1, 0, 0)
-                                       : LLVMBuildICmp(g->b, LLVMIntEQ, pc, c64(g, 0), "first");
-    mt_gemm_emit_pack_a(g, A, ap, ic, mc, pc, kc);
-    LLVMValueRef jc = loop_open(g, &ljc, c64(g, 0), c64(g, d->N), bl->nc, "jc");
-    LLVMValueRef nc = min_v(g, c64(g, bl->nc), sub(g, c64(g, d->N), jc));
-    mt_gemm_emit_pack_b(g, B, bp, jc, nc, pc, kc);
-    LLVMValueRef ir = loop_open(g, &lir, c64(g, 0), mc, bl->mr, "ir");
-    LLVMValueRef mr = min_v(g, c64(g, bl->mr), sub(g, mc, ir));
-    LLVMValueRef apanel = gep(g, ap, mul(g, ir, kc));
-    LLVMValueRef crow0 = gep(g, C, mul(g, add(g, ic, ir), c64(g, d->ldc)));
-    LLVMValueRef jr = loop_open(g, &ljr, c64(g, 0), nc, bl->nr, "jr");
-    LLVMValueRef nr = min_v(g, c64(g, bl->nr), sub(g, nc, jr));
-    LLVMValueRef bpanel = gep(g, bp, mul(g, jr, kc));
-    LLVMValueRef crow = gep(g, crow0, add(g, jc, jr));
-    LLVMValueRef full =
-        LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, mr, c64(g, bl->mr), ""),
-                     LLVMBuildICmp(g->b, LLVMIntEQ, nr, c64(g, bl->nr), ""), "full");
-    LLVMBasicBlockRef bfull = block(g, "tile_full"), bedge = block(g, "tile_edge");
-    LLVMBasicBlockRef next = block(g, "tile_next");
-    LLVMTypeRef kty = LLVMGlobalGetValueType(kernel);
-    LLVMBuildCondBr(g->b, full, bfull, bedge);
-
-    LLVMPositionBuilderAtEnd(g->b, bfull);
-    LLVMValueRef mode = LLVMBuildSelect(g->b, first, LLVMConstInt(g->i32, MT_GEMM_SET, 0),
-                                        LLVMConstInt(g->i32, MT_GEMM_ADD, 0), "mode");
-    LLVMValueRef args[7] = {kc, apanel, bpanel, crow, c64(g, d->ldc), mode, tile};
-    LLVMBuildCall2(g->b, kty, kernel, args, 7, "");
-    LLVMBuildBr(g->b, next);
-
-    LLVMPositionBuilderAtEnd(g->b, bedge);
-    LLVMValueRef eargs[7] = {
-        kc, apanel, bpanel, crow, c64(g, d->ldc), LLVMConstInt(g->i32, MT_GEMM_RAW, 0), tile};
-    LLVMBuildCall2(g->b, kty, kernel, eargs, 7, "");
-    emit_edge_store(g, crow, tile, mr, nr, first);
-    LLVMBuildBr(g->b, next);
-
-    LLVMPositionBuilderAtEnd(g->b, next);
-    loop_close(g, &ljr);
-    loop_close(g, &lir);
-    loop_close(g, &ljc);
-    loop_close(g, &lpc);
-    loop_close(g, &lic);
-    LLVMBuildRetVoid(g->b);
-    close_fn(g);
 }
-
-/* ---- entry point ------------------------------------------------------------------------ */
 
 static mt_status check_desc(const mt_llvm_gemm_desc *d, mt_diag *diag)
 {
@@ -356,65 +257,467 @@ static mt_status check_desc(const mt_llvm_gemm_desc *d, mt_diag *diag)
     return MT_OK;
 }
 
-/* void name(const T *A, const T *B, T *C, i64 row_begin, i64 row_end, i8 *scratch) over the
- * batch axes of g->d: each maximal run of rows inside one batch becomes one call of `core`
- * (the single product, rows numbered within the batch) on that batch's operands. */
-static void emit_batch_wrapper(mt_gemm_gen *g, LLVMValueRef fn, LLVMValueRef core, int64_t core_m)
+/* ---- the driver ------------------------------------------------------------------------- */
+
+/* The packing pieces' type: void pack(T *src, i64 ld, T *dst, i64 first, i64 count, i64 pc,
+ * i64 kc). */
+static LLVMTypeRef pack_type(const mt_gemm_gen *g)
 {
-    const mt_llvm_gemm_desc *d = g->d;
-    int64_t nouter = 1;
-    for (int i = 0; i < d->nbatch; i++)
-        nouter *= d->batch_dims[i];
+    LLVMTypeRef p[7] = {g->tp, g->i64, g->tp, g->i64, g->i64, g->i64, g->i64};
+    return LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), p, 7, 0);
+}
+
+/* Word `i` of the descriptor `desc`. */
+static LLVMValueRef word(mt_gemm_gen *g, LLVMValueRef desc, LLVMValueRef i, const char *name)
+{
+    LLVMValueRef p = LLVMBuildGEP2(g->b, g->i64, desc, &i, 1, "");
+    LLVMValueRef v = LLVMBuildLoad2(g->b, g->i64, p, name);
+    LLVMSetAlignment(v, 8);
+    return v;
+}
+
+/* C[row0+i, col0+j] (+)= tile[i*NR + j] for the valid mr x nr part of an edge tile, with
+ * the same operations per element as the kernel's SET and ADD: a full tile and an edge tile
+ * give the same bits. */
+static void emit_edge_store(mt_gemm_gen *g, LLVMValueRef crow, LLVMValueRef ldc, LLVMValueRef tile,
+                            LLVMValueRef mr, LLVMValueRef nr, LLVMValueRef first)
+{
+    mt_gemm_loop li, lj;
+    LLVMValueRef i = loop_open(g, &li, c64(g, 0), mr, 1, "edge_i");
+    LLVMValueRef cr = gep(g, crow, mul(g, i, ldc));
+    LLVMValueRef off =
+        add(g, mul(g, i, c64(g, g->bl.nr)), loop_open(g, &lj, c64(g, 0), nr, 1, "edge_j"));
+    LLVMValueRef j = lj.iv;
+    LLVMValueRef tp = LLVMBuildGEP2(g->b, g->wt, tile, &off, 1, "");
+    LLVMValueRef t = LLVMBuildLoad2(g->b, g->wt, tp, "");
+    LLVMSetAlignment(t, g->bl.sub ? 8 : (unsigned)g->bl.esize);
+    LLVMValueRef p = gep(g, cr, j);
+    LLVMBasicBlockRef set = block(g, "edge_set"), accum = block(g, "edge_acc");
+    LLVMBasicBlockRef next = block(g, "edge_next");
+    LLVMBuildCondBr(g->b, first, set, accum);
+    LLVMPositionBuilderAtEnd(g->b, set);
+    store_elem(g, g->bl.sub ? LLVMBuildFPTrunc(g->b, t, g->t, "") : t, p);
+    LLVMBuildBr(g->b, next);
+    LLVMPositionBuilderAtEnd(g->b, accum);
+    LLVMValueRef old = load_elem(g, p);
+    if (g->bl.sub)
+        store_elem(
+            g,
+            LLVMBuildFPTrunc(g->b, LLVMBuildFAdd(g->b, LLVMBuildFPExt(g->b, old, g->wt, ""), t, ""),
+                             g->t, ""),
+            p);
+    else
+        store_elem(g, LLVMBuildFAdd(g->b, old, t, ""), p);
+    LLVMBuildBr(g->b, next);
+    LLVMPositionBuilderAtEnd(g->b, next);
+    loop_close(g, &lj);
+    loop_close(g, &li);
+}
+
+/* The product's sizes and strides, loaded once from the descriptor. */
+typedef struct dims {
+    LLVMValueRef M, N, K, lda, ldb, ldc, acc;
+} dims;
+
+/* Rows [mb, me) of one product (A, B, C already offset to its batch), the blocked loops of the
+ * header comment. ap, bp and tile point into the scratch. */
+static void emit_product(mt_gemm_gen *g, const dims *sz, LLVMValueRef A, LLVMValueRef B,
+                         LLVMValueRef C, LLVMValueRef mb, LLVMValueRef me, LLVMValueRef ap,
+                         LLVMValueRef bp, LLVMValueRef tile, const LLVMValueRef fns[3])
+{
+    const mt_gemm_blocking *bl = &g->bl;
+    LLVMValueRef kernel = fns[0], pack_a = fns[1], pack_b = fns[2];
+    LLVMTypeRef pack_ty = pack_type(g);
+    mt_gemm_loop lic, lpc, ljc, lir, ljr;
+    LLVMValueRef ic = loop_open(g, &lic, mb, me, bl->mc, "ic");
+    LLVMValueRef mc = min_v(g, c64(g, bl->mc), sub(g, me, ic));
+    LLVMValueRef pc = loop_open(g, &lpc, c64(g, 0), sz->K, bl->kc, "pc");
+    LLVMValueRef kc = min_v(g, c64(g, bl->kc), sub(g, sz->K, pc));
+    /* The first K block sets C, later ones add to it (all of them add when accumulating). */
+    LLVMValueRef first = LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, sz->acc, c64(g, 0), ""),
+                                      LLVMBuildICmp(g->b, LLVMIntEQ, pc, c64(g, 0), ""), "first");
+    LLVMValueRef pa_args[7] = {A, sz->lda, ap, ic, mc, pc, kc};
+    LLVMBuildCall2(g->b, pack_ty, pack_a, pa_args, 7, "");
+    LLVMValueRef jc = loop_open(g, &ljc, c64(g, 0), sz->N, bl->nc, "jc");
+    LLVMValueRef nc = min_v(g, c64(g, bl->nc), sub(g, sz->N, jc));
+    LLVMValueRef pb_args[7] = {B, sz->ldb, bp, jc, nc, pc, kc};
+    LLVMBuildCall2(g->b, pack_ty, pack_b, pb_args, 7, "");
+    LLVMValueRef ir = loop_open(g, &lir, c64(g, 0), mc, bl->mr, "ir");
+    LLVMValueRef mr = min_v(g, c64(g, bl->mr), sub(g, mc, ir));
+    LLVMValueRef apanel = gep(g, ap, mul(g, ir, kc));
+    LLVMValueRef crow0 = gep(g, C, mul(g, add(g, ic, ir), sz->ldc));
+    LLVMValueRef jr = loop_open(g, &ljr, c64(g, 0), nc, bl->nr, "jr");
+    LLVMValueRef nr = min_v(g, c64(g, bl->nr), sub(g, nc, jr));
+    LLVMValueRef bpanel = gep(g, bp, mul(g, jr, kc));
+    LLVMValueRef crow = gep(g, crow0, add(g, jc, jr));
+    LLVMValueRef full =
+        LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, mr, c64(g, bl->mr), ""),
+                     LLVMBuildICmp(g->b, LLVMIntEQ, nr, c64(g, bl->nr), ""), "full");
+    LLVMBasicBlockRef bfull = block(g, "tile_full"), bedge = block(g, "tile_edge");
+    LLVMBasicBlockRef next = block(g, "tile_next");
+    LLVMTypeRef kty = LLVMGlobalGetValueType(kernel);
+    LLVMBuildCondBr(g->b, full, bfull, bedge);
+
+    LLVMPositionBuilderAtEnd(g->b, bfull);
+    LLVMValueRef mode = LLVMBuildSelect(g->b, first, LLVMConstInt(g->i32, MT_GEMM_SET, 0),
+                                        LLVMConstInt(g->i32, MT_GEMM_ADD, 0), "mode");
+    LLVMValueRef args[7] = {kc, apanel, bpanel, crow, sz->ldc, mode, tile};
+    LLVMBuildCall2(g->b, kty, kernel, args, 7, "");
+    LLVMBuildBr(g->b, next);
+
+    LLVMPositionBuilderAtEnd(g->b, bedge);
+    LLVMValueRef eargs[7] = {
+        kc, apanel, bpanel, crow, sz->ldc, LLVMConstInt(g->i32, MT_GEMM_RAW, 0), tile};
+    LLVMBuildCall2(g->b, kty, kernel, eargs, 7, "");
+    emit_edge_store(g, crow, sz->ldc, tile, mr, nr, first);
+    LLVMBuildBr(g->b, next);
+
+    LLVMPositionBuilderAtEnd(g->b, next);
+    loop_close(g, &ljr);
+    loop_close(g, &lir);
+    loop_close(g, &ljc);
+    loop_close(g, &lpc);
+    loop_close(g, &lic);
+}
+
+/* C rows [mb, me) = 0: the product of an empty sum (K = 0) when not accumulating. */
+static void emit_zero_rows(mt_gemm_gen *g, const dims *sz, LLVMValueRef C, LLVMValueRef mb,
+                           LLVMValueRef me)
+{
+    mt_gemm_loop li, lj;
+    LLVMValueRef i = loop_open(g, &li, mb, me, 1, "zero_i");
+    LLVMValueRef crow = gep(g, C, mul(g, i, sz->ldc));
+    LLVMValueRef j = loop_open(g, &lj, c64(g, 0), sz->N, 1, "zero_j");
+    store_elem(g, LLVMConstNull(g->t), gep(g, crow, j));
+    loop_close(g, &lj);
+    loop_close(g, &li);
+}
+
+/* The driver piece: void driver(T *A, T *B, T *C, i64 row_begin, i64 row_end, i8 *scratch,
+ * i64 *desc, pack_a, pack_b). Rows are numbered across the descriptor's batch axes,
+ * batch-major; each maximal run of rows inside one batch is one product over that batch's
+ * operands. The scratch (given, or a dynamic alloca sized for this product) is set up once
+ * per call. The packing functions come as arguments, so that one driver serves every
+ * combination of transposes: it calls them once per block, which costs nothing measurable,
+ * and a program compiles one driver rather than one per combination. */
+static void emit_driver(mt_gemm_gen *g, LLVMValueRef fn, LLVMValueRef kernel)
+{
+    const mt_gemm_blocking *bl = &g->bl;
     open_fn(g, fn);
+    LLVMValueRef fns[3] = {kernel, LLVMGetParam(fn, 7), LLVMGetParam(fn, 8)};
+    LLVMValueRef desc = LLVMGetParam(fn, 6);
+    dims sz = {word(g, desc, c64(g, W_M), "M"),     word(g, desc, c64(g, W_N), "N"),
+               word(g, desc, c64(g, W_K), "K"),     word(g, desc, c64(g, W_LDA), "lda"),
+               word(g, desc, c64(g, W_LDB), "ldb"), word(g, desc, c64(g, W_LDC), "ldc"),
+               word(g, desc, c64(g, W_ACC), "acc")};
+    LLVMValueRef nbatch = word(g, desc, c64(g, W_NBATCH), "nbatch");
+
+    /* rows = M * prod(batch dims); clamp the range to it. */
+    mt_gemm_loop lb;
+    LLVMValueRef nouter = var(g, g->i64, "nouter");
+    LLVMBuildStore(g->b, c64(g, 1), nouter);
+    LLVMValueRef bi = loop_open(g, &lb, c64(g, 0), nbatch, 1, "batches");
+    LLVMValueRef prod = LLVMBuildLoad2(g->b, g->i64, nouter, "");
+    LLVMBuildStore(g->b, mul(g, prod, word(g, desc, add(g, bi, c64(g, W_DIMS)), "")), nouter);
+    loop_close(g, &lb);
+    LLVMValueRef rows = mul(g, sz.M, LLVMBuildLoad2(g->b, g->i64, nouter, ""));
     LLVMValueRef rb = max_v(g, LLVMGetParam(fn, 3), c64(g, 0));
-    LLVMValueRef re = min_v(g, LLVMGetParam(fn, 4), c64(g, nouter * core_m));
-    LLVMValueRef slot = var(g, g->i64, "row");
-    LLVMBuildStore(g->b, rb, slot);
+    LLVMValueRef re = min_v(g, LLVMGetParam(fn, 4), rows);
+    LLVMBasicBlockRef work = block(g, "work"), done = block(g, "done");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, rb, re, ""), work, done);
+    LLVMPositionBuilderAtEnd(g->b, work);
+
+    /* The scratch: mt_llvm_gemm_scratch_bytes of it, aligned to 64 bytes. Without a scratch
+     * pointer the panels go on the stack (a dynamic alloca, so a caller that passes scratch
+     * needs no stack for them). */
+    int64_t line = 64 / bl->esize;
+    LLVMValueRef mr_rows =
+        mul(g, LLVMBuildSDiv(g->b, add(g, sz.M, c64(g, bl->mr - 1)), c64(g, bl->mr), ""),
+            c64(g, bl->mr));
+    LLVMValueRef mcb = min_v(g, c64(g, bl->mc), mr_rows);
+    LLVMValueRef kcb = min_v(g, c64(g, bl->kc), sz.K);
+    LLVMValueRef nr_cols =
+        mul(g, LLVMBuildSDiv(g->b, add(g, sz.N, c64(g, bl->nr - 1)), c64(g, bl->nr), ""),
+            c64(g, bl->nr));
+    LLVMValueRef ncb = min_v(g, c64(g, bl->nc), nr_cols);
+    LLVMValueRef bp_off =
+        LLVMBuildAnd(g->b, add(g, mul(g, mcb, kcb), c64(g, line - 1)), c64(g, -line), "bp_off");
+    LLVMValueRef tile_off =
+        add(g, bp_off,
+            LLVMBuildAnd(g->b, add(g, mul(g, kcb, ncb), c64(g, line - 1)), c64(g, -line), ""));
+    LLVMValueRef bytes =
+        add(g, mul(g, tile_off, c64(g, bl->esize)), c64(g, bl->mr * bl->nr * 8 + 64));
+    LLVMTypeRef i8 = LLVMInt8TypeInContext(g->ctx), i8p = LLVMPointerType(i8, 0);
+    LLVMValueRef slot = var(g, i8p, "scratch");
+    LLVMValueRef given = LLVMGetParam(fn, 5);
+    LLVMBuildStore(g->b, given, slot);
+    LLVMBasicBlockRef on_stack = block(g, "on_stack"), have = block(g, "have_scratch");
+    LLVMBuildCondBr(g->b, LLVMBuildIsNull(g->b, given, ""), on_stack, have);
+    LLVMPositionBuilderAtEnd(g->b, on_stack);
+    LLVMValueRef mem = LLVMBuildArrayAlloca(g->b, i8, bytes, "stack_scratch");
+    LLVMSetAlignment(mem, 64);
+    LLVMBuildStore(g->b, mem, slot);
+    LLVMBuildBr(g->b, have);
+    LLVMPositionBuilderAtEnd(g->b, have);
+    LLVMValueRef s = LLVMBuildPtrToInt(g->b, LLVMBuildLoad2(g->b, i8p, slot, ""), g->i64, "");
+    s = LLVMBuildAnd(g->b, add(g, s, c64(g, 63)), c64(g, ~(int64_t)63), "");
+    LLVMValueRef ap = LLVMBuildIntToPtr(g->b, s, g->tp, "ap");
+    LLVMValueRef bp = gep(g, ap, bp_off);
+    LLVMValueRef tile =
+        LLVMBuildBitCast(g->b, gep(g, ap, tile_off), LLVMPointerType(g->wt, 0), "tile");
+    LLVMValueRef empty = LLVMBuildICmp(g->b, LLVMIntEQ, sz.K, c64(g, 0), "empty");
+
+    /* Runs of rows inside one batch. */
+    LLVMValueRef rslot = var(g, g->i64, "row");
+    LLVMBuildStore(g->b, rb, rslot);
     LLVMBasicBlockRef cond = block(g, "row_cond"), body = block(g, "row_body");
-    LLVMBasicBlockRef done = block(g, "done");
     LLVMBuildBr(g->b, cond);
     LLVMPositionBuilderAtEnd(g->b, cond);
-    LLVMValueRef r = LLVMBuildLoad2(g->b, g->i64, slot, "row");
+    LLVMValueRef r = LLVMBuildLoad2(g->b, g->i64, rslot, "row");
     LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, r, re, ""), body, done);
     LLVMPositionBuilderAtEnd(g->b, body);
-    LLVMValueRef bi = LLVMBuildSDiv(g->b, r, c64(g, core_m), "batch");
-    LLVMValueRef m0 = sub(g, r, mul(g, bi, c64(g, core_m)));
-    LLVMValueRef m1 = min_v(g, c64(g, core_m), add(g, m0, sub(g, re, r)));
-    LLVMValueRef off[3] = {c64(g, 0), c64(g, 0), c64(g, 0)};
-    const int64_t *strides[3] = {d->batch_a, d->batch_b, d->batch_c};
-    LLVMValueRef rest = bi;
-    for (int i = d->nbatch - 1; i >= 0; i--) {
-        LLVMValueRef idx = LLVMBuildSRem(g->b, rest, c64(g, d->batch_dims[i]), "");
-        rest = LLVMBuildSDiv(g->b, rest, c64(g, d->batch_dims[i]), "");
-        for (int o = 0; o < 3; o++)
-            off[o] = add(g, off[o], mul(g, idx, c64(g, strides[o][i])));
+    LLVMValueRef batch = LLVMBuildSDiv(g->b, r, sz.M, "batch");
+    LLVMValueRef m0 = sub(g, r, mul(g, batch, sz.M));
+    LLVMValueRef m1 = min_v(g, sz.M, add(g, m0, sub(g, re, r)));
+    /* Offsets of the batch's operands: its index on each axis, innermost axis last. */
+    LLVMValueRef offs[3], rest = var(g, g->i64, "rest");
+    for (int o = 0; o < 3; o++) {
+        offs[o] = var(g, g->i64, "off");
+        LLVMBuildStore(g->b, c64(g, 0), offs[o]);
     }
-    LLVMValueRef args[6];
-    for (int o = 0; o < 3; o++)
-        args[o] = gep(g, LLVMGetParam(fn, (unsigned)o), off[o]);
-    args[3] = m0;
-    args[4] = m1;
-    args[5] = LLVMGetParam(fn, 5);
-    LLVMBuildCall2(g->b, LLVMGlobalGetValueType(core), core, args, 6, "");
-    LLVMBuildStore(g->b, add(g, r, sub(g, m1, m0)), slot);
+    LLVMBuildStore(g->b, batch, rest);
+    mt_gemm_loop la;
+    LLVMValueRef ax = loop_open(g, &la, c64(g, 0), nbatch, 1, "axes");
+    LLVMValueRef axis = sub(g, sub(g, nbatch, c64(g, 1)), ax);
+    LLVMValueRef dim = word(g, desc, add(g, axis, c64(g, W_DIMS)), "");
+    LLVMValueRef left = LLVMBuildLoad2(g->b, g->i64, rest, "");
+    LLVMValueRef idx = LLVMBuildSRem(g->b, left, dim, "");
+    LLVMBuildStore(g->b, LLVMBuildSDiv(g->b, left, dim, ""), rest);
+    static const int stride_at[3] = {W_SA, W_SB, W_SC};
+    for (int o = 0; o < 3; o++) {
+        LLVMValueRef st = word(g, desc, add(g, axis, c64(g, stride_at[o])), "");
+        LLVMValueRef cur = LLVMBuildLoad2(g->b, g->i64, offs[o], "");
+        LLVMBuildStore(g->b, add(g, cur, mul(g, idx, st)), offs[o]);
+    }
+    loop_close(g, &la);
+    LLVMValueRef Ab = gep(g, LLVMGetParam(fn, 0), LLVMBuildLoad2(g->b, g->i64, offs[0], ""));
+    LLVMValueRef Bb = gep(g, LLVMGetParam(fn, 1), LLVMBuildLoad2(g->b, g->i64, offs[1], ""));
+    LLVMValueRef Cb = gep(g, LLVMGetParam(fn, 2), LLVMBuildLoad2(g->b, g->i64, offs[2], ""));
+
+    LLVMBasicBlockRef prod_b = block(g, "product"), zero_b = block(g, "empty_sum");
+    LLVMBasicBlockRef next = block(g, "row_next");
+    LLVMBuildCondBr(g->b, empty, zero_b, prod_b);
+    LLVMPositionBuilderAtEnd(g->b, zero_b);
+    /* An empty sum: C = 0, or C unchanged when accumulating. */
+    LLVMBasicBlockRef zero_go = block(g, "zero");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, sz.acc, c64(g, 0), ""), zero_go, next);
+    LLVMPositionBuilderAtEnd(g->b, zero_go);
+    emit_zero_rows(g, &sz, Cb, m0, m1);
+    LLVMBuildBr(g->b, next);
+    LLVMPositionBuilderAtEnd(g->b, prod_b);
+    emit_product(g, &sz, Ab, Bb, Cb, m0, m1, ap, bp, tile, fns);
+    LLVMBuildBr(g->b, next);
+    LLVMPositionBuilderAtEnd(g->b, next);
+    LLVMBuildStore(g->b, add(g, r, sub(g, m1, m0)), rslot);
     LLVMBuildBr(g->b, cond);
+
     LLVMPositionBuilderAtEnd(g->b, done);
     LLVMBuildRetVoid(g->b);
     close_fn(g);
 }
 
-static LLVMValueRef add_gemm_fn(mt_gemm_gen *g, const char *name)
+/* ---- pieces -------------------------------------------------------------------------------- */
+
+static const char *isa_name(mt_llvm_gemm_isa isa)
+{
+    return isa == MT_LLVM_GEMM_ISA_AVX512 ? "avx512"
+           : isa == MT_LLVM_GEMM_ISA_AVX2 ? "avx2"
+                                          : "sse";
+}
+
+void mt_llvm_gemm_piece_name(const mt_llvm_gemm_piece *p, char name[MT_LLVM_GEMM_NAME])
+{
+    char flush[32] = "";
+    if (p->f64_flush > 0 && (p->part == MT_LLVM_GEMM_KERNEL || p->part == MT_LLVM_GEMM_DRIVER))
+        snprintf(flush, sizeof flush, ".flush%lld", (long long)p->f64_flush);
+    const char *dt = p->dtype == MT_DTYPE_F64 ? "f64" : "f32";
+    const char *isa = isa_name(p->isa);
+    switch (p->part) {
+    case MT_LLVM_GEMM_KERNEL:
+        snprintf(name, MT_LLVM_GEMM_NAME, "mtc.gemm.%s.%s%s.kernel", dt, isa, flush);
+        break;
+    case MT_LLVM_GEMM_PACK_A:
+        snprintf(name, MT_LLVM_GEMM_NAME, "mtc.gemm.%s.%s.pack_a_%c", dt, isa,
+                 p->trans_a ? 't' : 'n');
+        break;
+    case MT_LLVM_GEMM_PACK_B:
+        snprintf(name, MT_LLVM_GEMM_NAME, "mtc.gemm.%s.%s.pack_b_%c", dt, isa,
+                 p->trans_b ? 't' : 'n');
+        break;
+    case MT_LLVM_GEMM_DRIVER:
+        snprintf(name, MT_LLVM_GEMM_NAME, "mtc.gemm.%s.%s%s.driver", dt, isa, flush);
+        break;
+    }
+}
+
+mt_status mt_llvm_gemm_pieces(const mt_llvm_gemm_desc *d,
+                              mt_llvm_gemm_piece out[MT_LLVM_GEMM_PIECES], mt_diag *diag)
+{
+    mt_status st = check_desc(d, diag);
+    if (st != MT_OK)
+        return st;
+    static const mt_llvm_gemm_part parts[MT_LLVM_GEMM_PIECES] = {
+        MT_LLVM_GEMM_DRIVER, MT_LLVM_GEMM_KERNEL, MT_LLVM_GEMM_PACK_A, MT_LLVM_GEMM_PACK_B};
+    for (int i = 0; i < MT_LLVM_GEMM_PIECES; i++) {
+        mt_llvm_gemm_part part = parts[i];
+        int packs = part == MT_LLVM_GEMM_PACK_A || part == MT_LLVM_GEMM_PACK_B;
+        out[i] = (mt_llvm_gemm_piece){
+            .dtype = d->dtype,
+            .isa = resolve_isa(d->isa),
+            /* Packing does not depend on it; f64 has no flush. */
+            .f64_flush = d->dtype == MT_DTYPE_F32 && !packs ? d->f64_flush : 0,
+            .part = part,
+            .trans_a = part == MT_LLVM_GEMM_PACK_A && d->trans_a,
+            .trans_b = part == MT_LLVM_GEMM_PACK_B && d->trans_b,
+        };
+    }
+    return MT_OK;
+}
+
+static void gen_init(mt_gemm_gen *g, LLVMModuleRef mod, const mt_llvm_gemm_piece *p)
+{
+    memset(g, 0, sizeof *g);
+    g->ctx = LLVMGetModuleContext(mod);
+    g->mod = mod;
+    g->piece = *p;
+    g->bl = blocking_for(p->dtype, p->isa, p->f64_flush);
+    g->i1 = LLVMInt1TypeInContext(g->ctx);
+    g->i32 = LLVMInt32TypeInContext(g->ctx);
+    g->i64 = LLVMInt64TypeInContext(g->ctx);
+    g->t =
+        p->dtype == MT_DTYPE_F64 ? LLVMDoubleTypeInContext(g->ctx) : LLVMFloatTypeInContext(g->ctx);
+    g->vt = LLVMVectorType(g->t, (unsigned)g->bl.vl);
+    g->tp = LLVMPointerType(g->t, 0);
+    g->vtp = LLVMPointerType(g->vt, 0);
+    g->wt = g->bl.sub ? LLVMDoubleTypeInContext(g->ctx) : g->t;
+    g->wvt = LLVMVectorType(LLVMDoubleTypeInContext(g->ctx), (unsigned)(g->bl.vl / 2));
+}
+
+/* The piece's function type. */
+static LLVMTypeRef piece_type(const mt_gemm_gen *g)
 {
     LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(g->ctx), 0);
-    LLVMTypeRef params[6] = {g->tp, g->tp, g->tp, g->i64, g->i64, i8p};
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), params, 6, 0);
-    LLVMValueRef fn = LLVMAddFunction(g->mod, name, fty);
-    add_fn_attr(g, fn, "nounwind");
-    for (unsigned i = 0; i < 6; i++) {
-        if (i != 3 && i != 4)
-            add_param_attr(g, fn, i, "noalias");
+    LLVMTypeRef v = LLVMVoidTypeInContext(g->ctx);
+    switch (g->piece.part) {
+    case MT_LLVM_GEMM_KERNEL: {
+        LLVMTypeRef p[7] = {g->i64, g->tp, g->tp, g->tp, g->i64, g->i32, LLVMPointerType(g->wt, 0)};
+        return LLVMFunctionType(v, p, 7, 0);
     }
+    case MT_LLVM_GEMM_PACK_A:
+    case MT_LLVM_GEMM_PACK_B: return pack_type(g);
+    case MT_LLVM_GEMM_DRIVER: break;
+    }
+    LLVMTypeRef pack_p = LLVMPointerType(pack_type(g), 0);
+    LLVMTypeRef p[9] = {g->tp,  g->tp, g->tp, g->i64, g->i64, i8p, LLVMPointerType(g->i64, 0),
+                        pack_p, pack_p};
+    return LLVMFunctionType(v, p, 9, 0);
+}
+
+LLVMValueRef mt_llvm_gemm_piece_function(LLVMModuleRef mod, const mt_llvm_gemm_piece *p,
+                                         bool define)
+{
+    char name[MT_LLVM_GEMM_NAME];
+    mt_llvm_gemm_piece_name(p, name);
+    LLVMValueRef fn = LLVMGetNamedFunction(mod, name);
+    if (fn && (!define || LLVMCountBasicBlocks(fn) > 0))
+        return fn;
+    mt_gemm_gen g;
+    gen_init(&g, mod, p);
+    if (!fn) {
+        fn = LLVMAddFunction(mod, name, piece_type(&g));
+        add_fn_attr(&g, fn, "nounwind");
+        /* Called once per block or panel, never worth inlining; and it keeps each piece a
+         * function of its own, which the kernel cache stores apart (compile.c). */
+        add_fn_attr(&g, fn, "noinline");
+        add_string_attr(&g, fn, "mtc-gemm", "1");
+        if (p->part == MT_LLVM_GEMM_DRIVER)
+            for (unsigned i = 0; i < 6; i++)
+                if (i != 3 && i != 4)
+                    add_param_attr(&g, fn, i, "noalias");
+    }
+    if (!define)
+        return fn;
+    if (g.bl.fma) {
+        unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+        g.fma = LLVMGetIntrinsicDeclaration(mod, id, &g.vt, 1);
+        g.fma_ty = LLVMIntrinsicGetType(g.ctx, id, &g.vt, 1);
+    }
+    g.b = LLVMCreateBuilderInContext(g.ctx);
+    g.ab = LLVMCreateBuilderInContext(g.ctx);
+    switch (p->part) {
+    case MT_LLVM_GEMM_KERNEL: mt_gemm_emit_microkernel(&g, fn); break;
+    case MT_LLVM_GEMM_PACK_A: mt_gemm_emit_pack_a(&g, fn); break;
+    case MT_LLVM_GEMM_PACK_B: mt_gemm_emit_pack_b(&g, fn); break;
+    case MT_LLVM_GEMM_DRIVER: {
+        mt_llvm_gemm_piece kernel = *p;
+        kernel.part = MT_LLVM_GEMM_KERNEL;
+        emit_driver(&g, fn, mt_llvm_gemm_piece_function(mod, &kernel, false));
+        break;
+    }
+    }
+    LLVMDisposeBuilder(g.b);
+    LLVMDisposeBuilder(g.ab);
     return fn;
+}
+
+/* ---- calls and entry points ------------------------------------------------------------ */
+
+mt_status mt_llvm_gemm_build_call(LLVMModuleRef mod, LLVMBuilderRef b, const mt_llvm_gemm_desc *d,
+                                  LLVMValueRef A, LLVMValueRef B, LLVMValueRef C,
+                                  LLVMValueRef m_begin, LLVMValueRef m_end, LLVMValueRef scratch,
+                                  bool define, mt_diag *diag)
+{
+    mt_llvm_gemm_piece pieces[MT_LLVM_GEMM_PIECES];
+    mt_status st = mt_llvm_gemm_pieces(d, pieces, diag);
+    if (st != MT_OK)
+        return st;
+    LLVMValueRef fns[MT_LLVM_GEMM_PIECES];
+    for (int i = MT_LLVM_GEMM_PIECES - 1; i >= 0; i--)
+        fns[i] = mt_llvm_gemm_piece_function(mod, &pieces[i], define);
+    LLVMValueRef driver = fns[0];
+
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+    int64_t words[MT_LLVM_GEMM_DESC_WORDS];
+    mt_llvm_gemm_desc_words(d, words);
+    LLVMValueRef vals[MT_LLVM_GEMM_DESC_WORDS];
+    for (int i = 0; i < MT_LLVM_GEMM_DESC_WORDS; i++)
+        vals[i] = LLVMConstInt(i64, (unsigned long long)words[i], 1);
+    LLVMValueRef init = LLVMConstArray(i64, vals, MT_LLVM_GEMM_DESC_WORDS);
+    LLVMValueRef desc = LLVMAddGlobal(mod, LLVMTypeOf(init), "mtc.gemm.desc");
+    LLVMSetInitializer(desc, init);
+    LLVMSetGlobalConstant(desc, 1);
+    LLVMSetLinkage(desc, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(desc, LLVMGlobalUnnamedAddr);
+    LLVMSetAlignment(desc, 8);
+
+    LLVMTypeRef fty = LLVMGlobalGetValueType(driver);
+    LLVMTypeRef params[9];
+    LLVMGetParamTypes(fty, params);
+    LLVMValueRef zero = LLVMConstInt(i64, 0, 0);
+    LLVMValueRef idx[2] = {zero, zero};
+    LLVMValueRef args[9] = {LLVMBuildBitCast(b, A, params[0], ""),
+                            LLVMBuildBitCast(b, B, params[1], ""),
+                            LLVMBuildBitCast(b, C, params[2], ""),
+                            m_begin,
+                            m_end,
+                            scratch ? LLVMBuildBitCast(b, scratch, params[5], "")
+                                    : LLVMConstNull(params[5]),
+                            LLVMConstInBoundsGEP2(LLVMTypeOf(init), desc, idx, 2),
+                            fns[2],
+                            fns[3]};
+    LLVMBuildCall2(b, fty, driver, args, 9, "");
+    return MT_OK;
 }
 
 mt_status mt_llvm_gemm_emit(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
@@ -427,58 +730,30 @@ mt_status mt_llvm_gemm_emit(LLVMModuleRef mod, const char *name, const mt_llvm_g
     mt_status st = check_desc(d, diag);
     if (st != MT_OK)
         return st;
-    char kname[256], cname[256];
-    int n1 = snprintf(kname, sizeof kname, "%s.kernel", name);
-    int n2 = snprintf(cname, sizeof cname, "%s.gemm", name);
-    if (n1 < 0 || (size_t)n1 >= sizeof kname || n2 < 0 || (size_t)n2 >= sizeof cname)
-        return mt_diag_set(diag, MT_ERR_ARG, "gemm: function name too long");
-    if (LLVMGetNamedFunction(mod, name) || LLVMGetNamedFunction(mod, kname) ||
-        LLVMGetNamedFunction(mod, cname))
+    if (LLVMGetNamedFunction(mod, name))
         return mt_diag_set(diag, MT_ERR_ARG, "gemm: function %s already in the module", name);
 
-    mt_llvm_gemm_desc core;
-    fold_batches(d, &core);
-    mt_gemm_gen g;
-    memset(&g, 0, sizeof g);
-    g.ctx = LLVMGetModuleContext(mod);
-    g.mod = mod;
-    g.d = &core;
-    g.bl = blocking_for(&core);
-    g.i1 = LLVMInt1TypeInContext(g.ctx);
-    g.i32 = LLVMInt32TypeInContext(g.ctx);
-    g.i64 = LLVMInt64TypeInContext(g.ctx);
-    g.t = d->dtype == MT_DTYPE_F64 ? LLVMDoubleTypeInContext(g.ctx) : LLVMFloatTypeInContext(g.ctx);
-    g.vt = LLVMVectorType(g.t, (unsigned)g.bl.vl);
-    g.tp = LLVMPointerType(g.t, 0);
-    g.vtp = LLVMPointerType(g.vt, 0);
-    g.wt = g.bl.sub ? LLVMDoubleTypeInContext(g.ctx) : g.t;
-    g.wvt = LLVMVectorType(LLVMDoubleTypeInContext(g.ctx), (unsigned)(g.bl.vl / 2));
-    if (g.bl.fma) {
-        unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
-        g.fma = LLVMGetIntrinsicDeclaration(mod, id, &g.vt, 1);
-        g.fma_ty = LLVMIntrinsicGetType(g.ctx, id, &g.vt, 1);
-    }
-    g.b = LLVMCreateBuilderInContext(g.ctx);
-    g.ab = LLVMCreateBuilderInContext(g.ctx);
-
-    LLVMValueRef kernel = mt_gemm_emit_microkernel(&g, kname);
-    LLVMValueRef fn;
-    if (core.nbatch == 0) {
-        fn = add_gemm_fn(&g, name);
-        emit_driver(&g, fn, kernel);
-    } else {
-        LLVMValueRef cfn = add_gemm_fn(&g, cname);
-        LLVMSetLinkage(cfn, LLVMInternalLinkage);
-        emit_driver(&g, cfn, kernel);
-        fn = add_gemm_fn(&g, name);
-        emit_batch_wrapper(&g, fn, cfn, core.M);
-    }
-
-    LLVMDisposeBuilder(g.b);
-    LLVMDisposeBuilder(g.ab);
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    LLVMTypeRef t =
+        d->dtype == MT_DTYPE_F64 ? LLVMDoubleTypeInContext(ctx) : LLVMFloatTypeInContext(ctx);
+    LLVMTypeRef tp = LLVMPointerType(t, 0), i64 = LLVMInt64TypeInContext(ctx);
+    LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(ctx), 0);
+    LLVMTypeRef params[6] = {tp, tp, tp, i64, i64, i8p};
+    LLVMValueRef fn =
+        LLVMAddFunction(mod, name, LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 6, 0));
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(ctx, nounwind, 0));
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
+    st = mt_llvm_gemm_build_call(mod, b, d, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1),
+                                 LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), LLVMGetParam(fn, 4),
+                                 LLVMGetParam(fn, 5), true, diag);
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
     if (out)
         *out = fn;
-    return MT_OK;
+    return st;
 }
 
 mt_status mt_llvm_gemm_emit_kernel(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
@@ -490,17 +765,11 @@ mt_status mt_llvm_gemm_emit_kernel(LLVMModuleRef mod, const char *name, const mt
         return mt_diag_set(diag, MT_ERR_ARG, "gemm: NULL module, name or descriptor");
     if (a < 0 || b < 0 || c < 0)
         return mt_diag_set(diag, MT_ERR_ARG, "gemm: negative buffer id");
-    char gname[256];
-    int n = snprintf(gname, sizeof gname, "%s.mm", name);
-    if (n < 0 || (size_t)n >= sizeof gname)
-        return mt_diag_set(diag, MT_ERR_ARG, "gemm: function name too long");
-    if (LLVMGetNamedFunction(mod, name))
-        return mt_diag_set(diag, MT_ERR_ARG, "gemm: function %s already in the module", name);
-    LLVMValueRef gemm;
-    mt_status st = mt_llvm_gemm_emit(mod, gname, d, &gemm, diag);
+    mt_status st = check_desc(d, diag);
     if (st != MT_OK)
         return st;
-    LLVMSetLinkage(gemm, LLVMInternalLinkage);
+    if (LLVMGetNamedFunction(mod, name))
+        return mt_diag_set(diag, MT_ERR_ARG, "gemm: function %s already in the module", name);
 
     LLVMContextRef ctx = LLVMGetModuleContext(mod);
     LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(ctx), 0);
@@ -513,25 +782,20 @@ mt_status mt_llvm_gemm_emit_kernel(LLVMModuleRef mod, const char *name, const mt
                             LLVMCreateEnumAttribute(ctx, nounwind, 0));
     LLVMBuilderRef bld = LLVMCreateBuilderInContext(ctx);
     LLVMPositionBuilderAtEnd(bld, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
-    LLVMTypeRef gty = LLVMGlobalGetValueType(gemm);
-    LLVMTypeRef gparams[6];
-    LLVMGetParamTypes(gty, gparams);
-    LLVMValueRef args[6];
+    LLVMValueRef ptrs[3];
     const int ids[3] = {a, b, c};
     for (int i = 0; i < 3; i++) {
         LLVMValueRef idx = LLVMConstInt(i64, (unsigned long long)ids[i], 0);
         LLVMValueRef slot = LLVMBuildGEP2(bld, i8p, LLVMGetParam(fn, 0), &idx, 1, "");
-        LLVMValueRef p = LLVMBuildLoad2(bld, i8p, slot, "");
-        LLVMSetAlignment(p, 8);
-        args[i] = LLVMBuildBitCast(bld, p, gparams[i], "");
+        ptrs[i] = LLVMBuildLoad2(bld, i8p, slot, "");
+        LLVMSetAlignment(ptrs[i], 8);
     }
-    args[3] = LLVMGetParam(fn, 1);
-    args[4] = LLVMGetParam(fn, 2);
-    args[5] = LLVMConstNull(i8p); /* panels on the calling thread's stack */
-    LLVMBuildCall2(bld, gty, gemm, args, 6, "");
+    /* The panels go on the calling thread's stack. */
+    st = mt_llvm_gemm_build_call(mod, bld, d, ptrs[0], ptrs[1], ptrs[2], LLVMGetParam(fn, 1),
+                                 LLVMGetParam(fn, 2), NULL, true, diag);
     LLVMBuildRetVoid(bld);
     LLVMDisposeBuilder(bld);
     if (out)
         *out = fn;
-    return MT_OK;
+    return st;
 }

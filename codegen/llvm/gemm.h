@@ -4,7 +4,7 @@
  * the two transpose flags; sizes, row strides, batch axes and the accumulate flag are read at
  * run time from a descriptor (an array of int64_t). So one compiled GEMM serves every matmul
  * of a program, and of every later program: the CPU backend compiles each of its functions
- * (the "pieces" below) once per process and keeps them in the kernel cache under keys that do
+ * (the "pieces" below) once per program and keeps them in the kernel cache under keys that do
  * not mention any program (codegen/llvm/compile.c). Design notes, integration and
  * measurements: docs/gemm.md.
  *
@@ -30,8 +30,9 @@ typedef enum mt_llvm_gemm_isa {
     MT_LLVM_GEMM_ISA_AVX512    /* 512-bit vectors and FMA, 32 vector registers */
 } mt_llvm_gemm_isa;
 
-/* One GEMM, everything static. Element (i,k) of A is A[i*lda + k], or A[k*lda + i] when
- * trans_a (A is stored K x M, e.g. a permute of its last two axes); element (k,j) of B is
+/* One product. dtype, isa, f64_flush and the transposes choose the code (the pieces below);
+ * the rest becomes the run-time descriptor. Element (i,k) of A is A[i*lda + k], or A[k*lda + i]
+ * when trans_a (A is stored K x M, e.g. a permute of its last two axes); element (k,j) of B is
  * B[k*ldb + j], or B[j*ldb + k] when trans_b; element (i,j) of C is C[i*ldc + j].
  *
  * Batches: with nbatch > 0 the function computes one product per index of the batch axes
@@ -83,14 +84,15 @@ size_t mt_llvm_gemm_scratch_bytes(const mt_llvm_gemm_desc *d);
 /* ---- the shared code ------------------------------------------------------------------- */
 
 /* A GEMM is four functions, each a "piece" named after what its code depends on:
+ *   mtc.gemm.<dtype>.<isa>[.flush<n>].driver   the blocking loops, batches, the scratch
  *   mtc.gemm.<dtype>.<isa>[.flush<n>].kernel   the micro-kernel (one MR x NR tile)
  *   mtc.gemm.<dtype>.<isa>.pack_a_{n,t}        packing of A panels (t: A read transposed)
  *   mtc.gemm.<dtype>.<isa>.pack_b_{n,t}        packing of B panels (t: B read transposed)
- *   mtc.gemm.<dtype>.<isa>[.flush<n>].{nn,nt,tn,tt}  the driver: blocking loops and batches
  * with the driver's signature
  *   void driver(const T *A, const T *B, T *C, int64_t m_begin, int64_t m_end, void *scratch,
- *               const int64_t *desc)
- * (desc: MT_LLVM_GEMM_DESC_WORDS words, mt_llvm_gemm_desc_words). Pieces have external
+ *               const int64_t *desc, pack_a, pack_b)
+ * (desc: MT_LLVM_GEMM_DESC_WORDS words, mt_llvm_gemm_desc_words; pack_a and pack_b: the
+ * packing pieces for the product's transposes, so one driver serves all four). Pieces have external
  * linkage, so a driver in one object file calls pieces in another, and carry the function
  * attribute "mtc-gemm": mt_llvm_optimize gives them a short pipeline (their IR is already
  * vectorised and blocked by hand; default<O3> only costs compile time). */
@@ -111,8 +113,8 @@ typedef struct mt_llvm_gemm_piece {
     bool trans_a, trans_b;
 } mt_llvm_gemm_piece;
 
-#define MT_LLVM_GEMM_PIECES 4   /* pieces one driver needs, itself included */
-#define MT_LLVM_GEMM_NAME 64    /* bytes enough for any piece's name */
+#define MT_LLVM_GEMM_PIECES 4 /* pieces one driver needs, itself included */
+#define MT_LLVM_GEMM_NAME 64  /* bytes enough for any piece's name */
 #define MT_LLVM_GEMM_DESC_WORDS (8 + 4 * MT_MAX_RANK)
 
 /* The pieces that a product with descriptor d runs on: its driver first, then the kernel and

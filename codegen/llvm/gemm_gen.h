@@ -18,15 +18,15 @@
  * at run time. */
 typedef struct mt_gemm_blocking {
     mt_llvm_gemm_isa isa;
-    int esize;             /* bytes per element */
-    int vl;                /* lanes per vector */
-    int nv;                /* vectors across one tile row */
-    bool fma;              /* fused multiply-add, else a multiply and an add */
-    int64_t mr, nr;        /* micro-tile: mr rows (broadcast) x nr = nv * vl columns (vector) */
-    int64_t kc;            /* K block: an Ap panel of mr x kc fits in half of L1 */
-    int64_t sub;           /* f32: steps between flushes of the accumulators into f64; 0: never */
-    int64_t mc, nc;        /* M and N blocks: Bp (kc x nc) fits in L2; Ap (mc x kc) bounds the
-                              scratch; mc % mr == 0, nc % nr == 0 */
+    int esize;      /* bytes per element */
+    int vl;         /* lanes per vector */
+    int nv;         /* vectors across one tile row */
+    bool fma;       /* fused multiply-add, else a multiply and an add */
+    int64_t mr, nr; /* micro-tile: mr rows (broadcast) x nr = nv * vl columns (vector) */
+    int64_t kc;     /* K block: an Ap panel of mr x kc fits in half of L1 */
+    int64_t sub;    /* f32: steps between flushes of the accumulators into f64; 0: never */
+    int64_t mc, nc; /* M and N blocks: Bp (kc x nc) fits in L2; Ap (mc x kc) bounds the
+                       scratch; mc % mr == 0, nc % nr == 0 */
 } mt_gemm_blocking;
 
 /* The emitter's state while it builds one piece. The small static helpers below build IR at
@@ -40,7 +40,7 @@ typedef struct mt_gemm_gen {
     LLVMBasicBlockRef entry;
     mt_llvm_gemm_piece piece; /* what the code may depend on (dtype, ISA, transposes) */
     mt_gemm_blocking bl;
-    LLVMValueRef lda, ldb;    /* row strides of A and B: run-time values of the function */
+    LLVMValueRef lda, ldb; /* row strides of A and B: run-time values of the function */
     LLVMTypeRef i1, i32, i64, t, vt, tp, vtp;
     LLVMTypeRef wt, wvt; /* the tile's element type (double when wide, else T), <VL/2 x double> */
     LLVMValueRef fma;    /* llvm.fma on the vector type, when bl.fma */
@@ -135,7 +135,7 @@ static inline LLVMValueRef max_v(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b)
 }
 
 /* A counted loop `for (iv = lo; iv < hi; iv += step)` over an alloca that mem2reg (part of
- * O3) turns into a phi. `hi` must be computed before the loop opens. */
+ * the optimiser) turns into a phi. `hi` must be computed before the loop opens. */
 typedef struct mt_gemm_loop {
     LLVMValueRef slot, iv;
     LLVMBasicBlockRef cond, exit;

@@ -1,7 +1,9 @@
 /* gemm_kernel.c - the GEMM micro-kernel and the packing of A and B panels, as LLVM IR.
  *
- * The per-tile half of the GEMM emitter (gemm.c has the blocking and the loops around it; its
- * header comment has the whole design). Layouts, with MR x NR micro-tiles:
+ * The per-tile half of the GEMM emitter (gemm.c has the blocking, the loops around it and the
+ * functions; its header comment has the whole design). Each body here is a piece of its own
+ * (gemm.h), shared by every product of its dtype and ISA (and, for packing, transpose):
+ * sizes and strides are the functions' arguments. Layouts, with MR x NR micro-tiles:
  *   Ap: MR-row panels, one after another; panel p holds A[p*MR + r, k] at [k*MR + r]
  *   Bp: NR-column panels; panel q holds B[k, q*NR + c] at [k*NR + c]
  * Partial panels are padded with zeros, so the kernel never needs an edge case.
@@ -100,7 +102,7 @@ static void emit_k_loop(mt_gemm_gen *g, LLVMValueRef ap, LLVMValueRef bp, LLVMVa
     loop_close(g, &lr);
 }
 
-/* void name.kernel(i64 kc, T *ap, T *bp, T *c, i64 ldc, i32 mode, W *w):
+/* The micro-kernel piece, void kernel(i64 kc, T *ap, T *bp, T *c, i64 ldc, i32 mode, W *w):
  * tile = sum over k < kc of the panels' outer products, then by mode: c = tile (SET),
  * c = c + tile (ADD), or leave the tile in w (RAW, for edge tiles).
  *
@@ -108,16 +110,9 @@ static void emit_k_loop(mt_gemm_gen *g, LLVMValueRef ap, LLVMValueRef bp, LLVMVa
  * written in RAW mode. Wide (f32 with bl.sub > 0): the accumulators restart every bl.sub
  * steps and are added into the f64 tile w, and SET/ADD round once from f64: c = (float)w or
  * (float)((double)c + w). */
-LLVMValueRef mt_gemm_emit_microkernel(mt_gemm_gen *g, const char *name)
+void mt_gemm_emit_microkernel(mt_gemm_gen *g, LLVMValueRef fn)
 {
     const mt_gemm_blocking *bl = &g->bl;
-    LLVMTypeRef wp = LLVMPointerType(g->wt, 0);
-    LLVMTypeRef params[7] = {g->i64, g->tp, g->tp, g->tp, g->i64, g->i32, wp};
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), params, 7, 0);
-    LLVMValueRef fn = LLVMAddFunction(g->mod, name, fty);
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
-    add_fn_attr(g, fn, "nounwind");
-    add_fn_attr(g, fn, "noinline");
     for (unsigned i = 1; i <= 3; i++)
         add_param_attr(g, fn, i, "noalias");
     add_param_attr(g, fn, 6, "noalias");
@@ -218,7 +213,6 @@ LLVMValueRef mt_gemm_emit_microkernel(mt_gemm_gen *g, const char *name)
     LLVMPositionBuilderAtEnd(g->b, done);
     LLVMBuildRetVoid(g->b);
     close_fn(g);
-    return fn;
 }
 
 /* ---- packing ------------------------------------------------------------------------------ */
@@ -226,191 +220,240 @@ LLVMValueRef mt_gemm_emit_microkernel(mt_gemm_gen *g, const char *name)
 /* Element (i, k) of A and (k, j) of B as pointers, honouring the transposes. */
 static LLVMValueRef a_at(mt_gemm_gen *g, LLVMValueRef A, LLVMValueRef i, LLVMValueRef k)
 {
-    const mt_llvm_gemm_desc *d = g->d;
-    if (d->trans_a)
-        return gep(g, A, add(g, mul(g, k, c64(g, d->lda)), i));
-    return gep(g, A, add(g, mul(g, i, c64(g, d->lda)), k));
+    if (g->piece.trans_a)
+        return gep(g, A, add(g, mul(g, k, g->lda), i));
+    return gep(g, A, add(g, mul(g, i, g->lda), k));
 }
 
 static LLVMValueRef b_at(mt_gemm_gen *g, LLVMValueRef B, LLVMValueRef k, LLVMValueRef j)
 {
-    const mt_llvm_gemm_desc *d = g->d;
-    if (d->trans_b)
-        return gep(g, B, add(g, mul(g, j, c64(g, d->ldb)), k));
-    return gep(g, B, add(g, mul(g, k, c64(g, d->ldb)), j));
+    if (g->piece.trans_b)
+        return gep(g, B, add(g, mul(g, j, g->ldb), k));
+    return gep(g, B, add(g, mul(g, k, g->ldb), j));
 }
 
-/* Transposes the VL x VL block held in rows[0 .. VL-1] (one vector per row) in place: log2(VL)
- * rounds of pairing row i with row i + VL/2 and interleaving their low and high halves. */
-static void transpose(mt_gemm_gen *g, LLVMValueRef *rows)
+/* log2(m) rounds over regs[0 .. m): regs[i] = even(regs[2i], regs[2i+1]) and regs[i + m/2] =
+ * odd(regs[2i], regs[2i+1]), where even(a, b) takes, in every group of `grp` elements, the
+ * even-numbered blocks of `blk` elements of a and then those of b, and odd the odd-numbered
+ * ones. Applied to m rows of m blocks per group, this transposes the m x m matrix of blocks in
+ * each group (rows[j] ends up holding block j of every row). */
+static void unshuffle(mt_gemm_gen *g, LLVMValueRef *regs, int m, int blk, int grp)
 {
     int n = g->bl.vl;
-    LLVMValueRef lo[32], hi[32], out[32];
-    for (int i = 0; i < n / 2; i++) {
-        lo[2 * i] = LLVMConstInt(g->i32, (unsigned long long)i, 0);
-        lo[2 * i + 1] = LLVMConstInt(g->i32, (unsigned long long)(n + i), 0);
-        hi[2 * i] = LLVMConstInt(g->i32, (unsigned long long)(n / 2 + i), 0);
-        hi[2 * i + 1] = LLVMConstInt(g->i32, (unsigned long long)(n + n / 2 + i), 0);
+    LLVMValueRef even[64], odd[64], out[32];
+    for (int e = 0; e < n; e++) {
+        int group = e / grp, at = e % grp, half = at / (grp / 2), within = at % (grp / 2);
+        int src = (half ? n : 0) + group * grp + (within / blk) * 2 * blk + within % blk;
+        even[e] = LLVMConstInt(g->i32, (unsigned long long)src, 0);
+        odd[e] = LLVMConstInt(g->i32, (unsigned long long)(src + blk), 0);
     }
-    LLVMValueRef lo_mask = LLVMConstVector(lo, (unsigned)n);
-    LLVMValueRef hi_mask = LLVMConstVector(hi, (unsigned)n);
-    for (int round = 1; round < n; round *= 2) {
-        for (int i = 0; i < n / 2; i++) {
-            out[2 * i] = LLVMBuildShuffleVector(g->b, rows[i], rows[i + n / 2], lo_mask, "");
-            out[2 * i + 1] = LLVMBuildShuffleVector(g->b, rows[i], rows[i + n / 2], hi_mask, "");
+    LLVMValueRef even_mask = LLVMConstVector(even, (unsigned)n);
+    LLVMValueRef odd_mask = LLVMConstVector(odd, (unsigned)n);
+    for (int round = 1; round < m; round *= 2) {
+        for (int i = 0; i < m / 2; i++) {
+            out[i] = LLVMBuildShuffleVector(g->b, regs[2 * i], regs[2 * i + 1], even_mask, "");
+            out[i + m / 2] =
+                LLVMBuildShuffleVector(g->b, regs[2 * i], regs[2 * i + 1], odd_mask, "");
         }
-        memcpy(rows, out, (size_t)n * sizeof *rows);
+        memcpy(regs, out, (size_t)m * sizeof *regs);
     }
 }
 
-/* Ap[ir*kc + k*MR + r] = A[ic+ir+r, pc+k] for the mc x kc block, rows past mc as zeros.
- * Lanes past the edge read a clamped (valid) row and select zero, so no load is out of
- * bounds and the loop stays branch-free. */
-void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef A, LLVMValueRef ap, LLVMValueRef ic,
-                         LLVMValueRef mc, LLVMValueRef pc, LLVMValueRef kc)
+/* Transposes the VL x VL block held in rows[0 .. VL-1] (one vector per row) in place, with the
+ * shuffles x86 has as single instructions: first the E x E blocks inside each 128-bit lane
+ * (E = 16 bytes / element size) are transposed, rows taken E at a time (shufps, unpcklpd and
+ * unpckhpd patterns); then, for each position j in a lane, the L x L matrix of whole lanes
+ * (L = VL / E) of the rows that hold position j (vshuff32x4, vperm2f128 patterns). Generic
+ * two-source shuffles instead became vpermt2ps with an index vector each, and took LLVM about
+ * three times as long to compile. Rows that are undef (pack_a's rows past MR) fold away. */
+static void transpose(mt_gemm_gen *g, LLVMValueRef *rows)
+{
+    int n = g->bl.vl, e = 16 / g->bl.esize;
+    if (e > n)
+        e = n;
+    int lanes = n / e;
+    for (int q = 0; q < lanes; q++)
+        unshuffle(g, rows + q * e, e, 1, e);
+    /* Now lane l of rows[q*E + j] holds column E*l + j of rows q*E .. q*E + E-1. */
+    LLVMValueRef out[32], regs[32];
+    for (int j = 0; j < e; j++) {
+        for (int q = 0; q < lanes; q++)
+            regs[q] = rows[q * e + j];
+        unshuffle(g, regs, lanes, e, n);
+        for (int l = 0; l < lanes; l++)
+            out[e * l + j] = regs[l];
+    }
+    memcpy(rows, out, (size_t)n * sizeof *rows);
+}
+
+/* Where element (lane, k) of the panel being packed comes from: A[row0 + lane, pc + k] for A
+ * panels, B[pc + k, col0 + lane] for B panels. */
+typedef struct panel_src {
+    LLVMValueRef base, first, pc; /* A or B, row0 or col0, pc */
+    bool is_b;
+} panel_src;
+
+static LLVMValueRef panel_at(mt_gemm_gen *g, const panel_src *src, LLVMValueRef lane,
+                             LLVMValueRef k)
+{
+    LLVMValueRef kk = add(g, src->pc, k), idx = add(g, src->first, lane);
+    return src->is_b ? b_at(g, src->base, kk, idx) : a_at(g, src->base, idx, kk);
+}
+
+/* dst[k*W + lane] = element (lane, k) for k0 <= k < kc and lane < n, and 0 for n <= lane < W:
+ * the element-by-element part of packing (partial panels, and the steps after the last whole
+ * transposed block). Loops rather than unrolled code: it is a small part of the run time and
+ * would otherwise be most of the code, which is what LLVM's compile time follows. */
+static void pack_tail(mt_gemm_gen *g, const panel_src *src, LLVMValueRef dst, int64_t w,
+                      LLVMValueRef k0, LLVMValueRef kc, LLVMValueRef n)
+{
+    mt_gemm_loop lk, lc, lz;
+    LLVMValueRef k = loop_open(g, &lk, k0, kc, 1, "tail_k");
+    LLVMValueRef drow = gep(g, dst, mul(g, k, c64(g, w)));
+    LLVMValueRef c = loop_open(g, &lc, c64(g, 0), n, 1, "tail_copy");
+    store_elem(g, load_elem(g, panel_at(g, src, c, k)), gep(g, drow, c));
+    loop_close(g, &lc);
+    LLVMValueRef z = loop_open(g, &lz, n, c64(g, w), 1, "tail_zero");
+    store_elem(g, LLVMConstNull(g->t), gep(g, drow, z));
+    loop_close(g, &lz);
+    loop_close(g, &lk);
+}
+
+/* The pack_a piece: Ap[ir*kc + k*MR + r] = A[ic+ir+r, pc+k] for the mc x kc block, rows past
+ * mc as zeros. Whole panels take the fast paths below; the rest goes through pack_tail. */
+void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef fn)
 {
     const mt_gemm_blocking *bl = &g->bl;
+    open_fn(g, fn);
+    LLVMValueRef A = LLVMGetParam(fn, 0), ap = LLVMGetParam(fn, 2), ic = LLVMGetParam(fn, 3);
+    LLVMValueRef mc = LLVMGetParam(fn, 4), pc = LLVMGetParam(fn, 5), kc = LLVMGetParam(fn, 6);
+    g->lda = LLVMGetParam(fn, 1);
+    LLVMValueRef k0 = var(g, g->i64, "k0");
     mt_gemm_loop li;
     LLVMValueRef ir = loop_open(g, &li, c64(g, 0), mc, bl->mr, "pack_a_i");
     LLVMValueRef mr = min_v(g, c64(g, bl->mr), sub(g, mc, ir));
     LLVMValueRef dst = gep(g, ap, mul(g, ir, kc));
     LLVMValueRef row0 = add(g, ic, ir);
-    LLVMValueRef full = LLVMBuildICmp(g->b, LLVMIntEQ, mr, c64(g, bl->mr), "");
-    LLVMBasicBlockRef bfull = block(g, "pack_a_full"), bedge = block(g, "pack_a_edge");
-    LLVMBasicBlockRef join = block(g, "pack_a_join");
-    LLVMBuildCondBr(g->b, full, bfull, bedge);
+    LLVMBuildStore(g->b, c64(g, 0), k0);
+    LLVMBasicBlockRef bfull = block(g, "pack_a_full"), tail = block(g, "pack_a_tail");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, mr, c64(g, bl->mr), ""), bfull, tail);
+    LLVMPositionBuilderAtEnd(g->b, bfull);
     LLVMTypeRef panel_row = LLVMVectorType(g->t, (unsigned)bl->mr);
     LLVMTypeRef panel_row_p = LLVMPointerType(panel_row, 0);
-    for (int edge = 0; edge < 2; edge++) {
-        LLVMPositionBuilderAtEnd(g->b, edge ? bedge : bfull);
-        LLVMValueRef k0 = c64(g, 0);
-        if (!edge && !g->d->trans_a && bl->mr <= bl->vl) {
-            /* Rows of A are contiguous: blocks of MR rows x VL steps loaded as vectors along
-             * k, transposed in registers (rows past MR are don't-cares) and stored MR lanes at
-             * a time; the last kc % VL steps go element by element below. */
-            k0 = LLVMBuildAnd(g->b, kc, c64(g, ~(int64_t)(bl->vl - 1)), "");
-            mt_gemm_loop lb;
-            LLVMValueRef kb = loop_open(g, &lb, c64(g, 0), k0, bl->vl, "pack_at_k");
-            LLVMValueRef rows[32], lanes[32];
-            for (int r = 0; r < bl->vl; r++)
-                rows[r] =
-                    r < bl->mr
-                        ? load_vec(g, a_at(g, A, add(g, row0, c64(g, r)), add(g, pc, kb)), false)
-                        : LLVMGetUndef(g->vt);
-            transpose(g, rows);
-            for (int i = 0; i < bl->mr; i++)
-                lanes[i] = LLVMConstInt(g->i32, (unsigned long long)i, 0);
-            LLVMValueRef first_mr = LLVMConstVector(lanes, (unsigned)bl->mr);
-            for (int kk = 0; kk < bl->vl; kk++) {
-                LLVMValueRef v =
-                    LLVMBuildShuffleVector(g->b, rows[kk], LLVMGetUndef(g->vt), first_mr, "");
-                LLVMValueRef p = gep(g, dst, mul(g, add(g, kb, c64(g, kk)), c64(g, bl->mr)));
-                LLVMValueRef st =
-                    LLVMBuildStore(g->b, v, LLVMBuildBitCast(g->b, p, panel_row_p, ""));
-                LLVMSetAlignment(st, (unsigned)bl->esize);
-            }
-            loop_close(g, &lb);
-        }
-        mt_gemm_loop lk;
-        LLVMValueRef k = loop_open(g, &lk, k0, kc, 1, "pack_a_k");
-        LLVMValueRef kk = add(g, pc, k);
+    mt_gemm_loop lk;
+    if (g->piece.trans_a) {
+        /* A column of A^T's storage is contiguous: one MR-wide copy per step. */
+        LLVMValueRef k = loop_open(g, &lk, c64(g, 0), kc, 1, "pack_a_k");
+        LLVMValueRef src = LLVMBuildBitCast(g->b, a_at(g, A, row0, add(g, pc, k)), panel_row_p, "");
+        LLVMValueRef v = LLVMBuildLoad2(g->b, panel_row, src, "");
+        LLVMSetAlignment(v, (unsigned)bl->esize);
         LLVMValueRef drow = gep(g, dst, mul(g, k, c64(g, bl->mr)));
-        if (!edge && g->d->trans_a) {
-            /* A column of A^T's storage is contiguous: one MR-wide copy per step. */
-            LLVMValueRef src = LLVMBuildBitCast(g->b, a_at(g, A, row0, kk), panel_row_p, "");
-            LLVMValueRef v = LLVMBuildLoad2(g->b, panel_row, src, "");
-            LLVMSetAlignment(v, (unsigned)bl->esize);
-            LLVMValueRef st =
-                LLVMBuildStore(g->b, v, LLVMBuildBitCast(g->b, drow, panel_row_p, ""));
+        LLVMValueRef st = LLVMBuildStore(g->b, v, LLVMBuildBitCast(g->b, drow, panel_row_p, ""));
+        LLVMSetAlignment(st, (unsigned)bl->esize);
+        loop_close(g, &lk);
+        LLVMBuildStore(g->b, kc, k0);
+    } else if (bl->mr <= bl->vl) {
+        /* Rows of A are contiguous: blocks of MR rows x VL steps loaded as vectors along k,
+         * transposed in registers (rows past MR are don't-cares) and stored MR lanes at a
+         * time; the last kc % VL steps go to pack_tail. */
+        LLVMValueRef kend = LLVMBuildAnd(g->b, kc, c64(g, ~(int64_t)(bl->vl - 1)), "");
+        LLVMValueRef kb = loop_open(g, &lk, c64(g, 0), kend, bl->vl, "pack_at_k");
+        LLVMValueRef rows[32], lanes[32];
+        for (int r = 0; r < bl->vl; r++)
+            rows[r] = r < bl->mr
+                          ? load_vec(g, a_at(g, A, add(g, row0, c64(g, r)), add(g, pc, kb)), false)
+                          : LLVMGetUndef(g->vt);
+        transpose(g, rows);
+        for (int i = 0; i < bl->mr; i++)
+            lanes[i] = LLVMConstInt(g->i32, (unsigned long long)i, 0);
+        LLVMValueRef first_mr = LLVMConstVector(lanes, (unsigned)bl->mr);
+        for (int kk = 0; kk < bl->vl; kk++) {
+            LLVMValueRef v =
+                LLVMBuildShuffleVector(g->b, rows[kk], LLVMGetUndef(g->vt), first_mr, "");
+            LLVMValueRef p = gep(g, dst, mul(g, add(g, kb, c64(g, kk)), c64(g, bl->mr)));
+            LLVMValueRef st = LLVMBuildStore(g->b, v, LLVMBuildBitCast(g->b, p, panel_row_p, ""));
             LLVMSetAlignment(st, (unsigned)bl->esize);
-            loop_close(g, &lk);
-            LLVMBuildBr(g->b, join);
-            continue;
-        }
-        for (int64_t r = 0; r < bl->mr; r++) {
-            LLVMValueRef rr = c64(g, r);
-            if (edge)
-                rr = min_v(g, rr, sub(g, mr, c64(g, 1)));
-            LLVMValueRef x = load_elem(g, a_at(g, A, add(g, row0, rr), kk));
-            if (edge) {
-                LLVMValueRef in = LLVMBuildICmp(g->b, LLVMIntSLT, c64(g, r), mr, "");
-                x = LLVMBuildSelect(g->b, in, x, LLVMConstNull(g->t), "");
-            }
-            store_elem(g, x, gep(g, drow, c64(g, r)));
         }
         loop_close(g, &lk);
-        LLVMBuildBr(g->b, join);
+        LLVMBuildStore(g->b, kend, k0);
+    } else {
+        /* MR > VL (f64 below AVX-512): MR elements per step, one at a time. */
+        LLVMValueRef k = loop_open(g, &lk, c64(g, 0), kc, 1, "pack_a_k");
+        LLVMValueRef drow = gep(g, dst, mul(g, k, c64(g, bl->mr)));
+        for (int64_t r = 0; r < bl->mr; r++)
+            store_elem(g, load_elem(g, a_at(g, A, add(g, row0, c64(g, r)), add(g, pc, k))),
+                       gep(g, drow, c64(g, r)));
+        loop_close(g, &lk);
+        LLVMBuildStore(g->b, kc, k0);
     }
-    LLVMPositionBuilderAtEnd(g->b, join);
+    LLVMBuildBr(g->b, tail);
+    LLVMPositionBuilderAtEnd(g->b, tail);
+    panel_src src = {A, row0, pc, false};
+    pack_tail(g, &src, dst, bl->mr, LLVMBuildLoad2(g->b, g->i64, k0, ""), kc, mr);
     loop_close(g, &li);
+    LLVMBuildRetVoid(g->b);
+    close_fn(g);
 }
 
-/* Bp[jr*kc + k*NR + c] = B[pc+k, jc+jr+c] for the kc x nc block, columns past nc as zeros. */
-void mt_gemm_emit_pack_b(mt_gemm_gen *g, LLVMValueRef B, LLVMValueRef bp, LLVMValueRef jc,
-                         LLVMValueRef nc, LLVMValueRef pc, LLVMValueRef kc)
+/* The pack_b piece: Bp[jr*kc + k*NR + c] = B[pc+k, jc+jr+c] for the kc x nc block, columns
+ * past nc as zeros. Whole panels take the fast paths below; the rest goes through pack_tail. */
+void mt_gemm_emit_pack_b(mt_gemm_gen *g, LLVMValueRef fn)
 {
     const mt_gemm_blocking *bl = &g->bl;
+    open_fn(g, fn);
+    LLVMValueRef B = LLVMGetParam(fn, 0), bp = LLVMGetParam(fn, 2), jc = LLVMGetParam(fn, 3);
+    LLVMValueRef nc = LLVMGetParam(fn, 4), pc = LLVMGetParam(fn, 5), kc = LLVMGetParam(fn, 6);
+    g->ldb = LLVMGetParam(fn, 1);
+    LLVMValueRef k0 = var(g, g->i64, "k0");
     mt_gemm_loop lj;
     LLVMValueRef jr = loop_open(g, &lj, c64(g, 0), nc, bl->nr, "pack_b_j");
     LLVMValueRef nr = min_v(g, c64(g, bl->nr), sub(g, nc, jr));
     LLVMValueRef dst = gep(g, bp, mul(g, jr, kc));
     LLVMValueRef col0 = add(g, jc, jr);
-    LLVMValueRef full = LLVMBuildICmp(g->b, LLVMIntEQ, nr, c64(g, bl->nr), "");
-    LLVMBasicBlockRef bfull = block(g, "pack_b_full"), bedge = block(g, "pack_b_edge");
-    LLVMBasicBlockRef join = block(g, "pack_b_join");
-    LLVMBuildCondBr(g->b, full, bfull, bedge);
-    for (int edge = 0; edge < 2; edge++) {
-        LLVMPositionBuilderAtEnd(g->b, edge ? bedge : bfull);
-        LLVMValueRef k0 = c64(g, 0);
-        if (!edge && g->d->trans_b) {
-            /* Columns of B are contiguous: VL x VL blocks loaded as vectors along k and
-             * transposed in registers, about four times faster than element by element; the
-             * last kc % VL steps go element by element below. */
-            k0 = LLVMBuildAnd(g->b, kc, c64(g, ~(int64_t)(bl->vl - 1)), "");
-            mt_gemm_loop lb;
-            LLVMValueRef kb = loop_open(g, &lb, c64(g, 0), k0, bl->vl, "pack_bt_k");
-            for (int v = 0; v < bl->nv; v++) {
-                LLVMValueRef rows[32];
-                for (int jj = 0; jj < bl->vl; jj++) {
-                    LLVMValueRef col = add(g, col0, c64(g, (int64_t)v * bl->vl + jj));
-                    rows[jj] = load_vec(g, b_at(g, B, add(g, pc, kb), col), false);
-                }
-                transpose(g, rows);
-                for (int kk = 0; kk < bl->vl; kk++) {
-                    LLVMValueRef off = add(g, mul(g, add(g, kb, c64(g, kk)), c64(g, bl->nr)),
-                                           c64(g, (int64_t)v * bl->vl));
-                    store_vec(g, rows[kk], gep(g, dst, off), true);
-                }
-            }
-            loop_close(g, &lb);
+    LLVMBuildStore(g->b, c64(g, 0), k0);
+    LLVMBasicBlockRef bfull = block(g, "pack_b_full"), tail = block(g, "pack_b_tail");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, nr, c64(g, bl->nr), ""), bfull, tail);
+    LLVMPositionBuilderAtEnd(g->b, bfull);
+    mt_gemm_loop lk;
+    if (g->piece.trans_b) {
+        /* Columns of B are contiguous: VL x VL blocks loaded as vectors along k and
+         * transposed in registers, about four times faster than element by element; the
+         * last kc % VL steps go to pack_tail. The NV blocks of a panel are a loop rather than
+         * unrolled: the same speed, and half the code for LLVM to compile. */
+        LLVMValueRef kend = LLVMBuildAnd(g->b, kc, c64(g, ~(int64_t)(bl->vl - 1)), "");
+        LLVMValueRef kb = loop_open(g, &lk, c64(g, 0), kend, bl->vl, "pack_bt_k");
+        mt_gemm_loop lv;
+        LLVMValueRef v0 = loop_open(g, &lv, c64(g, 0), c64(g, bl->nr), bl->vl, "pack_bt_v");
+        LLVMValueRef rows[32];
+        for (int jj = 0; jj < bl->vl; jj++) {
+            LLVMValueRef col = add(g, col0, add(g, v0, c64(g, jj)));
+            rows[jj] = load_vec(g, b_at(g, B, add(g, pc, kb), col), false);
         }
-        mt_gemm_loop lk;
-        LLVMValueRef k = loop_open(g, &lk, k0, kc, 1, "pack_b_k");
-        LLVMValueRef kk = add(g, pc, k);
+        transpose(g, rows);
+        for (int kk = 0; kk < bl->vl; kk++) {
+            LLVMValueRef off = add(g, mul(g, add(g, kb, c64(g, kk)), c64(g, bl->nr)), v0);
+            store_vec(g, rows[kk], gep(g, dst, off), true);
+        }
+        loop_close(g, &lv);
+        loop_close(g, &lk);
+        LLVMBuildStore(g->b, kend, k0);
+    } else {
+        /* A row of B is contiguous: copy it as whole vectors. */
+        LLVMValueRef k = loop_open(g, &lk, c64(g, 0), kc, 1, "pack_b_k");
+        LLVMValueRef src = b_at(g, B, add(g, pc, k), col0);
         LLVMValueRef drow = gep(g, dst, mul(g, k, c64(g, bl->nr)));
-        if (!edge && !g->d->trans_b) {
-            /* A row of B is contiguous: copy it as whole vectors. */
-            LLVMValueRef src = b_at(g, B, kk, col0);
-            for (int v = 0; v < bl->nv; v++) {
-                LLVMValueRef off = c64(g, (int64_t)v * bl->vl);
-                store_vec(g, load_vec(g, gep(g, src, off), false), gep(g, drow, off), true);
-            }
-        } else {
-            for (int64_t cc = 0; cc < bl->nr; cc++) {
-                LLVMValueRef col = c64(g, cc);
-                if (edge)
-                    col = min_v(g, col, sub(g, nr, c64(g, 1)));
-                LLVMValueRef x = load_elem(g, b_at(g, B, kk, add(g, col0, col)));
-                if (edge) {
-                    LLVMValueRef in = LLVMBuildICmp(g->b, LLVMIntSLT, c64(g, cc), nr, "");
-                    x = LLVMBuildSelect(g->b, in, x, LLVMConstNull(g->t), "");
-                }
-                store_elem(g, x, gep(g, drow, c64(g, cc)));
-            }
+        for (int v = 0; v < bl->nv; v++) {
+            LLVMValueRef off = c64(g, (int64_t)v * bl->vl);
+            store_vec(g, load_vec(g, gep(g, src, off), false), gep(g, drow, off), true);
         }
         loop_close(g, &lk);
-        LLVMBuildBr(g->b, join);
+        LLVMBuildStore(g->b, kc, k0);
     }
-    LLVMPositionBuilderAtEnd(g->b, join);
+    LLVMBuildBr(g->b, tail);
+    LLVMPositionBuilderAtEnd(g->b, tail);
+    panel_src src = {B, col0, pc, true};
+    pack_tail(g, &src, dst, bl->nr, LLVMBuildLoad2(g->b, g->i64, k0, ""), kc, nr);
     loop_close(g, &lj);
+    LLVMBuildRetVoid(g->b);
+    close_fn(g);
 }

@@ -44,15 +44,18 @@ mt_status mt_llvm_jit_create(mt_llvm_jit **out, mt_diag *d)
     mt_llvm_jit *j = mt_calloc(1, sizeof *j);
     if (!j)
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
-    LLVMOrcJITTargetMachineBuilderRef jtmb;
-    LLVMErrorRef err = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb);
-    if (err) {
+    /* The host machine of opt.c (DetectHost would ask the CPU for its features again). */
+    LLVMTargetMachineRef tm;
+    mt_status st = mt_llvm_host_machine(&tm, d);
+    if (st != MT_OK) {
         mt_free(j);
-        return fail(d, "cannot describe the host", err);
+        return st;
     }
+    LLVMOrcJITTargetMachineBuilderRef jtmb =
+        LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm); /* takes tm */
     LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
-    err = LLVMOrcCreateLLJIT(&j->jit, builder); /* takes the builder */
+    LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->jit, builder); /* takes the builder */
     if (err) {
         mt_free(j);
         return fail(d, "cannot create the JIT", err);

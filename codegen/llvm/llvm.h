@@ -1,10 +1,10 @@
 /* llvm.h - the LLVM renderer: kernel IR -> LLVM module -> optimised -> JIT-compiled code.
  *
  * emit.c translates each kernel of a program, scalar operation by scalar operation, through
- * the LLVM-C API and verifies the module; opt.c runs the O3 pipeline for the host CPU and
- * emits an object file; jit.c links objects with ORC LLJIT and looks kernels up; cache.c
- * keeps objects on disk between processes. Only files under codegen/ include this header
- * (it pulls in LLVM's).
+ * the LLVM-C API and verifies the module; opt.c runs the optimisation pipelines for the host CPU
+ * and emits an object file; jit.c links objects with ORC LLJIT and looks kernels up; cache.c keeps
+ * objects on disk between processes. Only files under codegen/ include this header (it pulls in
+ * LLVM's).
  *
  * The kernel ABI (thread-safe: generated code has no globals):
  *
@@ -22,15 +22,34 @@
 #include <llvm-c/Error.h>
 #include <llvm-c/TargetMachine.h>
 
+#include "codegen/llvm/gemm.h"
 #include "ir/kernel.h"
 #include "runtime/exec.h" /* mt_kernel_fn */
 
 typedef struct mt_llvm_module mt_llvm_module;
 
-/* Emits every kernel of p as the function `prefix` + kernel name and verifies the module.
- * *out is NULL on failure (MT_ERR_BACKEND with LLVM's message in d->log). */
+/* Emits every kernel of p as the function `prefix` + kernel name and verifies the module: the
+ * whole program, the GEMM functions that its matmuls call included. *out is NULL on failure
+ * (MT_ERR_BACKEND with LLVM's message in d->log). */
 mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **out, mt_diag *d);
-/* Optimises with LLVMRunPasses("default<O3>") for the host CPU and its features. */
+/* The same, but with gemm_bodies == 0 the GEMM functions are only declared: they are then
+ * compiled on their own (mt_llvm_emit_gemm_piece) and linked with the kernels. */
+mt_status mt_llvm_emit_unit(const mt_kprog *p, const char *prefix, int gemm_bodies,
+                            mt_llvm_module **out, mt_diag *d);
+/* Every distinct GEMM piece (gemm.h) that the kernels of p call, into out[0 .. *n), which
+ * must have room for MT_LLVM_GEMM_MAX_PIECES. */
+#define MT_LLVM_GEMM_MAX_PIECES 32
+mt_status mt_llvm_gemm_pieces_of(const mt_kprog *p, mt_llvm_gemm_piece *out, int *n, mt_diag *d);
+/* A module holding one GEMM piece, defined (the pieces it calls are declared). */
+mt_status mt_llvm_emit_gemm_piece(const mt_llvm_gemm_piece *piece, mt_llvm_module **out,
+                                  mt_diag *d);
+/* The metadata kind that marks the aligned start of a streaming store (emit.c): vector stores
+ * addressed from it that LLVM proved aligned to their size are made non-temporal by
+ * mt_llvm_optimize. */
+#define MT_LLVM_STREAM_MD "mtc.stream"
+/* Optimises for the host CPU and its features (opt.c: the kernels with the useful part of
+ * default<O3>, GEMM functions with a short pipeline of their own), then makes streaming stores
+ * non-temporal. */
 mt_status mt_llvm_optimize(mt_llvm_module *m, mt_diag *d);
 /* Generates machine code for the host (the target machine of mt_llvm_host_machine) as an
  * ELF object file in memory. *out is the caller's (LLVMDisposeMemoryBuffer), NULL on failure.
@@ -51,6 +70,10 @@ void mt_llvm_module_free(mt_llvm_module *m);
 mt_status mt_llvm_host_machine(LLVMTargetMachineRef *out, mt_diag *d);
 /* Initialises LLVM's native target once per process (thread-safe). */
 void mt_llvm_init(void);
+/* The host's CPU name and feature string, as LLVMGetHostCPUName and LLVMGetHostCPUFeatures
+ * give them, found once per process. */
+const char *mt_llvm_host_cpu(void);
+const char *mt_llvm_host_features(void);
 /* Records an LLVM failure: MT_ERR_BACKEND "llvm: WHAT: first line of msg", the whole text as
  * the diag's log. `msg` may be NULL. */
 mt_status mt_llvm_fail(mt_diag *d, const char *what, const char *msg);

@@ -1,6 +1,8 @@
-/* opt.c - the host target machine, the O3 pipeline and object code generation.
+/* opt.c - the host target machine, the optimisation pipelines and object code generation.
  *
- * Kernels are optimised for the machine that runs them: the host's triple, CPU name and
+ * Kernels are optimised with KERNEL_PASSES, the part of default<O3> that does something for
+ * the loop nests emit.c generates (O3 itself took twice as long for the same code). Kernels
+ * are optimised for the machine that runs them: the host's triple, CPU name and
  * feature string (AVX2 and FMA on the development machines), so the loop vectorizer picks the
  * host's vector width. The same settings go into every function's attributes (emit.c) and
  * into the JIT (jit.c), so what `mtc dump --stage llvm` prints is what runs.
@@ -10,6 +12,17 @@
  * quadratic in block size (a 4-d elementwise kernel took 1.8 s to compile; 0.08 s without).
  * The loop vectorizer still interleaves vector iterations, which is where the speed comes
  * from; a kernel that wants a loop unrolled can ask with llvm.loop.unroll metadata.
+ *
+ * GEMM functions (the pieces of gemm.c, marked with the attribute "mtc-gemm") get a short
+ * pipeline instead, GEMM_PASSES: their IR is blocked, unrolled and vectorised by hand, and all
+ * it needs is its allocas promoted to registers and its arithmetic tidied. default<O3> spent
+ * 30 to 50 ms per GEMM (it vectorised and unswitched the scalar edge loops, which only made
+ * the code bigger) without changing the micro-kernel's inner loop. A module holding both kinds
+ * (mtc dump --stage llvm, the GEMM benchmark) gets each its own pipeline: the other kind is
+ * marked optnone for the run, which the pass manager skips.
+ *
+ * After the kernels' pipeline, the vector stores of streaming loops (emit.c: emit_nt_loop)
+ * that LLVM has proved aligned to their size are marked !nontemporal (mark_streaming_stores).
  *
  * Code generation emits an ELF object into memory (mt_llvm_emit_object) with the same target
  * machine; the JIT links that object (jit.c), and the kernel cache (cache.c) stores it, so a
@@ -29,13 +42,36 @@
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/* The host's CPU name and features, asked once: LLVM finds them with CPUID, which a virtual
+ * machine traps, and asking for every compile unit and cache key took half of a cached
+ * compile (1.5 of 3 ms for the MLP step of bench/jit_latency.c). Kept for the process's
+ * lifetime. */
+static char *host_cpu, *host_features;
+
 static void init_native(void)
 {
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
+    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    host_cpu = mt_strdup(cpu ? cpu : "");
+    host_features = mt_strdup(features ? features : "");
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
 }
 
 void mt_llvm_init(void) { pthread_once(&init_once, init_native); }
+
+const char *mt_llvm_host_cpu(void)
+{
+    mt_llvm_init();
+    return host_cpu ? host_cpu : "";
+}
+
+const char *mt_llvm_host_features(void)
+{
+    mt_llvm_init();
+    return host_features ? host_features : "";
+}
 
 mt_status mt_llvm_fail(mt_diag *d, const char *what, const char *msg)
 {
@@ -69,22 +105,107 @@ mt_status mt_llvm_host_machine(LLVMTargetMachineRef *out, mt_diag *d)
         LLVMDisposeMessage(err);
         return st;
     }
-    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    *out = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                   LLVMRelocPIC, LLVMCodeModelDefault);
+    *out = LLVMCreateTargetMachine(target, triple, mt_llvm_host_cpu(), mt_llvm_host_features(),
+                                   LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault);
     LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
     if (!*out)
         return mt_llvm_fail(d, "cannot create a target machine for the host", NULL);
     return MT_OK;
 }
 
+/* The kernels' pipeline: the passes of default<O3> that change the code emit.c generates
+ * (measured on the MLP training step of bench/jit_latency.c, the lit tests and a set of larger
+ * graphs: softmax, a norm, a bias with tanh, a column sum, a transpose, a conv, dropout, pad
+ * and concat), in O3's order. It runs in under half of O3's time, and the machine code of
+ * every kernel tried was the same or within a few instructions, with the same run time: what
+ * the rest of O3 does (inlining cost models over a real call graph, jump threading, GVN-PRE,
+ * loop unswitching, ...) finds nothing to do in loop nests that are already in the form those
+ * passes produce. The loop vectorizer is what matters, and it runs as in O3. */
+#define KERNEL_PASSES                                                                              \
+    "function(sroa,early-cse,instcombine,simplifycfg),cgscc(inline),"                              \
+    "function(sroa,early-cse<memssa>,instcombine,simplifycfg,loop-mssa(licm),"                     \
+    "loop(loop-rotate,loop-idiom,indvars,loop-deletion),loop-vectorize,loop-load-elim,"            \
+    "instcombine,simplifycfg,slp-vectorizer,instcombine,loop-mssa(licm))"
+#define GEMM_PASSES "function(sroa,early-cse,instcombine,simplifycfg)"
+
 const char *mt_llvm_pipeline_description(void)
 {
     /* Keep in step with mt_llvm_optimize, mt_llvm_host_machine and mt_llvm_emit_object. */
-    return "default<O3> loop-vectorize slp-vectorize interleave no-unroll; codegen O3 pic "
-           "default-code-model elf-object";
+    return "kernels " KERNEL_PASSES
+           " loop-vectorize slp-vectorize interleave no-unroll; gemm " GEMM_PASSES
+           "; codegen O3 pic default-code-model elf-object";
+}
+
+static int is_gemm(LLVMValueRef fn)
+{
+    return LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "mtc-gemm", 8) != NULL;
+}
+
+static void add_fn_attr(LLVMValueRef fn, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(
+        fn, LLVMAttributeFunctionIndex,
+        LLVMCreateEnumAttribute(LLVMGetModuleContext(LLVMGetGlobalParent(fn)), kind, 0));
+}
+
+static void remove_fn_attr(LLVMValueRef fn, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMRemoveEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, kind);
+}
+
+static int has_fn_attr(LLVMValueRef fn, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    return LLVMGetEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, kind) != NULL;
+}
+
+/* Defined functions of one kind (GEMM or not). */
+static int count(LLVMModuleRef mod, int gemm)
+{
+    int n = 0;
+    for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
+        n += !LLVMIsDeclaration(fn) && is_gemm(fn) == gemm;
+    return n;
+}
+
+/* Marks the defined functions of one kind (GEMM or not) optnone, so that a pipeline run on
+ * the module leaves them alone (optnone requires noinline); `undo` takes the marks off again,
+ * restoring noinline only where it was added. */
+static void hold(LLVMModuleRef mod, int gemm, int undo)
+{
+    for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn)) {
+        if (LLVMIsDeclaration(fn) || is_gemm(fn) != gemm)
+            continue;
+        if (undo) {
+            remove_fn_attr(fn, "optnone");
+            if (LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "mtc-held", 8)) {
+                remove_fn_attr(fn, "noinline");
+                LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "mtc-held", 8);
+            }
+            continue;
+        }
+        if (!has_fn_attr(fn, "noinline")) {
+            add_fn_attr(fn, "noinline");
+            LLVMAddAttributeAtIndex(
+                fn, LLVMAttributeFunctionIndex,
+                LLVMCreateStringAttribute(LLVMGetModuleContext(mod), "mtc-held", 8, "1", 1));
+        }
+        add_fn_attr(fn, "optnone");
+    }
+}
+
+static LLVMErrorRef run(LLVMModuleRef mod, const char *passes, LLVMTargetMachineRef tm)
+{
+    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
+    LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
+    LLVMPassBuilderOptionsSetLoopInterleaving(opts, 1);
+    LLVMErrorRef err = LLVMRunPasses(mod, passes, tm, opts);
+    LLVMDisposePassBuilderOptions(opts);
+    return err;
 }
 
 /* The module is compiled for tm: its triple and data layout. */
@@ -100,16 +221,89 @@ static void set_target(mt_llvm_module *m, LLVMTargetMachineRef tm)
     LLVMDisposeTargetData(layout);
 }
 
+/* The streaming-store base (emit.c: emit_nt_loop) that ptr is addressed from, through GEPs and
+ * bitcasts, or NULL. */
+static LLVMValueRef stream_base(LLVMValueRef ptr, unsigned kind)
+{
+    for (int depth = 0; ptr && depth < 16; depth++) {
+        if (LLVMIsACallInst(ptr))
+            return LLVMGetMetadata(ptr, kind) ? ptr : NULL;
+        int inst = LLVMIsAGetElementPtrInst(ptr) || LLVMIsABitCastInst(ptr);
+        int cexpr = LLVMIsAConstantExpr(ptr) && (LLVMGetConstOpcode(ptr) == LLVMGetElementPtr ||
+                                                 LLVMGetConstOpcode(ptr) == LLVMBitCast);
+        if (!inst && !cexpr)
+            return NULL;
+        ptr = LLVMGetOperand(ptr, 0);
+    }
+    return NULL;
+}
+
+/* Marks !nontemporal the vector stores addressed from a streaming-store base that LLVM has
+ * proved aligned to their size (the loop vectorizer's stores, once InstCombine has seen the
+ * base's llvm.ptrmask): those become vmovntps and the like. A function whose streaming stores
+ * all stayed scalar or misaligned loses its sfence, which only they needed. */
+static void mark_streaming_stores(LLVMModuleRef mod)
+{
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    unsigned stream = LLVMGetMDKindIDInContext(ctx, MT_LLVM_STREAM_MD, 10);
+    unsigned nontemporal = LLVMGetMDKindIDInContext(ctx, "nontemporal", 11);
+    LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(ctx), 1, 0));
+    LLVMValueRef node = LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, &one, 1));
+    LLVMTargetDataRef layout = LLVMGetModuleDataLayout(mod);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn)) {
+        int marked = 0;
+        LLVMValueRef fences[8];
+        int nfences = 0;
+        for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+            for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in;
+                 in = LLVMGetNextInstruction(in)) {
+                if (LLVMIsACallInst(in) && LLVMGetMetadata(in, stream)) {
+                    LLVMValueRef callee = LLVMGetCalledValue(in);
+                    size_t len = 0;
+                    const char *name = callee ? LLVMGetValueName2(callee, &len) : "";
+                    if (strcmp(name, "llvm.x86.sse.sfence") == 0 && nfences < 8)
+                        fences[nfences++] = in;
+                    continue;
+                }
+                if (!LLVMIsAStoreInst(in))
+                    continue;
+                LLVMTypeRef ty = LLVMTypeOf(LLVMGetOperand(in, 0));
+                if (LLVMGetTypeKind(ty) != LLVMVectorTypeKind)
+                    continue;
+                unsigned long long size = LLVMStoreSizeOfType(layout, ty);
+                if (size >= 16 && size <= 64 && (size & (size - 1)) == 0 &&
+                    LLVMGetAlignment(in) >= size && stream_base(LLVMGetOperand(in, 1), stream)) {
+                    LLVMSetMetadata(in, nontemporal, node);
+                    marked++;
+                }
+            }
+        if (!marked)
+            for (int i = 0; i < nfences; i++)
+                LLVMInstructionEraseFromParent(fences[i]);
+    }
+}
+
 mt_status mt_llvm_optimize_with(mt_llvm_module *m, LLVMTargetMachineRef tm, mt_diag *d)
 {
     set_target(m, tm);
-    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
-    LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
-    LLVMPassBuilderOptionsSetLoopUnrolling(opts, 0);
-    LLVMPassBuilderOptionsSetLoopInterleaving(opts, 1);
-    LLVMErrorRef err = LLVMRunPasses(m->mod, "default<O3>", tm, opts);
-    LLVMDisposePassBuilderOptions(opts);
+    int gemms = count(m->mod, 1), others = count(m->mod, 0);
+    LLVMErrorRef err = NULL;
+    if (gemms > 0) {
+        if (others > 0)
+            hold(m->mod, 0, 0);
+        err = run(m->mod, GEMM_PASSES, tm);
+        if (others > 0)
+            hold(m->mod, 0, 1);
+    }
+    if (!err && others > 0) {
+        if (gemms > 0)
+            hold(m->mod, 1, 0);
+        err = run(m->mod, KERNEL_PASSES, tm);
+        if (gemms > 0)
+            hold(m->mod, 1, 1);
+        if (!err)
+            mark_streaming_stores(m->mod);
+    }
     if (err)
         return mt_llvm_fail_error(d, "optimisation failed", err);
     return MT_OK;

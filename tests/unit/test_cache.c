@@ -32,6 +32,7 @@
 #include "codegen/cpu.h"
 #include "codegen/llvm/cache.h"
 #include "codegen/llvm/compile.h"
+#include "codegen/llvm/gemm.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "ir/kernel.h"
@@ -273,7 +274,7 @@ static void a_hit_after_a_miss_runs_the_same_code_with_the_interpreters_results(
     mt_cache_counters c = since(&before);
     listing l = list_dir(cache_dir);
     assert_true(l.entries > 1); /* several kernels, several units */
-    assert_true(l.entries <= MT_COMPILE_UNITS);
+    assert_true(l.entries <= MT_COMPILE_UNITS + MT_LLVM_GEMM_PIECES); /* + the matmul's GEMM */
     assert_int_equal(c.hits, 0);
     assert_int_equal(c.misses, l.entries);
     assert_int_equal(c.stores, l.entries);
@@ -313,6 +314,54 @@ static void the_key_changes_when_the_graph_changes(void **state)
     assert_memory_equal(a.digest, a2.digest, MT_SHA256_BYTES);
     assert_memory_not_equal(a.digest, b.digest, MT_SHA256_BYTES);
     assert_int_equal(strlen(a.hex), 2 * MT_SHA256_BYTES);
+}
+
+static void a_gemm_compiled_for_one_program_serves_every_later_one(void **state)
+{
+    (void)state;
+    check_program(2, NULL); /* a 33x65 . 65x17 product */
+    int first = list_dir(cache_dir).entries;
+
+    /* Another program, other shapes, same dtype and transposes: its kernels are new, but the
+     * GEMM's pieces are keyed by what their code depends on alone, and all hit. */
+    static const char *text = "mtir 1\n"
+                              "graph other {\n"
+                              "  input %a : f32[5,300]\n"
+                              "  param %w : f32[300,70]\n"
+                              "  %h = matmul %a, %w\n"
+                              "  %y = tanh %h\n"
+                              "  %n = sum %y\n"
+                              "  output %y, %n\n"
+                              "}\n";
+    mt_graph *g = NULL;
+    mt_diag d;
+    mt_diag_init(&d);
+    assert_int_equal(mt_graph_parse(text, strlen(text), "other.mt", &g, &d), MT_OK);
+    mt_cache_counters before = now_counters();
+    const char *err = compile_and_check(g, input_seed, NULL);
+    if (err)
+        fail_msg("%s", err);
+    mt_cache_counters c = since(&before);
+    assert_int_equal(c.hits, MT_LLVM_GEMM_PIECES);
+    assert_true(c.misses >= 1);
+    assert_int_equal(list_dir(cache_dir).entries, first + (int)c.misses);
+    mt_graph_free(g);
+
+    /* The pieces' entries are where their keys say. */
+    mt_llvm_gemm_desc desc;
+    mt_llvm_gemm_desc_init(&desc, MT_DTYPE_F32, 5, 70, 300);
+    mt_llvm_gemm_piece pieces[MT_LLVM_GEMM_PIECES];
+    assert_int_equal(mt_llvm_gemm_pieces(&desc, pieces, NULL), MT_OK);
+    for (int i = 0; i < MT_LLVM_GEMM_PIECES; i++) {
+        char name[MT_LLVM_GEMM_NAME];
+        mt_llvm_gemm_piece_name(&pieces[i], name);
+        mt_cache_key k;
+        mt_cache_key_gemm(name, &k);
+        char *path = mt_cache_entry_path(&k);
+        assert_non_null(path);
+        assert_true(file_size(path) > MT_CACHE_HEADER_BYTES);
+        mt_free(path);
+    }
 }
 
 /* y[i] = x[i] + c over f32[8], with the constant c given as its bits. */
@@ -763,6 +812,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T(a_hit_after_a_miss_runs_the_same_code_with_the_interpreters_results),
         T(the_key_changes_when_the_graph_changes),
+        T(a_gemm_compiled_for_one_program_serves_every_later_one),
         T(the_program_key_sees_what_the_printed_kernel_ir_does_not),
         T(a_truncated_entry_is_detected_rebuilt_and_the_run_is_correct),
         T(a_bit_flipped_entry_is_detected_rebuilt_and_the_run_is_correct),

@@ -234,11 +234,61 @@ static void a_matmul_kernel_is_one_gemm_statement_per_row_then_its_epilogue(void
                             MT_DTYPE_F64);
     char *llvm = mt_cpu_dump_llvm(g2, &d);
     assert_non_null(llvm);
-    assert_non_null(strstr(llvm, "@mm_k0.mm0("));
+    /* The kernel calls the shared f64 GEMM driver with its product's descriptor. */
+    assert_non_null(strstr(llvm, "call void @mtc.gemm.f64."));
+    assert_non_null(strstr(llvm, "define void @mtc.gemm.f64."));
     assert_non_null(strstr(llvm, "@llvm.fma.v")); /* the micro-kernel, at the host's width */
     mt_free(llvm);
     mt_graph_free(g2);
     mt_diag_fini(&d);
+}
+
+/* How many times `needle` occurs in `hay`. */
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *at = hay; (at = strstr(at, needle)) != NULL; at += strlen(needle))
+        n++;
+    return n;
+}
+
+static void every_matmul_of_a_program_runs_on_one_shared_gemm(void **state)
+{
+    (void)state;
+    /* Four products of different shapes, transposes and batches in one program: each kernel
+     * passes its own sizes and strides to the same driver and micro-kernel at run time, so
+     * the module defines one of each, and one packing function per transpose used. */
+    static const char *text = "mtir 1\n"
+                              "graph shared {\n"
+                              "  input %x : DT[2,7,33]\n"
+                              "  param %w : DT[33,19]\n"
+                              "  param %v : DT[5,19]\n"
+                              "  input %z : DT[33,7]\n"
+                              "  input %y : DT[7,3]\n"
+                              "  %h = matmul %x, %w\n"
+                              "  %vt = permute %v perm=[1,0]\n"
+                              "  %o = matmul %h, %vt\n"
+                              "  %xt = permute %x perm=[0,2,1]\n"
+                              "  %g = matmul %xt, %h\n"
+                              "  %zz = matmul %z, %y\n"
+                              "  output %o, %g, %zz\n"
+                              "}\n";
+    mt_graph *g = parse_as(text, MT_DTYPE_F32);
+    mt_diag d;
+    mt_diag_init(&d);
+    char *llvm = mt_cpu_dump_llvm(g, &d);
+    assert_non_null(llvm);
+    assert_int_equal(count_of(llvm, "define void @mtc.gemm.f32."), 6);
+    assert_int_equal(count_of(llvm, ".driver("), 5); /* defined once, called four times */
+    assert_int_equal(count_of(llvm, ".kernel("), 3); /* defined once, called twice by it */
+    assert_non_null(strstr(llvm, ".pack_a_n("));
+    assert_non_null(strstr(llvm, ".pack_a_t("));
+    assert_non_null(strstr(llvm, ".pack_b_n("));
+    assert_non_null(strstr(llvm, ".pack_b_t("));
+    mt_free(llvm);
+    mt_graph_free(g);
+    mt_diag_fini(&d);
+    check_text(text);
 }
 
 static void products_match_at_awkward_sizes_in_every_dimension(void **state)
@@ -529,6 +579,7 @@ int main(void)
     rng_state = seed * 2654435761u + 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_matmul_kernel_is_one_gemm_statement_per_row_then_its_epilogue),
+        cmocka_unit_test(every_matmul_of_a_program_runs_on_one_shared_gemm),
         cmocka_unit_test(products_match_at_awkward_sizes_in_every_dimension),
         cmocka_unit_test(transposed_operands_are_read_in_place),
         cmocka_unit_test(batch_axes_broadcast_as_matmul_does),

@@ -7,7 +7,9 @@
  * (the seed is printed; MT_SEED repeats a run).
  *
  * The module is optimized and compiled by the CPU backend's own pipeline (codegen/llvm:
- * default<O3> for the host, ORC LLJIT).
+ * mt_llvm_optimize for the host, ORC LLJIT). Every product runs on the shared, size-generic
+ * pieces (gemm.h): mt_llvm_gemm_emit only wraps a call of the driver with a constant
+ * descriptor, and one test calls the driver directly with descriptors made at run time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,7 +59,7 @@ static mt_llvm_module *new_module(void)
     return m;
 }
 
-/* Verifies m, optimizes it with default<O3> for the host and JIT-compiles it. */
+/* Verifies m, optimizes it for the host (mt_llvm_optimize) and JIT-compiles it. */
 static mt_llvm_jit *finish(mt_llvm_module *m)
 {
     mt_diag d;
@@ -75,7 +77,7 @@ static mt_llvm_jit *finish(mt_llvm_module *m)
 }
 
 /* Emits descs[i] as "g<i>" into one module and compiles it through the CPU backend's pipeline
- * (default<O3> for the host, then LLJIT), storing the functions in fns. */
+ * (mt_llvm_optimize for the host, then LLJIT), storing the functions in fns. */
 static mt_llvm_jit *compile(const mt_llvm_gemm_desc *descs, int n, mt_llvm_gemm_fn *fns)
 {
     mt_diag d;
@@ -680,6 +682,100 @@ static void f32_error_at_long_sums_meets_the_cpu_backend_tolerance(void **state)
     mt_llvm_jit_free(j);
 }
 
+typedef void (*pack_fn)(const void *src, int64_t ld, void *dst, int64_t first, int64_t count,
+                        int64_t pc, int64_t kc);
+typedef void (*driver_fn)(const void *A, const void *B, void *C, int64_t m_begin, int64_t m_end,
+                          void *scratch, const int64_t *desc, pack_fn pack_a, pack_fn pack_b);
+
+/* The address of `name` in j, as the type *out points to. */
+static void lookup_into(mt_llvm_jit *j, const char *name, void *out, size_t size)
+{
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_kernel_fn fn = mt_llvm_jit_lookup(j, name, &d);
+    if (!fn)
+        fail_msg("%s: %s", name, d.msg);
+    memcpy(out, &fn, size);
+    mt_diag_fini(&d);
+}
+
+static void one_compiled_driver_computes_products_of_any_size_given_at_run_time(void **state)
+{
+    (void)state;
+    /* The driver, kernel and all four packing pieces of f32 for the host, compiled once. */
+    mt_llvm_gemm_desc base;
+    mt_llvm_gemm_desc_init(&base, MT_DTYPE_F32, 1, 1, 1);
+    mt_llvm_gemm_piece pieces[4][MT_LLVM_GEMM_PIECES];
+    mt_llvm_module *m = new_module();
+    for (int t = 0; t < 4; t++) {
+        mt_llvm_gemm_desc d = base;
+        d.trans_a = t & 1;
+        d.trans_b = t & 2;
+        assert_int_equal(mt_llvm_gemm_pieces(&d, pieces[t], NULL), MT_OK);
+        for (int i = 0; i < MT_LLVM_GEMM_PIECES; i++)
+            assert_non_null(mt_llvm_gemm_piece_function(m->mod, &pieces[t][i], true));
+    }
+    /* Pieces are shared: one driver and one kernel, whatever the transposes. */
+    int defined = 0;
+    for (LLVMValueRef fn = LLVMGetFirstFunction(m->mod); fn; fn = LLVMGetNextFunction(fn))
+        defined += !LLVMIsDeclaration(fn);
+    assert_int_equal(defined, 6);
+    mt_llvm_jit *j = finish(m);
+    char name[MT_LLVM_GEMM_NAME];
+    driver_fn driver;
+    mt_llvm_gemm_piece_name(&pieces[0][0], name);
+    lookup_into(j, name, &driver, sizeof driver);
+
+    /* Awkward sizes, padded strides, every transpose, batches that broadcast, accumulation;
+     * each run whole and in three uneven shares, which must agree bit for bit. */
+    for (int s = 0; s < NSHAPES; s++) {
+        for (int t = 0; t < 4; t++) {
+            mt_llvm_gemm_desc d = shape_desc(MT_DTYPE_F32, s, t & 1, t & 2, s % 3, 0);
+            d.accumulate = s == 2;
+            if (s % 2) { /* [3, 2] batches: A broadcast along the first axis, B along the second */
+                int64_t asz = (d.trans_a ? d.K * d.lda : d.M * d.lda);
+                int64_t bsz = (d.trans_b ? d.N * d.ldb : d.K * d.ldb);
+                d.nbatch = 2;
+                d.batch_dims[0] = 3;
+                d.batch_dims[1] = 2;
+                d.batch_a[0] = 0;
+                d.batch_a[1] = asz;
+                d.batch_b[0] = bsz;
+                d.batch_b[1] = 0;
+                d.batch_c[1] = d.M * d.ldc;
+                d.batch_c[0] = 2 * d.batch_c[1];
+            }
+            pack_fn pa, pb;
+            mt_llvm_gemm_piece_name(&pieces[t][2], name);
+            lookup_into(j, name, &pa, sizeof pa);
+            mt_llvm_gemm_piece_name(&pieces[t][3], name);
+            lookup_into(j, name, &pb, sizeof pb);
+            int64_t words[MT_LLVM_GEMM_DESC_WORDS];
+            mt_llvm_gemm_desc_words(&d, words);
+            int64_t rows = d.M * batch_count(&d);
+            operands o;
+            operands_init(&o, &d);
+            size_t bytes = (size_t)(o.ext[2] > 0 ? o.ext[2] : 1) * sizeof(float);
+            driver(o.a, o.b, o.c, 0, rows, NULL, words, pa, pb);
+            char label[96];
+            snprintf(label, sizeof label, "run-time descriptor, shape %d, transposes %d", s, t);
+            check_against_reference(&o, label);
+            void *whole = mt_malloc(bytes);
+            assert_non_null(whole);
+            memcpy(whole, o.c, bytes);
+            memcpy(o.c, o.c0, bytes);
+            int64_t cut[4] = {0, rows / 3 + 1, rows - rows / 4, rows};
+            for (int k = 0; k < 3; k++)
+                driver(o.a, o.b, o.c, cut[k] < cut[k + 1] ? cut[k] : cut[k + 1], cut[k + 1], NULL,
+                       words, pa, pb);
+            assert_memory_equal(o.c, whole, bytes);
+            mt_free(whole);
+            operands_fini(&o);
+        }
+    }
+    mt_llvm_jit_free(j);
+}
+
 static void malformed_descriptors_and_taken_names_are_refused(void **state)
 {
     (void)state;
@@ -738,6 +834,7 @@ int main(void)
         cmocka_unit_test(matmul_descriptors_broadcast_batches_as_the_spec_defines),
         cmocka_unit_test(a_gemm_kernel_reads_its_operands_from_the_buffer_table),
         cmocka_unit_test(f32_error_at_long_sums_meets_the_cpu_backend_tolerance),
+        cmocka_unit_test(one_compiled_driver_computes_products_of_any_size_given_at_run_time),
         cmocka_unit_test(malformed_descriptors_and_taken_names_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 # RUN: %mtc dump %s --stage llvm | FileCheck %s
 # Each kernel is an exported function of the kernel ABI (buffer table, begin, end) whose body
-# is optimised at O3 for the host CPU: the row loops are vectorised.
+# is optimised for the host CPU: the row loops are vectorised.
 mtir 1
 graph norm {
   input %x : f32[16,100]
