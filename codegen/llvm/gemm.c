@@ -292,24 +292,18 @@ static void emit_edge_store(mt_gemm_gen *g, LLVMValueRef crow, LLVMValueRef ldc,
     LLVMValueRef t = LLVMBuildLoad2(g->b, g->wt, tp, "");
     LLVMSetAlignment(t, g->bl.sub ? 8 : (unsigned)g->bl.esize);
     LLVMValueRef p = gep(g, cr, j);
-    LLVMBasicBlockRef set = block(g, "edge_set"), accum = block(g, "edge_acc");
-    LLVMBasicBlockRef next = block(g, "edge_next");
-    LLVMBuildCondBr(g->b, first, set, accum);
-    LLVMPositionBuilderAtEnd(g->b, set);
-    store_elem(g, g->bl.sub ? LLVMBuildFPTrunc(g->b, t, g->t, "") : t, p);
-    LLVMBuildBr(g->b, next);
-    LLVMPositionBuilderAtEnd(g->b, accum);
-    LLVMValueRef old = load_elem(g, p);
-    if (g->bl.sub)
-        store_elem(
-            g,
-            LLVMBuildFPTrunc(g->b, LLVMBuildFAdd(g->b, LLVMBuildFPExt(g->b, old, g->wt, ""), t, ""),
-                             g->t, ""),
-            p);
-    else
-        store_elem(g, LLVMBuildFAdd(g->b, old, t, ""), p);
-    LLVMBuildBr(g->b, next);
-    LLVMPositionBuilderAtEnd(g->b, next);
+    /* Both results and a select rather than a branch per element: less code to compile. The
+     * element of C is valid memory, and its old value is only used when adding. */
+    LLVMValueRef old = load_elem(g, p), set, sum;
+    if (g->bl.sub) {
+        set = LLVMBuildFPTrunc(g->b, t, g->t, "");
+        sum = LLVMBuildFPTrunc(
+            g->b, LLVMBuildFAdd(g->b, LLVMBuildFPExt(g->b, old, g->wt, ""), t, ""), g->t, "");
+    } else {
+        set = t;
+        sum = LLVMBuildFAdd(g->b, old, t, "");
+    }
+    store_elem(g, LLVMBuildSelect(g->b, first, set, sum, ""), p);
     loop_close(g, &lj);
     loop_close(g, &li);
 }
