@@ -72,9 +72,10 @@ fi
 
 # --- GEMM (the GEMM benchmarks print markdown tables with a ratio column) ----------------------
 if have bench_sgemm; then
-    if run bench_sgemm 256 512 1024; then
+    if run bench_sgemm 64 128 256 512 1024 2048; then
         while IFS='|' read -r _ n t mtc _ blas r _; do
-            row "sgemm n=$(echo $n) (GFLOP/s)" "$(echo $mtc)" "OpenBLAS $(echo $blas)" "$(echo $r)" ">= 0.9"
+            target="-"; [ "$(echo $n)" -ge 256 ] && target=">= 0.9"
+            row "sgemm n=$(echo $n) (GFLOP/s)" "$(echo $mtc)" "OpenBLAS $(echo $blas)" "$(echo $r)" "$target"
         done < <(grep -E '^\| +[0-9]+ +\|' "$logs/bench_sgemm.txt")
     fi
 else
