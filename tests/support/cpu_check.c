@@ -14,6 +14,7 @@
 #include "codegen/cpu.h"
 #include "ir/alloc.h"
 #include "runtime/interp.h"
+#include "tests/support/random.h"
 
 static double get(const mt_tensor *t, int64_t i)
 {
@@ -133,4 +134,19 @@ void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_thr
     free(got);
     free(scale);
     mt_diag_fini(&d);
+}
+
+void mt_check_cpu_random(mt_graph *g, int max_threads, int exact)
+{
+    assert_int_equal(mt_graph_diag(g)->status, MT_OK);
+    const mt_tensor **leaves = calloc((size_t)g->nnodes + 1, sizeof *leaves);
+    assert_non_null(leaves);
+    for (int i = 0; i < g->nnodes; i++)
+        if (mt_op_is(g->nodes[i].op, MT_F_LEAF))
+            leaves[i] = mt_test_random_leaf(&g->nodes[i]);
+    mt_check_cpu(g, leaves, max_threads, exact);
+    for (int i = 0; i < g->nnodes; i++)
+        mt_tensor_free((mt_tensor *)leaves[i]);
+    free(leaves);
+    mt_graph_free(g);
 }

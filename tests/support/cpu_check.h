@@ -20,4 +20,7 @@
  * mismatch, printing the graph. `exact`: outputs must equal the interpreter's bit for bit. */
 void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_threads, int exact);
 
+/* The same on fresh random leaves (tests/support/random.h); frees g. */
+void mt_check_cpu_random(mt_graph *g, int max_threads, int exact);
+
 #endif

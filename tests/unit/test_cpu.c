@@ -31,64 +31,14 @@
 #include "runtime/interp.h"
 #include "runtime/pool.h"
 #include "tests/support/cpu_check.h"
-
-/* ---- random data ----------------------------------------------------------------------- */
-
-static uint32_t rng_state;
-
-static double uniform01(void)
-{
-    uint32_t x = rng_state ? rng_state : 1;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    rng_state = x;
-    return (double)x / 4294967296.0;
-}
-
-static void put(mt_tensor *t, int64_t i, double v)
-{
-    if (t->type.dtype == MT_DTYPE_F32)
-        ((float *)t->data)[i] = (float)v;
-    else
-        ((double *)t->data)[i] = v;
-}
-
-static mt_tensor *random_leaf(const mt_node *n)
-{
-    mt_tensor *t = mt_tensor_new(n->type);
-    assert_non_null(t);
-    for (int64_t i = 0; i < mt_type_numel(&n->type); i++) {
-        double u = uniform01();
-        if (n->name[0] == 'p')
-            put(t, i, 0.25 + 1.75 * u);
-        else if (n->name[0] == 'q')
-            put(t, i, floor(u * 3.0) - 1.0);
-        else
-            put(t, i, 4.0 * u - 2.0);
-    }
-    return t;
-}
+#include "tests/support/random.h"
 
 /* ---- comparing with the interpreter ---------------------------------------------------- */
 
 /* Compiles g, runs it with 1 and 2 threads on random leaves and checks it against the
  * interpreter (tests/support/cpu_check.h). Frees g. `exact`: outputs must equal the
  * interpreter's bit for bit. */
-static void check_exact(mt_graph *g, int exact)
-{
-    assert_int_equal(mt_graph_diag(g)->status, MT_OK);
-    const mt_tensor **leaves = calloc((size_t)g->nnodes + 1, sizeof *leaves);
-    assert_non_null(leaves);
-    for (int i = 0; i < g->nnodes; i++)
-        if (mt_op_is(g->nodes[i].op, MT_F_LEAF))
-            leaves[i] = random_leaf(&g->nodes[i]);
-    mt_check_cpu(g, leaves, 2, exact);
-    for (int i = 0; i < g->nnodes; i++)
-        mt_tensor_free((mt_tensor *)leaves[i]);
-    free(leaves);
-    mt_graph_free(g);
-}
+static void check_exact(mt_graph *g, int exact) { mt_check_cpu_random(g, 2, exact); }
 
 static void check(mt_graph *g) { check_exact(g, 0); }
 
@@ -565,7 +515,7 @@ static void gradient_graphs_of_an_mlp_and_a_conv_net_match(void **state)
 
 /* ---- random graphs --------------------------------------------------------------------- */
 
-static int pick(int n) { return (int)(uniform01() * n) % n; }
+static int pick(int n) { return (int)(mt_test_uniform01() * n) % n; }
 
 static mt_type shape_of(mt_graph *g, int id) { return *mt_graph_node_type(g, id); }
 
@@ -910,10 +860,7 @@ static void the_cpu_backend_registers_and_runs_a_graph(void **state)
 
 int main(void)
 {
-    const char *env = getenv("MT_SEED");
-    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-    printf("seed %u\n", seed);
-    rng_state = seed * 2654435761u + 1;
+    mt_test_seed();
     if (getenv("MT_TEST_FILTER")) /* e.g. MT_TEST_FILTER='matmul*' */
         cmocka_set_test_filter(getenv("MT_TEST_FILTER"));
     const struct CMUnitTest tests[] = {

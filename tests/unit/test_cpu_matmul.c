@@ -28,42 +28,12 @@
 #include "ir/graph.h"
 #include "passes/fuse.h"
 #include "tests/support/cpu_check.h"
+#include "tests/support/random.h"
 #include "passes/lower.h"
 #include "passes/memplan.h"
 #include "passes/pass.h"
 #include "runtime/exec.h"
 #include "runtime/interp.h"
-
-/* ---- random data ----------------------------------------------------------------------- */
-
-static uint32_t rng_state;
-
-static double uniform01(void)
-{
-    uint32_t x = rng_state ? rng_state : 1;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    rng_state = x;
-    return (double)x / 4294967296.0;
-}
-
-static void put(mt_tensor *t, int64_t i, double v)
-{
-    if (t->type.dtype == MT_DTYPE_F32)
-        ((float *)t->data)[i] = (float)v;
-    else
-        ((double *)t->data)[i] = v;
-}
-
-static mt_tensor *random_leaf(const mt_node *n)
-{
-    mt_tensor *t = mt_tensor_new(n->type);
-    assert_non_null(t);
-    for (int64_t i = 0; i < mt_type_numel(&n->type); i++)
-        put(t, i, 4.0 * uniform01() - 2.0);
-    return t;
-}
 
 /* ---- graphs ---------------------------------------------------------------------------- */
 
@@ -99,20 +69,7 @@ enum { NTHREADS = 3 }; /* runs with 1, 2 and 3 threads */
 
 /* Compiles g, runs it with 1, 2 and 3 threads on random leaves, checks it against the
  * interpreter and the thread counts against each other (tests/support/cpu_check.h). Frees g. */
-static void check(mt_graph *g)
-{
-    assert_int_equal(mt_graph_diag(g)->status, MT_OK);
-    const mt_tensor **leaves = calloc((size_t)g->nnodes + 1, sizeof *leaves);
-    assert_non_null(leaves);
-    for (int i = 0; i < g->nnodes; i++)
-        if (mt_op_is(g->nodes[i].op, MT_F_LEAF))
-            leaves[i] = random_leaf(&g->nodes[i]);
-    mt_check_cpu(g, leaves, NTHREADS, 0);
-    for (int i = 0; i < g->nnodes; i++)
-        mt_tensor_free((mt_tensor *)leaves[i]);
-    free(leaves);
-    mt_graph_free(g);
-}
+static void check(mt_graph *g) { mt_check_cpu_random(g, NTHREADS, 0); }
 
 static void check_text(const char *text)
 {
@@ -573,10 +530,7 @@ static void gradients_of_batched_and_transposed_products_match(void **state)
 
 int main(void)
 {
-    const char *env = getenv("MT_SEED");
-    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-    printf("seed %u\n", seed);
-    rng_state = seed * 2654435761u + 1;
+    mt_test_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_matmul_kernel_is_one_gemm_statement_per_row_then_its_epilogue),
         cmocka_unit_test(every_matmul_of_a_program_runs_on_one_shared_gemm),
