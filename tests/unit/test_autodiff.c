@@ -24,6 +24,7 @@
 #include "passes/gradcheck.h"
 #include "passes/pass.h"
 #include "runtime/interp.h"
+#include "tests/support/failing_alloc.h"
 
 #define EPS 1e-6
 #define TOL 1e-5
@@ -749,35 +750,19 @@ static void gradcheck_names_a_wrong_rule(void **state)
     mt_graph_free(g);
 }
 
-/* An allocator that fails from the n-th call on. */
-static long alloc_calls, alloc_fail_at;
-
-static void *failing_realloc(void *ctx, void *p, size_t size)
-{
-    (void)ctx;
-    if (size == 0) {
-        free(p);
-        return NULL;
-    }
-    if (alloc_calls++ >= alloc_fail_at)
-        return NULL;
-    return realloc(p, size);
-}
-
 static void out_of_memory_at_any_allocation_is_reported_cleanly(void **state)
 {
     (void)state;
     mt_graph *g = mlp();
-    mt_allocator a = {failing_realloc, NULL};
     int done = 0;
+    long alloc_fail_at;
     for (alloc_fail_at = 0; !done && alloc_fail_at < 100000; alloc_fail_at++) {
-        alloc_calls = 0;
         mt_diag d;
         mt_diag_init(&d);
         mt_graph *gg = (mt_graph *)1;
-        mt_set_allocator(&a);
+        mt_test_alloc_fail_after(alloc_fail_at); /* fails from the (n+1)-th call on */
         mt_status st = mt_pass_grad(g, NULL, 0, &gg, &d);
-        mt_set_allocator(NULL);
+        mt_test_alloc_restore();
         if (st == MT_OK) {
             done = 1;
         } else {

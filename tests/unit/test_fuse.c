@@ -17,6 +17,7 @@
 #include "passes/fuse.h"
 #include "passes/lower.h"
 #include "passes/memplan.h"
+#include "tests/support/failing_alloc.h"
 
 typedef struct fused {
     mt_graph *g;
@@ -227,20 +228,6 @@ static void the_dump_lists_kernels_with_stored_and_inline_nodes(void **state)
 
 /* ---- allocation failures --------------------------------------------------------------- */
 
-static int fail_at, calls;
-
-static void *failing_realloc(void *ctx, void *ptr, size_t size)
-{
-    (void)ctx;
-    if (size && ++calls == fail_at)
-        return NULL;
-    if (!size) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, size);
-}
-
 static void fusion_lowering_and_planning_report_nomem_cleanly(void **state)
 {
     (void)state;
@@ -260,20 +247,19 @@ static void fusion_lowering_and_planning_report_nomem_cleanly(void **state)
                    "  output %c, %o\n}\n");
     mt_fusion_free(r.f);
     r.f = NULL;
+    long fail_at;
     for (fail_at = 1;; fail_at++) {
-        calls = 0;
         mt_diag d;
         mt_diag_init(&d);
         mt_fusion *f = NULL;
         mt_kprog *p = NULL;
-        mt_allocator a = {failing_realloc, NULL};
-        mt_set_allocator(&a);
+        mt_test_alloc_fail_nth(fail_at);
         mt_status st = mt_fuse(r.g, &f, &d);
         if (st == MT_OK)
             st = mt_lower(r.g, f, &p, &d);
         if (st == MT_OK)
             st = mt_memplan(p, &d);
-        mt_set_allocator(NULL);
+        mt_test_alloc_restore();
         mt_kprog_free(p);
         mt_fusion_free(f);
         if (st == MT_OK)

@@ -19,6 +19,7 @@
 #include "ir/graph.h"
 #include "runtime/interp.h"
 #include "runtime/philox.h"
+#include "tests/support/failing_alloc.h"
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
@@ -975,25 +976,6 @@ static void interp_node_refuses_operands_that_do_not_fit_the_node(void **state)
 
 /* ---- allocation failure --------------------------------------------------------------- */
 
-static long alloc_calls, fail_at, live;
-
-static void *failing_realloc(void *arg, void *p, size_t size)
-{
-    (void)arg;
-    if (size == 0) {
-        if (p)
-            live--;
-        free(p);
-        return NULL;
-    }
-    if (++alloc_calls == fail_at)
-        return NULL;
-    void *q = realloc(p, size);
-    if (q && !p)
-        live++;
-    return q;
-}
-
 static void run_returns_nomem_cleanly_whichever_allocation_fails(void **state)
 {
     (void)state;
@@ -1012,21 +994,18 @@ static void run_returns_nomem_cleanly_whichever_allocation_fails(void **state)
     leaves[x] = c->feed[x];
     leaves[big] = c->feed[big];
 
-    mt_allocator failing = {failing_realloc, NULL};
     int failures = 0;
-    for (fail_at = 1;; fail_at++) {
+    for (long fail_at = 1;; fail_at++) {
         mt_tensor *got[4] = {0};
         mt_diag d;
         mt_diag_init(&d);
-        alloc_calls = 0;
-        live = 0;
-        mt_set_allocator(&failing);
+        mt_test_alloc_fail_nth(fail_at);
         mt_status st = mt_interp_run(c->g, leaves, got, &d);
         for (int i = 0; i < 4; i++)
             mt_tensor_free(got[i]);
-        mt_set_allocator(NULL);
-        assert_int_equal(live, 0);
-        if (alloc_calls < fail_at) { /* nothing failed: the run is complete */
+        mt_test_alloc_restore();
+        assert_int_equal(mt_test_alloc_live(), 0);
+        if (!mt_test_alloc_failed()) { /* nothing failed: the run is complete */
             assert_int_equal(st, MT_OK);
             break;
         }

@@ -9,6 +9,7 @@
 
 #include "ir/alloc.h"
 #include "ir/kernel.h"
+#include "tests/support/failing_alloc.h"
 
 static mt_kprog *prog(void)
 {
@@ -185,34 +186,19 @@ static void a_program_prints_its_buffers_and_loops(void **state)
 
 /* ---- allocation failures --------------------------------------------------------------- */
 
-static int fail_at, calls;
-
-static void *failing_realloc(void *ctx, void *ptr, size_t size)
-{
-    (void)ctx;
-    if (size && ++calls == fail_at)
-        return NULL;
-    if (!size) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, size);
-}
-
 static void constructors_return_null_when_memory_runs_out(void **state)
 {
     (void)state;
     /* Fail the 1st, 2nd, ... allocation until none fails: every failure is a NULL result,
      * never a crash (ASan would see one). 2000 expressions span several arena chunks. */
+    long fail_at;
     for (fail_at = 1;; fail_at++) {
-        calls = 0;
-        mt_allocator a = {failing_realloc, NULL};
-        mt_set_allocator(&a);
+        mt_test_alloc_fail_nth(fail_at);
         mt_kprog *p = mt_kprog_new("t");
         int ok = p != NULL;
         for (int i = 0; i < 2000 && ok; i++)
             ok = add(p, mul(p, mt_kx_var(p, i, 10), 3), mt_kx_var(p, i + 1, 3)) != NULL;
-        mt_set_allocator(NULL);
+        mt_test_alloc_restore();
         mt_kprog_free(p);
         if (ok)
             break;

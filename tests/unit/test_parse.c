@@ -13,6 +13,7 @@
 
 #include "ir/alloc.h"
 #include "ir/graph.h"
+#include "tests/support/failing_alloc.h"
 
 static mt_diag parse_err(const char *text)
 {
@@ -181,36 +182,21 @@ static void random_bytes_never_crash_the_parser(void **state)
     }
 }
 
-/* An allocator that fails the n-th call, to walk every error path. */
-static int alloc_budget;
-static void *failing_realloc(void *ctx, void *p, size_t size)
-{
-    (void)ctx;
-    if (size == 0) {
-        free(p);
-        return NULL;
-    }
-    if (alloc_budget-- <= 0)
-        return NULL;
-    return realloc(p, size);
-}
-
 static void allocation_failure_anywhere_gives_nomem_without_leaks(void **state)
 {
     (void)state;
     const char *text = "mtir 1\ngraph g {\n  input %x : f32[2,3]\n  param %w : f32[3,4]\n"
                        "  %h = matmul %x, %w\n  %y = relu %h\n  output %y\n}\n";
-    mt_allocator a = {failing_realloc, NULL};
     int succeeded = 0;
+    /* Let n allocations succeed and fail the rest, for growing n: walks every error path. */
     for (int n = 0; n < 200 && !succeeded; n++) {
-        alloc_budget = n;
-        mt_set_allocator(&a);
+        mt_test_alloc_fail_after(n);
         mt_diag d;
         mt_diag_init(&d);
         mt_graph *g = NULL;
         mt_status st = mt_graph_parse(text, strlen(text), "oom.mt", &g, &d);
         char *s = st == MT_OK ? mt_graph_print(g) : NULL;
-        mt_set_allocator(NULL);
+        mt_test_alloc_restore();
         if (st == MT_OK && s) {
             succeeded = 1;
         } else if (st != MT_OK) {

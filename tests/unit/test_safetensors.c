@@ -18,6 +18,7 @@
 #include "ir/alloc.h"
 #include "ir/type.h"
 #include "runtime/tensor.h"
+#include "tests/support/failing_alloc.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -545,29 +546,6 @@ static void every_truncation_of_a_valid_file_fails_cleanly(void **state)
 
 /* ---- allocation failure -------------------------------------------------------------------- */
 
-typedef struct counting {
-    long calls;   /* allocations and reallocations so far */
-    long fail_at; /* the call that fails (1-based); 0 for none */
-    long live;    /* blocks not yet freed */
-} counting;
-
-static void *counting_realloc(void *ctx, void *p, size_t size)
-{
-    counting *c = ctx;
-    if (size == 0) {
-        if (p)
-            c->live--;
-        free(p);
-        return NULL;
-    }
-    if (++c->calls == c->fail_at)
-        return NULL;
-    void *q = realloc(p, size);
-    if (q && !p)
-        c->live++;
-    return q;
-}
-
 static void cjson_allocates_through_the_mt_allocator(void **state)
 {
     (void)state;
@@ -579,16 +557,14 @@ static void cjson_allocates_through_the_mt_allocator(void **state)
     mt_tensor_map_free(m);
     free(b);
 
-    counting c = {0, 0, 0};
-    mt_allocator a = {counting_realloc, &c};
-    mt_set_allocator(&a);
+    mt_test_alloc_fail_nth(0); /* counts, fails nothing */
     cJSON *j = cJSON_Parse("{\"a\":[1,2,3]}");
-    long during = c.live;
+    long during = mt_test_alloc_live();
     cJSON_Delete(j);
-    mt_set_allocator(NULL);
+    mt_test_alloc_restore();
     assert_non_null(j);
     assert_true(during > 0);
-    assert_int_equal(c.live, 0);
+    assert_int_equal(mt_test_alloc_live(), 0);
 }
 
 static void parse_survives_every_allocation_failure(void **state)
@@ -603,18 +579,16 @@ static void parse_survives_every_allocation_failure(void **state)
     size_t len;
     unsigned char *b = read_whole(path, &len);
 
-    counting c = {0, 0, 0};
-    mt_allocator a = {counting_realloc, &c};
-    mt_set_allocator(&a);
+    mt_test_alloc_fail_nth(0); /* counts, fails nothing */
     mt_tensor_map *out = NULL;
     assert_int_equal(mt_safetensors_parse(b, len, "oom", &out, &d), MT_OK);
     mt_tensor_map_free(out);
-    long total = c.calls;
-    assert_int_equal(c.live, 0);
+    long total = mt_test_alloc_calls();
+    assert_int_equal(mt_test_alloc_live(), 0);
 
     int failures = 0;
     for (long n = 1; n <= total; n++) {
-        c = (counting){0, n, 0};
+        mt_test_alloc_fail_nth(n);
         out = NULL;
         mt_diag_init(&d);
         mt_status st = mt_safetensors_parse(b, len, "oom", &out, &d);
@@ -626,16 +600,17 @@ static void parse_survives_every_allocation_failure(void **state)
             assert_maps_equal(m, out);
             mt_tensor_map_free(out);
         } else {
-            mt_set_allocator(NULL);
+            mt_test_alloc_restore();
             fail_msg("allocation %ld of %ld failing gave %s: %s", n, total, mt_status_name(st),
                      d.msg);
         }
-        if (c.live != 0) {
-            mt_set_allocator(NULL);
-            fail_msg("allocation %ld of %ld failing leaked %ld blocks", n, total, c.live);
+        if (mt_test_alloc_live() != 0) {
+            mt_test_alloc_restore();
+            fail_msg("allocation %ld of %ld failing leaked %ld blocks", n, total,
+                     mt_test_alloc_live());
         }
     }
-    mt_set_allocator(NULL);
+    mt_test_alloc_restore();
     assert_true(failures > 0);
     mt_tensor_map_free(m);
     free(b);
@@ -648,20 +623,18 @@ static void save_and_load_survive_every_allocation_failure(void **state)
     char path[512];
     tmp_path(path, sizeof path, "oomsave.safetensors");
     mt_tensor_map *m = map_of_every_rank();
-    counting c = {0, 0, 0};
-    mt_allocator a = {counting_realloc, &c};
-    mt_set_allocator(&a);
+    mt_test_alloc_fail_nth(0); /* counts, fails nothing */
     mt_diag d;
     mt_diag_init(&d);
     assert_int_equal(mt_safetensors_save(path, m, &d), MT_OK);
     mt_tensor_map *out = NULL;
     assert_int_equal(mt_safetensors_load(path, &out, &d), MT_OK);
     mt_tensor_map_free(out);
-    long total = c.calls;
+    long total = mt_test_alloc_calls();
     assert_int_equal(unlink(path), 0);
 
     for (long n = 1; n <= total; n++) {
-        c = (counting){0, n, 0};
+        mt_test_alloc_fail_nth(n);
         mt_diag_init(&d);
         mt_status st = mt_safetensors_save(path, m, &d);
         if (st == MT_OK) {
@@ -672,15 +645,15 @@ static void save_and_load_survive_every_allocation_failure(void **state)
         }
         int leftover = dir_entries(tmpdir);
         unlink(path);
-        if ((st != MT_OK && st != MT_ERR_NOMEM) || c.live != 0) {
-            mt_set_allocator(NULL);
+        if ((st != MT_OK && st != MT_ERR_NOMEM) || mt_test_alloc_live() != 0) {
+            mt_test_alloc_restore();
             fail_msg("allocation %ld of %ld failing: %s (%s), %ld blocks leaked", n, total,
-                     mt_status_name(st), d.msg, c.live);
+                     mt_status_name(st), d.msg, mt_test_alloc_live());
         }
         /* A failed save leaves nothing; a successful one leaves exactly the target. */
         assert_true(leftover == 0 || leftover == 1);
     }
-    mt_set_allocator(NULL);
+    mt_test_alloc_restore();
     mt_tensor_map_free(m);
 }
 

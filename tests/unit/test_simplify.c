@@ -20,6 +20,7 @@
 #include "passes/pass.h"
 #include "passes/rewrite.h"
 #include "runtime/interp.h"
+#include "tests/support/failing_alloc.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -914,20 +915,6 @@ static void the_pipeline_keeps_numbers_signature_and_names_of_random_graphs(void
 
 /* ---- out of memory ---------------------------------------------------------------------- */
 
-static long alloc_budget;
-
-static void *failing_realloc(void *ctx, void *p, size_t size)
-{
-    (void)ctx;
-    if (size == 0) {
-        free(p);
-        return NULL;
-    }
-    if (alloc_budget-- <= 0)
-        return NULL;
-    return realloc(p, size);
-}
-
 static void every_pass_reports_out_of_memory_cleanly(void **state)
 {
     (void)state;
@@ -937,14 +924,12 @@ static void every_pass_reports_out_of_memory_cleanly(void **state)
     const mt_pass *const *p = mt_passes_default(&n);
     int failures = 0;
     for (long budget = 0;; budget++) {
-        alloc_budget = budget;
-        mt_allocator a = {failing_realloc, NULL};
-        mt_set_allocator(&a);
+        mt_test_alloc_fail_after(budget);
         mt_diag d;
         mt_diag_init(&d);
         mt_graph *out = (mt_graph *)1;
         mt_status st = mt_pipeline_run(g, p, n, NULL, NULL, &out, &d);
-        mt_set_allocator(NULL);
+        mt_test_alloc_restore();
         mt_diag_fini(&d);
         if (st == MT_OK) {
             mt_graph_free(out);
