@@ -206,15 +206,24 @@ static mt_status expect_eol(parser *ps)
     return MT_OK;
 }
 
+/* Copies the current token's text into buf (NUL-terminated); `what` names it in the error
+ * when it does not fit. */
+static mt_status token_text(parser *ps, char *buf, size_t size, const char *what)
+{
+    if (ps->t.len >= size)
+        return err_at(ps, ps->t.line, ps->t.col, "%s too long", what);
+    memcpy(buf, ps->t.s, ps->t.len);
+    buf[ps->t.len] = 0;
+    return MT_OK;
+}
+
 static mt_status parse_int(parser *ps, int64_t *out)
 {
     if (ps->t.kind != T_NUMBER || !ps->t.is_int)
         return expected(ps, "an integer");
     char buf[64];
-    if (ps->t.len >= sizeof buf)
-        return err_at(ps, ps->t.line, ps->t.col, "integer out of range");
-    memcpy(buf, ps->t.s, ps->t.len);
-    buf[ps->t.len] = 0;
+    if (token_text(ps, buf, sizeof buf, "integer"))
+        return ps->d->status;
     errno = 0;
     long long v = strtoll(buf, NULL, 10);
     if (errno == ERANGE)
@@ -229,10 +238,8 @@ static mt_status parse_float(parser *ps, double *out)
     if (ps->t.kind != T_NUMBER)
         return expected(ps, "a number");
     char buf[64];
-    if (ps->t.len >= sizeof buf)
-        return err_at(ps, ps->t.line, ps->t.col, "number too long");
-    memcpy(buf, ps->t.s, ps->t.len);
-    buf[ps->t.len] = 0;
+    if (token_text(ps, buf, sizeof buf, "number"))
+        return ps->d->status;
     const char *s = buf;
     int neg = 0;
     if (*s == '-' || *s == '+')
@@ -315,10 +322,8 @@ static mt_status parse_value_ref(parser *ps, int *id)
     if (ps->t.kind != T_VALUE)
         return expected(ps, "a value like %x");
     char name[256];
-    if (ps->t.len >= sizeof name)
-        return err_at(ps, ps->t.line, ps->t.col, "value name too long");
-    memcpy(name, ps->t.s, ps->t.len);
-    name[ps->t.len] = 0;
+    if (token_text(ps, name, sizeof name, "value name"))
+        return ps->d->status;
     *id = mt_graph_find(ps->g, name);
     if (*id < 0)
         return err_at(ps, ps->t.line, ps->t.col, "undefined value '%%%s'", name);
@@ -330,10 +335,8 @@ static mt_status take_name(parser *ps, char *name, size_t size)
 {
     if (ps->t.kind != T_VALUE)
         return expected(ps, "a value like %x");
-    if (ps->t.len >= size)
-        return err_at(ps, ps->t.line, ps->t.col, "value name too long");
-    memcpy(name, ps->t.s, ps->t.len);
-    name[ps->t.len] = 0;
+    if (token_text(ps, name, size, "value name"))
+        return ps->d->status;
     if (mt_graph_find(ps->g, name) >= 0)
         return err_at(ps, ps->t.line, ps->t.col, "value '%%%s' is already defined", name);
     next(ps);
@@ -537,10 +540,8 @@ static mt_status parse_graph(parser *ps)
     if (ps->t.kind != T_IDENT)
         return expected(ps, "a graph name");
     char name[256];
-    if (ps->t.len >= sizeof name)
-        return err_at(ps, ps->t.line, ps->t.col, "graph name too long");
-    memcpy(name, ps->t.s, ps->t.len);
-    name[ps->t.len] = 0;
+    if (token_text(ps, name, sizeof name, "graph name"))
+        return ps->d->status;
     ps->g->name = mt_arena_strdup(&ps->g->arena, name);
     if (!ps->g->name)
         return mt_diag_set(ps->d, MT_ERR_NOMEM, "out of memory");
