@@ -46,6 +46,18 @@ int mt_param(mt_graph *g, const char *name, mt_type type)
     return g ? mt_graph_add_leaf(g, MT_OP_PARAM, name, type, NULL, 0, 0, NULL) : -1;
 }
 
+int mt_state(mt_graph *g, const char *name, mt_type type)
+{
+    return g ? mt_graph_add_leaf(g, MT_OP_STATE, name, type, NULL, 0, 0, NULL) : -1;
+}
+
+int mt_update(mt_graph *g, int target, int value)
+{
+    if (!g || mt_graph_add_update(g, target, value, NULL, 0, 0, NULL) != MT_OK)
+        return -1;
+    return 0;
+}
+
 int mt_set_outputs(mt_graph *g, const int *ids, int n)
 {
     if (!g || mt_graph_set_outputs(g, ids, n, NULL) != MT_OK)
@@ -216,7 +228,7 @@ int mt_const(mt_graph *g, double value, mt_type type)
     return node(g, MT_OP_CONST, NULL, 0, &a, &type);
 }
 
-int mt_rand(mt_graph *g, uint64_t seed, mt_type type)
+int mt_rand_at(mt_graph *g, uint64_t seed, mt_type type, int k)
 {
     mt_attrs a;
     mt_attrs_init(&a);
@@ -226,5 +238,7 @@ int mt_rand(mt_graph *g, uint64_t seed, mt_type type)
         return -1;
     }
     a.seed = (int64_t)seed;
-    return node(g, MT_OP_RAND, NULL, 0, &a, &type);
+    return node(g, MT_OP_RAND, &k, k >= 0 ? 1 : 0, &a, &type);
 }
+
+int mt_rand(mt_graph *g, uint64_t seed, mt_type type) { return mt_rand_at(g, seed, type, -1); }

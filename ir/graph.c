@@ -28,6 +28,7 @@ void mt_graph_free(mt_graph *g)
     mt_arena_fini(&g->arena);
     mt_free(g->nodes);
     mt_free(g->table);
+    mt_free(g->updates);
     mt_diag_fini(&g->diag);
     mt_free(g);
 }
@@ -148,10 +149,14 @@ int mt_graph_add(mt_graph *g, mt_op op, const int *in, int nin, const mt_attrs *
     if ((int)op < 0 || op >= MT_OP_COUNT || mt_op_is(op, MT_F_LEAF))
         return mt_diag_set_at(d, MT_ERR_ARG, file, line, col, "not an op: %d", (int)op), -1;
     const mt_op_info *info = mt_op_get(op);
-    if (info->arity >= 0 ? nin != info->arity : nin < 1) {
-        mt_diag_set_at(d, MT_ERR_PARSE, file, line, col, "%s: expected %s%d operand%s, got %d",
-                       info->text, info->arity < 0 ? "at least " : "",
-                       info->arity < 0 ? 1 : info->arity, info->arity == 1 ? "" : "s", nin);
+    if (!mt_op_arity_ok(info, nin) && nin <= 64) {
+        if (info->arity == MT_ARITY_OPTIONAL)
+            mt_diag_set_at(d, MT_ERR_PARSE, file, line, col,
+                           "%s: expected no operand or one, got %d", info->text, nin);
+        else
+            mt_diag_set_at(d, MT_ERR_PARSE, file, line, col, "%s: expected %s%d operand%s, got %d",
+                           info->text, info->arity < 0 ? "at least " : "",
+                           info->arity < 0 ? 1 : info->arity, info->arity == 1 ? "" : "s", nin);
         return -1;
     }
     const mt_type *types[64];
@@ -210,7 +215,7 @@ int mt_graph_add_leaf(mt_graph *g, mt_op op, const char *name, mt_type type, con
         d = &g->diag;
     if (d->status != MT_OK)
         return -1;
-    if (op != MT_OP_INPUT && op != MT_OP_PARAM)
+    if ((int)op < 0 || op >= MT_OP_COUNT || !mt_op_is(op, MT_F_LEAF))
         return mt_diag_set(d, MT_ERR_ARG, "not a leaf op: %s", mt_op_name(op)), -1;
     if (type.rank < 0 || type.rank > MT_MAX_RANK || mt_type_numel(&type) < 0 ||
         (type.dtype != MT_DTYPE_F32 && type.dtype != MT_DTYPE_F64)) {
@@ -236,9 +241,15 @@ mt_status mt_graph_set_outputs(mt_graph *g, const int *ids, int n, mt_diag *d)
         return d->status;
     if (n < 1)
         return mt_diag_set(d, MT_ERR_ARG, "a graph needs at least one output");
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= g->nnodes)
             return mt_diag_set(d, MT_ERR_ARG, "output %d is not a value", i);
+        if (mt_graph_update_of(g, ids[i]))
+            return mt_diag_set_at(d, MT_ERR_ARG, NULL, g->nodes[ids[i]].line, g->nodes[ids[i]].col,
+                                  "%%%s has an update, so it cannot also be an output (its new "
+                                  "value is written under its name)",
+                                  g->nodes[ids[i]].name);
+    }
     int *outs = mt_arena_alloc(&g->arena, (size_t)n * sizeof *outs);
     if (!outs)
         return mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
@@ -246,6 +257,61 @@ mt_status mt_graph_set_outputs(mt_graph *g, const int *ids, int n, mt_diag *d)
     g->outputs = outs;
     g->noutputs = n;
     g->has_outputs = 1;
+    return MT_OK;
+}
+
+int mt_graph_is_output(const mt_graph *g, int id)
+{
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i] == id)
+            return 1;
+    return 0;
+}
+
+const mt_graph_update *mt_graph_update_of(const mt_graph *g, int target)
+{
+    for (int i = 0; i < g->nupdates; i++)
+        if (g->updates[i].target == target)
+            return &g->updates[i];
+    return NULL;
+}
+
+mt_status mt_graph_add_update(mt_graph *g, int target, int value, const char *file, int line,
+                              int col, mt_diag *d)
+{
+    if (!d)
+        d = &g->diag;
+    if (d->status != MT_OK)
+        return d->status;
+    if (target < 0 || target >= g->nnodes || value < 0 || value >= g->nnodes)
+        return mt_diag_set_at(d, MT_ERR_ARG, file, line, col, "update: not a value");
+    const mt_node *t = &g->nodes[target], *v = &g->nodes[value];
+    if (t->op != MT_OP_PARAM && t->op != MT_OP_STATE)
+        return mt_diag_set_at(d, MT_ERR_ARG, file, line, col,
+                              "update: %%%s is %s %s, not a param or state", t->name,
+                              t->op == MT_OP_INPUT ? "an" : "a", mt_op_name(t->op));
+    if (mt_graph_update_of(g, target))
+        return mt_diag_set_at(d, MT_ERR_ARG, file, line, col, "update: %%%s already has an update",
+                              t->name);
+    if (!mt_type_equal(&t->type, &v->type)) {
+        char a[MT_TYPE_STR_MAX], b[MT_TYPE_STR_MAX];
+        return mt_diag_set_at(d, MT_ERR_TYPE, file, line, col, "update: %%%s is %s but %%%s is %s",
+                              t->name, mt_type_str(&t->type, a, sizeof a), v->name,
+                              mt_type_str(&v->type, b, sizeof b));
+    }
+    if (mt_graph_is_output(g, target))
+        return mt_diag_set_at(d, MT_ERR_ARG, file, line, col,
+                              "update: %%%s is an output, so it cannot also have an update",
+                              t->name);
+    if (g->nupdates == g->updates_cap) {
+        int cap = g->updates_cap ? 2 * g->updates_cap : 8;
+        mt_graph_update *u = mt_realloc(g->updates, (size_t)cap * sizeof *u);
+        if (!u)
+            return mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
+        g->updates = u;
+        g->updates_cap = cap;
+    }
+    g->updates[g->nupdates++] = (mt_graph_update){target, value, line, col};
     return MT_OK;
 }
 
@@ -268,7 +334,7 @@ int mt_graph_copy_node(mt_graph *dst, const mt_graph *src, int id, const int *ma
 {
     const mt_node *n = &src->nodes[id];
     const char *name = mt_graph_find(dst, n->name) >= 0 ? NULL : n->name;
-    if (n->op == MT_OP_INPUT || n->op == MT_OP_PARAM)
+    if (mt_op_is(n->op, MT_F_LEAF))
         return mt_graph_add_leaf(dst, n->op, name, n->type, NULL, n->line, n->col, d);
     int in[64];
     for (int i = 0; i < n->nin; i++)

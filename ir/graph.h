@@ -2,7 +2,11 @@
  *
  * A node is a value: its id is its index in `nodes`, and operands always have smaller ids
  * (definition before use), so the node array is already a topological order. Leaves
- * (input, param) are nodes too. Nodes are never removed: a pass builds a new graph.
+ * (input, param, state) are nodes too. Nodes are never removed: a pass builds a new graph.
+ *
+ * A step graph also has updates: `update %p <- %v` says that after a run the param or state
+ * p takes the value of node v. Every node of the run reads the old p; the graph stays a pure
+ * function from (params, state, inputs) to (new params, new state, outputs).
  */
 #ifndef MT_IR_GRAPH_H
 #define MT_IR_GRAPH_H
@@ -22,6 +26,13 @@ typedef struct mt_node {
     const char *note; /* optional comment printed after the node (provenance); arena */
 } mt_node;
 
+/* `update %target <- %value`, where MTIR wrote it (0 for built ones). */
+typedef struct mt_graph_update {
+    int target; /* a param or state leaf */
+    int value;  /* any node of the same type */
+    int line, col;
+} mt_graph_update;
+
 struct mt_graph {
     mt_arena arena;
     const char *name; /* arena */
@@ -30,6 +41,8 @@ struct mt_graph {
     int *outputs; /* arena */
     int noutputs;
     int has_outputs;
+    mt_graph_update *updates; /* mt_realloc'd, in the order they were added */
+    int nupdates, updates_cap;
     int *table;    /* name hash table of node ids, -1 when empty; mt_realloc'd */
     int table_cap; /* a power of two */
     int fresh;     /* counter for generated names */
@@ -46,6 +59,14 @@ int mt_graph_add(mt_graph *g, mt_op op, const int *in, int nin, const mt_attrs *
 /* Adds an input or param leaf. */
 int mt_graph_add_leaf(mt_graph *g, mt_op op, const char *name, mt_type type, const char *file,
                       int line, int col, mt_diag *d);
+/* Adds `update %target <- %value`: target must be a param or state without an update yet,
+ * value a node of the same type, and neither an output. Errors carry the location. */
+mt_status mt_graph_add_update(mt_graph *g, int target, int value, const char *file, int line,
+                              int col, mt_diag *d);
+/* The update of leaf `target`, or NULL. */
+const mt_graph_update *mt_graph_update_of(const mt_graph *g, int target);
+/* Whether node id is one of the graph's outputs. */
+int mt_graph_is_output(const mt_graph *g, int id);
 /* Sets the graph's outputs (copied). */
 mt_status mt_graph_set_outputs(mt_graph *g, const int *ids, int n, mt_diag *d);
 /* Adds to dst a copy of src's node `id` with its operands mapped through `map` (src id -> dst id).

@@ -3,6 +3,8 @@
  * This is the single place where SPEC section 2's shape rules live; the parser, the builder
  * and every pass go through it (via mt_graph_add), so no graph with an ill-typed node exists.
  */
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -232,6 +234,14 @@ static mt_status infer(mt_op op, const mt_type *const *in, int nin, mt_attrs *at
             FAIL(MT_ERR_TYPE, "%s: the result type is required", name);
         if (op == MT_OP_RAND && at->seed < 0)
             FAIL(MT_ERR_SHAPE, "rand: seed must be >= 0");
+        /* The step counter picks the stream: one number, in the result's dtype. */
+        if (op == MT_OP_RAND && nin == 1 && (in[0]->rank != 0 || in[0]->dtype != declared->dtype))
+            FAIL(MT_ERR_TYPE, "rand: the step counter must be %s[], got %s",
+                 mt_dtype_name(declared->dtype), TS(in[0], sa));
+        /* An f32 tensor holds the f32 nearest to `value`: keep exactly that, so the printer can
+         * print it in its shortest f32 form and the text reads back to the same graph. */
+        if (op == MT_OP_CONST && declared->dtype == MT_DTYPE_F32 && fabs(at->value) <= FLT_MAX)
+            at->value = (double)(float)at->value;
         *out = *declared;
         return check_numel(name, out, msg, msgsize);
     }

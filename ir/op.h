@@ -18,7 +18,11 @@
 #define MT_F_MOVE (1u << 6)     /* data movement: no arithmetic */
 #define MT_F_CONTRACT (1u << 7) /* matmul, conv */
 #define MT_F_POOL (1u << 8)
-#define MT_F_SOURCE (1u << 9) /* no operands: const, rand */
+#define MT_F_SOURCE (1u << 9) /* the result type is declared, not inferred: const, rand */
+
+/* Arities that are not a fixed count (mt_op_info.arity). */
+#define MT_ARITY_VARIADIC (-1) /* one or more: concat */
+#define MT_ARITY_OPTIONAL (-2) /* none or one: rand and its optional step counter */
 
 /* Attribute bits: which keys an op accepts. */
 #define MT_A_DIM (1u << 16)
@@ -71,9 +75,19 @@ typedef struct mt_op_info {
 } mt_op_info;
 
 const mt_op_info *mt_op_get(mt_op op);
-/* Looks an op up by its spelling; -1 when unknown. Leaves (input, param) are not found. */
+/* Looks an op up by its spelling; -1 when unknown. Leaves (input, param, state) are not found. */
 int mt_op_lookup(const char *text, size_t len);
 
 static inline int mt_op_is(mt_op op, unsigned flag) { return (mt_op_get(op)->flags & flag) != 0; }
+
+/* Whether `nin` operands fit the op's arity. */
+static inline int mt_op_arity_ok(const mt_op_info *info, int nin)
+{
+    if (info->arity == MT_ARITY_VARIADIC)
+        return nin >= 1 && nin <= 64;
+    if (info->arity == MT_ARITY_OPTIONAL)
+        return nin == 0 || nin == 1;
+    return nin == info->arity;
+}
 
 #endif

@@ -21,7 +21,7 @@ typedef enum tok_kind {
     T_IDENT,  /* [A-Za-z_][A-Za-z0-9_]* */
     T_VALUE,  /* %[A-Za-z0-9_.]+, text without the % */
     T_NUMBER, /* integer or float, signed; inf and nan too */
-    T_PUNCT,  /* = , : [ ] { } */
+    T_PUNCT,  /* = , : [ ] { } <- */
     T_BAD
 } tok_kind;
 
@@ -42,6 +42,7 @@ typedef struct parser {
     tok t; /* the current token */
     mt_diag *d;
     mt_graph *g;
+    int updates; /* an update line was read: only updates and the output line may follow */
 } parser;
 
 static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -168,6 +169,9 @@ static void next(parser *ps)
             t.kind = T_NUMBER;
             p = q;
         }
+    } else if (*p == '<' && p + 1 < ps->end && p[1] == '-') {
+        t.kind = T_PUNCT; /* `<-` of an update line */
+        p += 2;
     } else if (strchr("=,:[]{}", *p) && *p) {
         t.kind = T_PUNCT;
         p++;
@@ -498,6 +502,26 @@ static mt_status parse_leaf(parser *ps, mt_op op)
     return expect_eol(ps);
 }
 
+/* update %target <- %value */
+static mt_status parse_update(parser *ps)
+{
+    mt_status st;
+    next(ps);
+    int line = ps->t.line, col = ps->t.col;
+    int target, value;
+    if ((st = parse_value_ref(ps, &target)))
+        return st;
+    if (!is_punct(ps, '<'))
+        return expected(ps, "'<-'");
+    next(ps);
+    if ((st = parse_value_ref(ps, &value)))
+        return st;
+    if ((st = mt_graph_add_update(ps->g, target, value, ps->file, line, col, ps->d)))
+        return st;
+    ps->updates = 1;
+    return expect_eol(ps);
+}
+
 static mt_status parse_output(parser *ps)
 {
     mt_status st;
@@ -506,8 +530,14 @@ static mt_status parse_output(parser *ps)
     for (;;) {
         if (n == 256)
             return err_at(ps, ps->t.line, ps->t.col, "too many outputs (at most 256)");
+        int line = ps->t.line, col = ps->t.col;
         if ((st = parse_value_ref(ps, &ids[n++])))
             return st;
+        if (mt_graph_update_of(ps->g, ids[n - 1]))
+            return err_at(ps, line, col,
+                          "%%%s has an update, so it cannot also be an output (its new value is "
+                          "written under its name)",
+                          ps->g->nodes[ids[n - 1]].name);
         if (!is_punct(ps, ','))
             break;
         next(ps);
@@ -559,10 +589,19 @@ static mt_status parse_graph(parser *ps)
         }
         if (ps->g->has_outputs)
             return expected(ps, "'}' after the output line");
+        int definition = is_ident(ps, "input") || is_ident(ps, "param") || is_ident(ps, "state") ||
+                         ps->t.kind == T_VALUE;
+        if (definition && ps->updates)
+            return err_at(ps, ps->t.line, ps->t.col,
+                          "definitions must come before the 'update' lines");
         if (is_ident(ps, "input"))
             st = parse_leaf(ps, MT_OP_INPUT);
         else if (is_ident(ps, "param"))
             st = parse_leaf(ps, MT_OP_PARAM);
+        else if (is_ident(ps, "state"))
+            st = parse_leaf(ps, MT_OP_STATE);
+        else if (is_ident(ps, "update"))
+            st = parse_update(ps);
         else if (is_ident(ps, "output"))
             st = parse_output(ps);
         else if (ps->t.kind == T_VALUE)
@@ -570,7 +609,8 @@ static mt_status parse_graph(parser *ps)
         else if (ps->t.kind == T_EOF)
             return err_at(ps, ps->t.line, ps->t.col, "unexpected end of file, expected '}'");
         else
-            st = expected(ps, "'input', 'param', '%v = op ...', 'output' or '}'");
+            st =
+                expected(ps, "'input', 'param', 'state', '%v = op ...', 'update', 'output' or '}'");
         if (st)
             return st;
     }

@@ -3,8 +3,11 @@
  * Kept in lockstep with parse.c: whatever this prints, the parser reads back to an equal
  * graph, and printing that graph again gives the same bytes. Canonical choices: two-space
  * indent, every result type printed, attributes in one fixed order, floats in the shortest
- * form that reads back to the same double.
+ * form that reads back to the same double (to the same float for an f32 node's value, which
+ * shape inference keeps rounded to f32: `0.05`, not `0.05000000074505806`), then the update
+ * lines and the output line.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +16,9 @@
 #include "ir/alloc.h"
 #include "ir/graph.h"
 
-/* Shortest %g text that strtod reads back to exactly v. */
-static void print_float(mt_buf *b, double v)
+/* Shortest %g text that reads back to exactly v: through strtof when the value is an f32 one
+ * (f32), else through strtod. */
+static void print_float(mt_buf *b, double v, int f32)
 {
     if (isnan(v)) {
         mt_buf_puts(b, "nan");
@@ -33,7 +37,7 @@ static void print_float(mt_buf *b, double v)
     }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(s, sizeof s, "%.*g", prec, v);
-        if (strtod(s, NULL) == v)
+        if (f32 ? (double)strtof(s, NULL) == v : strtod(s, NULL) == v)
             break;
     }
     mt_buf_puts(b, s);
@@ -82,7 +86,9 @@ static void print_attrs(mt_buf *b, const mt_node *n)
         print_list(b, "kernel", a->kernel, 2);
     if (f & MT_A_VALUE) {
         mt_buf_puts(b, " value=");
-        print_float(b, a->value);
+        int f32 = n->type.dtype == MT_DTYPE_F32 && fabs(a->value) <= FLT_MAX &&
+                  (double)(float)a->value == a->value;
+        print_float(b, a->value, f32);
     }
     if (f & MT_A_SEED)
         mt_buf_printf(b, " seed=%lld", (long long)a->seed);
@@ -94,7 +100,7 @@ char *mt_graph_print_ex(const mt_graph *g, unsigned flags)
     mt_buf_printf(&b, "mtir 1\ngraph %s {\n", g->name);
     for (int i = 0; i < g->nnodes; i++) {
         const mt_node *n = &g->nodes[i];
-        if (n->op == MT_OP_INPUT || n->op == MT_OP_PARAM) {
+        if (mt_op_is(n->op, MT_F_LEAF)) {
             mt_buf_printf(&b, "  %s %%%s : ", mt_op_name(n->op), n->name);
         } else {
             mt_buf_printf(&b, "  %%%s = %s", n->name, mt_op_name(n->op));
@@ -108,6 +114,9 @@ char *mt_graph_print_ex(const mt_graph *g, unsigned flags)
             mt_buf_printf(&b, "  # %s", n->note);
         mt_buf_puts(&b, "\n");
     }
+    for (int i = 0; i < g->nupdates; i++)
+        mt_buf_printf(&b, "  update %%%s <- %%%s\n", g->nodes[g->updates[i].target].name,
+                      g->nodes[g->updates[i].value].name);
     if (g->has_outputs) {
         mt_buf_puts(&b, "  output");
         for (int i = 0; i < g->noutputs; i++)

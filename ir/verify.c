@@ -8,6 +8,28 @@
 
 #include "ir/graph.h"
 
+/* Each update: a param or state target updated once, a value of its type, neither an output. */
+static mt_status verify_updates(const mt_graph *g, mt_diag *d)
+{
+    for (int i = 0; i < g->nupdates; i++) {
+        const mt_graph_update *u = &g->updates[i];
+        if (u->target < 0 || u->target >= g->nnodes || u->value < 0 || u->value >= g->nnodes)
+            return mt_diag_set(d, MT_ERR_INTERNAL, "update %d refers to a node that is not there",
+                               i);
+        const mt_node *t = &g->nodes[u->target], *v = &g->nodes[u->value];
+        if (t->op != MT_OP_PARAM && t->op != MT_OP_STATE)
+            return mt_diag_set(d, MT_ERR_INTERNAL, "update of %%%s: not a param or state", t->name);
+        if (!mt_type_equal(&t->type, &v->type))
+            return mt_diag_set(d, MT_ERR_INTERNAL, "update of %%%s: %%%s has another type", t->name,
+                               v->name);
+        if (mt_graph_update_of(g, u->target) != u)
+            return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s has two updates", t->name);
+        if (mt_graph_is_output(g, u->target))
+            return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s is both updated and an output", t->name);
+    }
+    return MT_OK;
+}
+
 mt_status mt_graph_verify(const mt_graph *g, mt_diag *d)
 {
     if (!g->name || !g->name[0])
@@ -29,7 +51,7 @@ mt_status mt_graph_verify(const mt_graph *g, mt_diag *d)
                 return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s: invalid type", n->name);
             continue;
         }
-        if (info->arity >= 0 ? n->nin != info->arity : (n->nin < 1 || n->nin > 64))
+        if (!mt_op_arity_ok(info, n->nin))
             return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s: %s has %d operands", n->name, op, n->nin);
         const mt_type *types[64];
         for (int j = 0; j < n->nin; j++) {
@@ -61,5 +83,5 @@ mt_status mt_graph_verify(const mt_graph *g, mt_diag *d)
     for (int i = 0; i < g->noutputs; i++)
         if (g->outputs[i] < 0 || g->outputs[i] >= g->nnodes)
             return mt_diag_set(d, MT_ERR_INTERNAL, "output %d refers to node %d", i, g->outputs[i]);
-    return MT_OK;
+    return verify_updates(g, d);
 }

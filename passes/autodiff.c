@@ -27,12 +27,19 @@
 #include "passes/autodiff.h"
 #include "passes/pass.h"
 
-static int is_leaf(const mt_node *n) { return n->op == MT_OP_INPUT || n->op == MT_OP_PARAM; }
+static int is_leaf(const mt_node *n) { return mt_op_is(n->op, MT_F_LEAF); }
 
 static mt_status check_request(const mt_graph *g, const int *wrt, int nwrt, mt_diag *d)
 {
     if (!g->has_outputs || g->noutputs < 1)
         return mt_diag_set(d, MT_ERR_ARG, "grad: the graph has no output");
+    /* A step graph is one training step already: its gradient would mix the step's outputs
+     * with the updates it writes, which no caller means. */
+    if (g->nupdates > 0)
+        return mt_diag_set_at(d, MT_ERR_ARG, NULL, g->updates[0].line, g->updates[0].col,
+                              "grad: '%s' is a step graph (it has update lines); differentiate "
+                              "the loss graph it was made from",
+                              g->name);
     const mt_node *y = mt_graph_node(g, g->outputs[0]);
     if (mt_type_numel(&y->type) != 1) {
         char t[MT_TYPE_STR_MAX];
@@ -47,7 +54,7 @@ static mt_status check_request(const mt_graph *g, const int *wrt, int nwrt, mt_d
         const mt_node *w = mt_graph_node(g, wrt[i]);
         if (!is_leaf(w))
             return mt_diag_set_at(d, MT_ERR_ARG, NULL, w->line, w->col,
-                                  "grad: %%%s is not an input or param", w->name);
+                                  "grad: %%%s is not an input, param or state", w->name);
         for (int j = 0; j < i; j++)
             if (wrt[j] == wrt[i])
                 return mt_diag_set(d, MT_ERR_ARG, "grad: %%%s is listed twice", w->name);

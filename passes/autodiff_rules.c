@@ -48,6 +48,8 @@ int mt_ad_differentiable(mt_op op, int k)
         return 0;
     if (op == MT_OP_WHERE)
         return k != 0;
+    if (op == MT_OP_RAND) /* the step counter only picks a stream */
+        return 0;
     return 1;
 }
 

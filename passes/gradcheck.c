@@ -18,7 +18,7 @@
 #include "passes/pass.h"
 #include "runtime/interp.h"
 
-static int is_leaf(mt_op op) { return op == MT_OP_INPUT || op == MT_OP_PARAM; }
+static int is_leaf(mt_op op) { return mt_op_is(op, MT_F_LEAF); }
 
 mt_status mt_gradcheck_to_f64(const mt_graph *g, mt_graph **out, mt_diag *d)
 {
@@ -59,6 +59,9 @@ mt_status mt_gradcheck_to_f64(const mt_graph *g, mt_graph **out, mt_diag *d)
             st = mt_graph_set_outputs(h, outs, g->noutputs, d);
         mt_free(outs);
     }
+    for (int i = 0; i < g->nupdates && st == MT_OK; i++)
+        st = mt_graph_add_update(h, map[g->updates[i].target], map[g->updates[i].value], NULL,
+                                 g->updates[i].line, g->updates[i].col, d);
     mt_free(map);
     if (st != MT_OK) {
         mt_graph_free(h);

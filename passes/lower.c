@@ -346,22 +346,50 @@ static mt_kexpr *scalar_op(mt_lower_state *s, mt_op op, mt_ktype t, mt_kexpr *co
     }
 }
 
-/* rand: Philox-4x32-10 of the node's own flat index, exactly as runtime/philox.c. The key is
- * a constant, so its ten round values are computed here. */
+/* The low and high words of a non-negative i64. */
+static void split_words(mt_kprog *p, mt_kexpr *v, mt_kexpr **lo, mt_kexpr **hi)
+{
+    *lo = mt_kx_cast(p, MT_KT_U32, v);
+    *hi = mt_kx_cast(
+        p, MT_KT_U32,
+        mt_kx_binary(p, MT_KX_SHR, mt_kx_cast(p, MT_KT_U64, v), mt_kx_uint(p, MT_KT_U64, 32)));
+}
+
+/* The stream of `rand %k` (runtime/philox.c mt_rand_stream): floor(k) clamped to [0, 2^53],
+ * NaN to 0. Casts round to nearest, so floor is the rounded value less one where it rounded
+ * up. */
+static mt_kexpr *rand_stream(mt_lower_state *s, const mt_node *n)
+{
+    mt_kprog *p = s->p;
+    mt_ktype ft = mt_ktype_of(n->type.dtype);
+    mt_kexpr *none[1] = {NULL};
+    mt_kexpr *k = mt_lower_value(s, n->in[0], none);
+    mt_kexpr *c = mt_lower_let(s, ft,
+                               mt_kx_select(p, mt_kx_binary(p, MT_KX_GE, k, fconst(s, ft, 1.0)),
+                                            mt_kx_binary(p, MT_KX_MIN, k, fconst(s, ft, 0x1p53)),
+                                            fconst(s, ft, 0.0)));
+    mt_kexpr *r = mt_lower_let(s, MT_KT_I64, mt_kx_cast(p, MT_KT_I64, c));
+    mt_kexpr *up = mt_kx_binary(p, MT_KX_GT, mt_kx_cast(p, ft, r), c);
+    return mt_lower_let(s, MT_KT_I64,
+                        mt_kx_select(p, up, mt_kx_binary(p, MT_KX_SUB, r, mt_kx_int(p, 1)), r));
+}
+
+/* rand: Philox-4x32-10 of the node's own flat index (and of its step counter's stream), exactly
+ * as runtime/philox.c. The key is a constant, so its ten round values are computed here. */
 static mt_kexpr *lower_rand(mt_lower_state *s, const mt_node *n, mt_kexpr *const *idx)
 {
     mt_kprog *p = s->p;
     mt_kexpr *i = mt_lower_flat(s, &n->type, idx);
     uint64_t seed = (uint64_t)n->attrs.seed;
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    mt_kexpr *x[4] = {
-        mt_kx_cast(p, MT_KT_U32, i),
-        mt_kx_cast(
-            p, MT_KT_U32,
-            mt_kx_binary(p, MT_KX_SHR, mt_kx_cast(p, MT_KT_U64, i), mt_kx_uint(p, MT_KT_U64, 32))),
-        mt_kx_uint(p, MT_KT_U32, 0),
-        mt_kx_uint(p, MT_KT_U32, 0),
-    };
+    mt_kexpr *x[4];
+    split_words(p, i, &x[0], &x[1]);
+    if (n->nin == 1) {
+        split_words(p, rand_stream(s, n), &x[2], &x[3]);
+    } else {
+        x[2] = mt_kx_uint(p, MT_KT_U32, 0);
+        x[3] = mt_kx_uint(p, MT_KT_U32, 0);
+    }
     mt_kexpr *m0 = mt_kx_uint(p, MT_KT_U32, MT_PHILOX_M0),
              *m1 = mt_kx_uint(p, MT_KT_U32, MT_PHILOX_M1);
     for (int r = 0; r < 10; r++) {

@@ -12,31 +12,51 @@ mt_status mt_rewrite_run(const mt_graph *src, mt_rewrite_fn fn, mt_graph **out, 
     if (!d)
         d = &local;
     *out = NULL;
+    /* A step graph's update values must survive every pass under their names, as outputs do:
+     * the pass sees them as extra outputs of a view of src, and gets them back as updates. */
+    int nkeep = src->noutputs + src->nupdates;
+    mt_graph view = *src;
+    int *keep = mt_malloc(((size_t)nkeep + 1) * sizeof *keep);
     size_t n = (size_t)src->nnodes + 1;
-    mt_rewrite rw = {src, mt_graph_new(src->name), mt_malloc(n * sizeof(int)),
+    mt_rewrite rw = {&view, mt_graph_new(src->name), mt_malloc(n * sizeof(int)),
                      mt_malloc(n * sizeof(int))};
-    int *outs = mt_malloc(((size_t)src->noutputs + 1) * sizeof *outs);
+    int *outs = mt_malloc(((size_t)nkeep + 1) * sizeof *outs);
     mt_status st = MT_OK;
-    if (!rw.dst || !rw.map || !rw.out || !outs) {
+    if (!rw.dst || !rw.map || !rw.out || !outs || !keep) {
         st = mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
         goto done;
     }
+    for (int i = 0; i < nkeep; i++)
+        keep[i] = i < src->noutputs ? src->outputs[i] : src->updates[i - src->noutputs].value;
+    view.outputs = keep;
+    view.noutputs = nkeep;
     for (int i = 0; i < src->nnodes; i++)
         rw.map[i] = rw.out[i] = -1;
     st = fn(&rw, d);
-    for (int i = 0; i < src->noutputs && st == MT_OK; i++) {
-        int o = src->outputs[i];
+    for (int i = 0; i < nkeep && st == MT_OK; i++) {
+        int o = keep[i];
         outs[i] = rw.out[o] >= 0 ? rw.out[o] : rw.map[o];
         if (outs[i] < 0 || strcmp(rw.dst->nodes[outs[i]].name, src->nodes[o].name) != 0)
-            st = mt_diag_set(d, MT_ERR_INTERNAL, "output '%%%s' lost its %s", src->nodes[o].name,
+            st = mt_diag_set(d, MT_ERR_INTERNAL, "%s '%%%s' lost its %s",
+                             i < src->noutputs ? "output" : "update value", src->nodes[o].name,
                              outs[i] < 0 ? "value" : "name");
     }
     if (st == MT_OK && src->has_outputs) /* a graph still being built has none to keep */
         st = mt_graph_set_outputs(rw.dst, outs, src->noutputs, d);
+    for (int i = 0; i < src->nupdates && st == MT_OK; i++) {
+        const mt_graph_update *u = &src->updates[i];
+        if (rw.map[u->target] < 0)
+            st = mt_diag_set(d, MT_ERR_INTERNAL, "update target '%%%s' was dropped",
+                             src->nodes[u->target].name);
+        else
+            st = mt_graph_add_update(rw.dst, rw.map[u->target], outs[src->noutputs + i], NULL,
+                                     u->line, u->col, d);
+    }
 done:
     mt_free(rw.map);
     mt_free(rw.out);
     mt_free(outs);
+    mt_free(keep);
     if (st != MT_OK) {
         mt_graph_free(rw.dst);
         rw.dst = NULL;

@@ -7,9 +7,11 @@ mt_status mt_bind_leaves(const mt_graph *g, const mt_tensor_map *m, const char *
     for (int i = 0; i < g->nnodes; i++) {
         const mt_node *n = &g->nodes[i];
         leaves[i] = NULL;
-        if (n->op != MT_OP_INPUT && n->op != MT_OP_PARAM)
+        if (!mt_op_is(n->op, MT_F_LEAF))
             continue;
         const mt_tensor *t = mt_tensor_map_get(m, n->name);
+        if (!t && n->op == MT_OP_STATE) /* state nobody fed starts at zero */
+            continue;
         if (!t)
             return mt_diag_set_at(d, MT_ERR_ARG, source, 0, 0, "missing tensor '%s' for %s %%%s",
                                   n->name, mt_op_name(n->op), n->name);

@@ -436,15 +436,17 @@ static void eval_const(const mt_node *n, mt_tensor *out)
 }
 
 /* Element i (flat, row-major) is a pure function of (seed, i): see docs/rand.md. */
-static void eval_rand(const mt_node *n, mt_tensor *out)
+/* `rand`, and `rand %k` whose step counter k selects the stream (docs/rand.md). */
+static void eval_rand(const mt_node *n, const mt_tensor *k, mt_tensor *out)
 {
     uint64_t seed = (uint64_t)n->attrs.seed;
+    uint64_t stream = k ? mt_rand_stream(get(k, 0)) : 0;
     int64_t count = numel(out);
     for (int64_t i = 0; i < count; i++) {
         if (out->type.dtype == MT_DTYPE_F32)
-            ((float *)out->data)[i] = mt_rand_f32(seed, (uint64_t)i);
+            ((float *)out->data)[i] = mt_rand_f32_at(seed, stream, (uint64_t)i);
         else
-            ((double *)out->data)[i] = mt_rand_f64(seed, (uint64_t)i);
+            ((double *)out->data)[i] = mt_rand_f64_at(seed, stream, (uint64_t)i);
     }
 }
 
@@ -479,7 +481,7 @@ static void eval_node(const mt_node *n, const mt_tensor *const *in, mt_tensor *o
     case MT_OP_AVGPOOL2D:
     case MT_OP_MAXPOOL2D: eval_pool(n, in[0], out); break;
     case MT_OP_CONST: eval_const(n, out); break;
-    case MT_OP_RAND: eval_rand(n, out); break;
+    case MT_OP_RAND: eval_rand(n, n->nin ? in[0] : NULL, out); break;
     default: break; /* leaves never get here: mt_interp_node refuses them */
     }
 }
@@ -541,6 +543,11 @@ mt_status mt_interp_node(const mt_node *n, const mt_tensor *const *in, mt_tensor
 
 static mt_status take_leaf(const mt_node *n, const mt_tensor *leaf, mt_tensor **out, mt_diag *d)
 {
+    if (!leaf && n->op == MT_OP_STATE) { /* state nobody fed starts at zero */
+        *out = mt_tensor_new(n->type);
+        return *out ? MT_OK
+                    : mt_diag_set(d, MT_ERR_NOMEM, "interp: out of memory for %%%s", n->name);
+    }
     if (!leaf)
         return mt_diag_set(d, MT_ERR_ARG, "interp: no tensor for %s %%%s", mt_op_name(n->op),
                            n->name);
@@ -621,54 +628,80 @@ mt_status mt_interp_eval(const mt_graph *g, const mt_tensor *const *leaves, mt_t
     return eval_graph(g, leaves, values, NULL, d);
 }
 
-mt_status mt_interp_run(const mt_graph *g, const mt_tensor *const *leaves, mt_tensor **outputs,
-                        mt_diag *d)
+/* Takes the values of `ids` (n of them) out of `values` into `dst`; an id listed twice gets
+ * its own copy the second time. */
+static mt_status take_values(const mt_graph *g, const int *ids, int n, mt_tensor **values,
+                             mt_tensor **dst, mt_diag *d)
 {
+    for (int k = 0; k < n; k++) {
+        int id = ids[k];
+        if (values[id]) {
+            dst[k] = values[id];
+            values[id] = NULL;
+            continue;
+        }
+        int first = 0;
+        while (ids[first] != id)
+            first++;
+        dst[k] = mt_tensor_clone(dst[first]);
+        if (!dst[k])
+            return mt_diag_set(d, MT_ERR_NOMEM, "interp: out of memory copying %%%s",
+                               g->nodes[id].name);
+    }
+    return MT_OK;
+}
+
+mt_status mt_interp_step(const mt_graph *g, const mt_tensor *const *leaves, mt_tensor **outputs,
+                         mt_tensor **updates, mt_diag *d)
+{
+    int nu = updates ? g->nupdates : 0, nkeep = g->noutputs + nu;
     for (int k = 0; k < g->noutputs; k++)
         outputs[k] = NULL;
+    for (int k = 0; k < nu; k++)
+        updates[k] = NULL;
     mt_tensor **values = mt_calloc((size_t)g->nnodes, sizeof *values);
     int *last_use = mt_calloc((size_t)g->nnodes, sizeof *last_use);
-    if (!values || !last_use) {
-        mt_free(values);
-        mt_free(last_use);
-        return mt_diag_set(d, MT_ERR_NOMEM, "interp: out of memory");
+    int *keep = mt_calloc((size_t)nkeep + 1, sizeof *keep);
+    mt_tensor **kept = mt_calloc((size_t)nkeep + 1, sizeof *kept);
+    mt_status st = MT_OK;
+    if (!values || !last_use || !keep || !kept) {
+        st = mt_diag_set(d, MT_ERR_NOMEM, "interp: out of memory");
+        goto done;
     }
-    /* last_use: the last node reading each value; -1 when none does, g->nnodes for an output
-     * (kept to the end). */
+    for (int k = 0; k < nkeep; k++)
+        keep[k] = k < g->noutputs ? g->outputs[k] : g->updates[k - g->noutputs].value;
+    /* last_use: the last node reading each value; -1 when none does, g->nnodes for a value
+     * the caller gets (kept to the end). */
     for (int id = 0; id < g->nnodes; id++) {
         last_use[id] = -1;
         const mt_node *n = &g->nodes[id];
         for (int i = 0; i < n->nin; i++)
             last_use[n->in[i]] = id;
     }
-    for (int k = 0; k < g->noutputs; k++)
-        last_use[g->outputs[k]] = g->nnodes;
-
-    mt_status st = eval_graph(g, leaves, values, last_use, d);
-    /* The first slot of an output takes the value; a repeat gets its own copy. */
-    for (int k = 0; k < g->noutputs && st == MT_OK; k++) {
-        int id = g->outputs[k];
-        if (values[id]) {
-            outputs[k] = values[id];
-            values[id] = NULL;
-            continue;
-        }
-        int first = 0;
-        while (g->outputs[first] != id)
-            first++;
-        outputs[k] = mt_tensor_clone(outputs[first]);
-        if (!outputs[k])
-            st = mt_diag_set(d, MT_ERR_NOMEM, "interp: out of memory copying output %%%s",
-                             g->nodes[id].name);
+    for (int k = 0; k < nkeep; k++)
+        last_use[keep[k]] = g->nnodes;
+    st = eval_graph(g, leaves, values, last_use, d);
+    if (st == MT_OK)
+        st = take_values(g, keep, nkeep, values, kept, d);
+    for (int k = 0; k < nkeep; k++) {
+        mt_tensor **slot = k < g->noutputs ? &outputs[k] : &updates[k - g->noutputs];
+        *slot = st == MT_OK ? kept[k] : NULL;
+        if (st != MT_OK)
+            mt_tensor_free(kept[k]);
     }
-    if (st != MT_OK)
-        for (int k = 0; k < g->noutputs; k++) {
-            mt_tensor_free(outputs[k]);
-            outputs[k] = NULL;
-        }
-    for (int id = 0; id < g->nnodes; id++)
-        mt_tensor_free(values[id]);
+done:
+    if (values)
+        for (int id = 0; id < g->nnodes; id++)
+            mt_tensor_free(values[id]);
     mt_free(values);
     mt_free(last_use);
+    mt_free(keep);
+    mt_free(kept);
     return st;
+}
+
+mt_status mt_interp_run(const mt_graph *g, const mt_tensor *const *leaves, mt_tensor **outputs,
+                        mt_diag *d)
+{
+    return mt_interp_step(g, leaves, outputs, NULL, d);
 }

@@ -40,24 +40,45 @@ void mt_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
 
 void mt_rand_words(uint64_t seed, uint64_t i, uint32_t out[4])
 {
+    mt_rand_words_at(seed, 0, i, out);
+}
+
+void mt_rand_words_at(uint64_t seed, uint64_t stream, uint64_t i, uint32_t out[4])
+{
     uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
-    uint32_t ctr[4] = {(uint32_t)i, (uint32_t)(i >> 32), 0, 0};
+    uint32_t ctr[4] = {(uint32_t)i, (uint32_t)(i >> 32), (uint32_t)stream,
+                       (uint32_t)(stream >> 32)};
     mt_philox4x32_10(ctr, key, out);
 }
 
-float mt_rand_f32(uint64_t seed, uint64_t i)
+uint64_t mt_rand_stream(double k)
+{
+    /* NaN and negatives fall to stream 0; beyond 2^53 a double no longer counts steps one by
+     * one, so larger counters share the last stream. */
+    if (!(k >= 1.0))
+        return 0;
+    if (k >= 0x1p53)
+        return UINT64_C(1) << 53;
+    return (uint64_t)k; /* truncation is floor for k >= 0 */
+}
+
+float mt_rand_f32_at(uint64_t seed, uint64_t stream, uint64_t i)
 {
     uint32_t w[4];
-    mt_rand_words(seed, i, w);
+    mt_rand_words_at(seed, stream, i, w);
     /* 24 bits fill a float's significand exactly: every value is representable, none rounds
      * up to 1.0. */
     return (float)(w[0] >> 8) * 0x1p-24f;
 }
 
-double mt_rand_f64(uint64_t seed, uint64_t i)
+double mt_rand_f64_at(uint64_t seed, uint64_t stream, uint64_t i)
 {
     uint32_t w[4];
-    mt_rand_words(seed, i, w);
+    mt_rand_words_at(seed, stream, i, w);
     uint64_t bits = ((uint64_t)w[0] << 32) | w[1];
     return (double)(bits >> 11) * 0x1p-53;
 }
+
+float mt_rand_f32(uint64_t seed, uint64_t i) { return mt_rand_f32_at(seed, 0, i); }
+
+double mt_rand_f64(uint64_t seed, uint64_t i) { return mt_rand_f64_at(seed, 0, i); }

@@ -33,4 +33,15 @@ float mt_rand_f32(uint64_t seed, uint64_t i);
  * [0, 1 - 2^-53]. */
 double mt_rand_f64(uint64_t seed, uint64_t i);
 
+/* The same with the step counter's stream in counter words 2 and 3:
+ * counter = {i & 0xffffffff, i >> 32, stream & 0xffffffff, stream >> 32}. Stream 0 is the
+ * plain functions above. */
+void mt_rand_words_at(uint64_t seed, uint64_t stream, uint64_t i, uint32_t out[4]);
+float mt_rand_f32_at(uint64_t seed, uint64_t stream, uint64_t i);
+double mt_rand_f64_at(uint64_t seed, uint64_t stream, uint64_t i);
+
+/* The stream of `rand %k` for step counter value k: floor(k) for 0 <= k < 2^53, 0 for
+ * negative values and NaN, 2^53 above. */
+uint64_t mt_rand_stream(double k);
+
 #endif

@@ -134,6 +134,13 @@ void mt_free(void *p);
 /* `name` may be NULL for a fresh one. Names are copied. */
 int mt_input(mt_graph *g, const char *name, mt_type type);
 int mt_param(mt_graph *g, const char *name, mt_type type);
+/* A value carried from one run to the next that is not trained (optimiser moments, a step
+ * counter): fed like a param, zeros where nobody feeds it. */
+int mt_state(mt_graph *g, const char *name, mt_type type);
+/* `update %target <- %value`: after a run, the param or state `target` takes the value of
+ * `value` (same type); every read during the run sees the old value. A graph with updates is a
+ * step graph (one training step). Returns 0 or -1 (the error is kept on the graph). */
+int mt_update(mt_graph *g, int target, int value);
 int mt_set_outputs(mt_graph *g, const int *ids, int n);
 /* Names the value `id` (it must be free); returns id or -1. */
 int mt_name(mt_graph *g, int id, const char *name);
@@ -184,6 +191,9 @@ int mt_maxpool2d(mt_graph *g, int x, const int64_t kernel[2]);
 
 int mt_const(mt_graph *g, double value, mt_type type);
 int mt_rand(mt_graph *g, uint64_t seed, mt_type type);
+/* rand whose rank-0 operand k (a step counter of the result's dtype; -1 for none) selects the
+ * stream: element i depends on (seed, i, floor(k)), and k = 0 gives mt_rand's numbers. */
+int mt_rand_at(mt_graph *g, uint64_t seed, mt_type type, int k);
 
 /* ---- tensors (runtime/tensor.c) -------------------------------------------------------- */
 

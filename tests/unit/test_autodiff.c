@@ -713,7 +713,7 @@ static void wrt_must_name_an_input_or_param_once(void **state)
     mt_diag_init(&d);
     assert_int_equal(mt_pass_grad(g, &y, 1, &gg, &d), MT_ERR_ARG);
     assert_null(gg);
-    assert_non_null(strstr(d.msg, "%y is not an input or param"));
+    assert_non_null(strstr(d.msg, "%y is not an input, param or state"));
     int twice[2] = {w, w};
     mt_diag_init(&d);
     assert_int_equal(mt_pass_grad(g, twice, 2, &gg, &d), MT_ERR_ARG);

@@ -14,7 +14,7 @@ graph errors {
   %s = sum %h
   output %s
 }
-# NOTLEAF: errors.mt:13:3: grad: %h is not an input or param
+# NOTLEAF: errors.mt:13:3: grad: %h is not an input, param or state
 # UNKNOWN: errors.mt: --wrt: no value '%nope' in graph 'errors'
 # TWICE: errors.mt: grad: %w is listed twice
 # USAGE: mtc grad: --wrt needs a value

@@ -22,7 +22,7 @@ graph fold {
   output %y, %z, %p
 }
 # CHECK:      input %x : f32[2,3]
-# CHECK-NEXT: %e = const value=2.7182817459106445 : f32[2,3]
+# CHECK-NEXT: %e = const value=2.7182817 : f32[2,3]
 # CHECK-NEXT: %m = const value=1 : f32[]
 # CHECK-NEXT: %three = const value=3 : f32[2,3]
 # CHECK-NEXT: %p = pad %three pads=[0,1,0,0] : f32[3,3]

@@ -1,0 +1,31 @@
+# A step graph: state leaves and update lines print back exactly as parsed, and the printer is
+# a fixed point.
+# RUN: %mtc dump %s > %t1 && %mtc dump %t1 > %t2 && diff %t1 %t2 && FileCheck %s < %t1
+# RUN: %mtc dump %s --format dot | FileCheck %s --check-prefix=DOT
+mtir 1
+graph sgd {
+  input %x : f32[4,2]
+  param %w : f32[2,1]
+  state %step : f32[]
+  %y = matmul %x, %w
+  %loss = mean %y
+  %lr = const value=0.05 : f32[2,1]
+  %g = sum %x dim=0
+  %gt = reshape %g shape=[2,1]
+  %d = mul %gt, %lr
+  %w.new = sub %w, %d
+  %one = const value=1 : f32[]
+  %step.new = add %step, %one
+  %noise = rand %step seed=7 : f32[2,1]
+  update %w <- %w.new
+  update %step <- %step.new
+  output %loss, %noise
+}
+# CHECK:      state %step : f32[]
+# CHECK:      %lr = const value=0.05 : f32[2,1]
+# CHECK:      %noise = rand %step seed=7 : f32[2,1]
+# CHECK-NEXT: update %w <- %w.new
+# CHECK-NEXT: update %step <- %step.new
+# CHECK-NEXT: output %loss, %noise
+# DOT: fillcolor="#e5e7eb"
+# DOT: [style=dashed, label="update", constraint=false]
