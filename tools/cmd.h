@@ -14,6 +14,7 @@ int mtc_cmd_grad(int argc, char **argv);
 int mtc_cmd_gradcheck(int argc, char **argv);
 int mtc_cmd_bisect(int argc, char **argv);
 int mtc_cmd_show(int argc, char **argv);
+int mtc_cmd_step(int argc, char **argv);
 
 /* Prints the diag as "FILE:LINE:COL: message" to stderr and returns 1. */
 int mtc_fail(const mt_diag *d);
@@ -21,6 +22,12 @@ int mtc_fail(const mt_diag *d);
 int mtc_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when argv holds -h or --help. */
 int mtc_wants_help(int argc, char **argv);
+/* Writes text to `path` (stdout when NULL). A regular file (or a new path) is replaced
+ * atomically: written beside it, then renamed over it, so a failed write leaves the old file;
+ * a FIFO or device is written through. Returns 1, or 0 with d naming the file and the reason. */
+int mtc_write_text(const char *path, const char *text, mt_diag *d);
+/* Parses a flag's number (the whole string); 0 and a usage error on anything else. */
+int mtc_parse_double(const char *cmd, const char *flag, const char *s, double *out);
 /* Splits "a,b,c" into graph value ids; an unknown name is a user error naming it. Returns the
  * count, or -1 with d set. `ids` must have room for `max`. */
 int mtc_value_list(const mt_graph *g, const char *list, int *ids, int max, mt_diag *d);

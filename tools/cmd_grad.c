@@ -18,24 +18,6 @@ static const char usage_text[] =
     "                  param, in declaration order)\n"
     "  -o OUT.mt       write the graph to OUT.mt instead of stdout\n";
 
-static int write_text(const char *path, const char *text, mt_diag *d)
-{
-    FILE *f = path ? fopen(path, "w") : stdout;
-    if (!f) {
-        mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot open for writing");
-        return 0;
-    }
-    size_t len = strlen(text);
-    int ok = fwrite(text, 1, len, f) == len;
-    if (path)
-        ok &= fclose(f) == 0;
-    else
-        ok &= fflush(f) == 0;
-    if (!ok)
-        mt_diag_set_at(d, MT_ERR_IO, path ? path : "<stdout>", 0, 0, "write failed");
-    return ok;
-}
-
 int mtc_cmd_grad(int argc, char **argv)
 {
     const char *file = NULL, *wrt_list = NULL, *out = NULL;
@@ -92,7 +74,7 @@ int mtc_cmd_grad(int argc, char **argv)
         mt_diag_set(&d, MT_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (write_text(out, text, &d))
+    if (mtc_write_text(out, text, &d))
         rc = 0;
 done:
     if (rc) {

@@ -17,6 +17,7 @@ static const struct {
     {"dump", mtc_cmd_dump, "print a graph at a stage of the pipeline (text or Graphviz)"},
     {"show", mtc_cmd_show, "print the tensors of a safetensors file"},
     {"grad", mtc_cmd_grad, "write the gradient graph (reverse-mode autodiff) as MTIR"},
+    {"step", mtc_cmd_step, "write the training step of a loss graph (SGD or Adam) as MTIR"},
     {"gradcheck", mtc_cmd_gradcheck, "check gradients against central differences in f64"},
     {"bisect", mtc_cmd_bisect, "name the first pass that changes the numbers of a graph"},
 };
