@@ -105,6 +105,7 @@ report() {
     head -30 "$act" | sed 's/^/  | /'
 }
 
+shopt -s nullglob
 for f in "$root/README.md" "$root"/docs/*.md; do
     md=${f#"$root"/}
     [ -n "$filter" ] && [[ "$md" != *"$filter"* ]] && continue
