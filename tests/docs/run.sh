@@ -13,7 +13,8 @@
 #     copy of it: see below) with `mtc` on PATH resolving to MTC (`build/mtc` works too);
 #   - the lines after it, up to the next '$ ' line or the closing fence, are its expected
 #     output: stdout and stderr together, compared line by line after trailing blanks are
-#     dropped. A line that is exactly '...' matches any number of lines (none included), and
+#     dropped (blank lines at the end do not count, so a blank line may separate commands).
+#     A line that is exactly '...' matches any number of lines (none included), and
 #     '...' inside a line matches any text within that line. No lines means no output.
 #   - a command must exit 0; to show a failing one, end it with `; echo "exit $?"`, which both
 #     documents and checks the status;
@@ -57,6 +58,8 @@ function linematch(p, s,    n, parts, i, pos, k, tail) {
 FNR == NR { P[++np] = $0; next }
 { A[++na] = $0 }
 END {
+    while (np > 0 && P[np] == "") np--
+    while (na > 0 && A[na] == "") na--
     i = 1; j = 1; star = 0; mark = 0
     while (i <= na) {
         if (j <= np && P[j] == "...") { star = j; mark = i; j++; continue }
