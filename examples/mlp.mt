@@ -1,4 +1,4 @@
-# A two-layer perceptron with a mean-of-sums head: the SPEC's example graph.
+# A two-layer perceptron with a mean-of-sums head: the first example of docs/mtir.md.
 mtir 1
 graph mlp {
   input %x : f32[128,784]
