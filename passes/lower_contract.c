@@ -15,7 +15,7 @@
  * over the finished row while it is still in cache. Sums accumulate in the output's dtype, in
  * order of (c, kh, kw), the same for every thread count.
  */
-#include "passes/lower.h"
+#include "passes/lower_contract.h"
 
 static mt_kexpr *flat_with(mt_lower_state *s, const mt_type *t, mt_kexpr *const *idx, int axis,
                            mt_kexpr *v)
@@ -92,7 +92,7 @@ static int operand(mt_lower_state *s, int id, int *buf, mt_type *type, int *tran
 
 /* One parallel loop over the rows of C, batch-major (the GEMM's row numbering): each row is
  * computed by the product, then run through the epilogue while it is in cache. */
-void mt_lower_matmul(mt_lower_state *s)
+static void lower_matmul(mt_lower_state *s)
 {
     const mt_graph *g = s->g;
     const mt_node *n = &g->nodes[s->core];
@@ -204,7 +204,7 @@ static void lower_conv(mt_lower_state *s)
 void mt_lower_contract(mt_lower_state *s)
 {
     if (s->g->nodes[s->core].op == MT_OP_MATMUL)
-        mt_lower_matmul(s);
+        lower_matmul(s);
     else
         lower_conv(s);
 }

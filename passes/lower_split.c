@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "ir/alloc.h"
-#include "passes/lower.h"
+#include "passes/lower_split.h"
 
 #define MT_SPLIT_CHUNKS 64
 /* Elements per result below which one thread per result is fast enough. */
