@@ -14,6 +14,7 @@
 
 #include "ir/graph.h"
 #include "passes/stats.h"
+#include "passes/target.h"
 #include "runtime/tensor.h"
 
 typedef struct mt_cpu_program mt_cpu_program;
@@ -45,6 +46,10 @@ char *mt_cpu_dump_llvm(const mt_graph *g, mt_diag *d);
  * bytes = every buffer a kernel touches, once per kernel; peak = inputs + outputs + the arena
  * of temporaries after memory planning. */
 mt_status mt_cpu_stats(const mt_graph *g, mt_stats *s, mt_diag *d);
+
+/* The CPU's target description (codegen/cpu_desc.c): what the schedule (passes/schedule.h)
+ * and the executor need to know about this backend. Static; never freed. */
+const mt_target_desc *mt_target_desc_cpu(void);
 
 /* Registers the "cpu" backend of runtime/backend.h (compile, run once, free). */
 void mt_backends_init(void);

@@ -77,7 +77,7 @@ static void lower_kernel(mt_lower_state *s, int k, int root, int out)
         elementwise_body(s, root, out, t, s->buf_of[root]);
     } else if (s->core >= 0) {
         mt_lower_contract(s);
-    } else if (s->collapse && mt_lower_split(s, note)) {
+    } else if (s->collapse && s->t->parallel && mt_lower_split(s, note)) {
         mt_free(note);
         return; /* both kernels are in */
     } else {
@@ -95,19 +95,24 @@ static int first_output(const mt_graph *g, int id)
     return -1;
 }
 
-mt_status mt_lower(const mt_graph *g, const mt_fusion *f, mt_kprog **out, mt_diag *d)
+mt_status mt_lower(const mt_graph *g, const mt_fusion *f, const mt_target_desc *t, mt_kprog **out,
+                   mt_diag *d)
 {
     *out = NULL;
     mt_lower_state s;
     memset(&s, 0, sizeof s);
     s.g = g;
     s.f = f;
+    s.t = t;
     s.p = mt_kprog_new(g->name);
     s.buf_of = mt_calloc((size_t)g->nnodes + 1, sizeof *s.buf_of);
     int *leaf_copy = mt_calloc((size_t)g->nnodes + 1, sizeof *leaf_copy);
     if (!s.p || !s.buf_of || !leaf_copy)
         s.oom = 1;
     mt_kprog *p = s.p;
+    if (p)
+        p->exec = (mt_kexec){t->parallel, t->min_parallel_work, t->min_gemm_macs,
+                             t->gemm_rows > 0 ? t->gemm_rows : 1};
     /* Buffers: the leaves, then one per kernel root, then copies of leaf outputs. */
     for (int id = 0; id < g->nnodes && !s.oom; id++) {
         const mt_node *n = &g->nodes[id];

@@ -560,7 +560,7 @@ int mt_lower_open_outer(mt_lower_state *s, const mt_type *t, int naxes, mt_kexpr
     int m = 0, n = 0;
     int64_t prod = 1;
     if (s->collapse)
-        while (m < naxes && prod < MT_LOWER_PARALLEL_MIN)
+        while (m < naxes && prod < s->t->parallel_min_trip)
             prod *= t->dims[m++];
     unsigned flags = MT_KLOOP_PARALLEL;
     if (m >= 2) {

@@ -13,6 +13,7 @@
 #include "ir/graph.h"
 #include "ir/kernel.h"
 #include "passes/fuse.h"
+#include "passes/target.h"
 
 /* An open block of statements: the kernel's top level or the body of a loop. A loop is
  * attached to its parent block when it is closed, so statements hoisted into an outer block
@@ -36,6 +37,7 @@ typedef struct mt_lmemo {
 typedef struct mt_lower_state {
     const mt_graph *g;
     const mt_fusion *f;
+    const mt_target_desc *t;
     mt_kprog *p;
     int *buf_of;     /* node -> buffer holding its value, or -1 */
     int oom;         /* out of memory somewhere: the result is discarded */
@@ -61,12 +63,9 @@ typedef struct mt_lower_state {
 mt_kexpr *mt_lower_open(mt_lower_state *s, int64_t trip, unsigned flags);
 /* Closes the innermost open loop (a no-op for a trip of 1, matching mt_lower_open). */
 void mt_lower_close(mt_lower_state *s, mt_kexpr *var);
-/* A parallel loop should have at least this many iterations to share out: leading axes with
- * fewer are merged into one loop. */
-#define MT_LOWER_PARALLEL_MIN 64
 /* Opens the loops over axes 0 .. naxes-1 of t, outermost parallel, and sets idx[0..naxes-1]
- * to each axis's index. Leading axes whose product is below MT_LOWER_PARALLEL_MIN are merged
- * into one loop when s->collapse allows. Returns how many loops it opened (their variables
+ * to each axis's index. Leading axes whose product is below the target's parallel_min_trip are
+ * merged into one loop when s->collapse allows. Returns how many loops it opened (their variables
  * are in vars) for mt_lower_close_outer. */
 int mt_lower_open_outer(mt_lower_state *s, const mt_type *t, int naxes, mt_kexpr **idx,
                         mt_kexpr **vars);

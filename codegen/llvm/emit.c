@@ -210,7 +210,7 @@ static LLVMValueRef binary(emitter *e, const mt_kexpr *x, LLVMValueRef a, LLVMVa
     case MT_KX_MOD: return LLVMBuildURem(B, a, b, "");
     case MT_KX_MIN: return LLVMBuildSelect(B, compare(e, MT_KX_LT, t, a, b), a, b, "");
     case MT_KX_MAX: return LLVMBuildSelect(B, compare(e, MT_KX_GT, t, a, b), a, b, "");
-    case MT_KX_POW: return call_math(e, "pow", t, a, b);
+    case MT_KX_POW: return call_math(e, mt_kop_get(x->op)->math, t, a, b);
     case MT_KX_AND: return LLVMBuildAnd(B, a, b, "");
     case MT_KX_OR: return LLVMBuildOr(B, a, b, "");
     case MT_KX_XOR: return LLVMBuildXor(B, a, b, "");
@@ -253,14 +253,13 @@ static LLVMValueRef expr_uncached(emitter *e, const mt_kexpr *x)
     LLVMValueRef a = expr(e, x->args[0]);
     if (x->nargs == 2)
         return binary(e, x, a, expr(e, x->args[1]));
+    /* Float functions are libm's (or LLVM's intrinsics of the same name): kops.def names them. */
+    const char *math = mt_kop_get(x->op)->math;
+    if (math)
+        return call_math(e, math, x->type, a, NULL);
     switch (x->op) {
     case MT_KX_NEG: return is_float(x->type) ? LLVMBuildFNeg(B, a, "") : LLVMBuildNeg(B, a, "");
     case MT_KX_NOT: return LLVMBuildNot(B, a, "");
-    case MT_KX_EXP: return call_math(e, "exp", x->type, a, NULL);
-    case MT_KX_LOG: return call_math(e, "log", x->type, a, NULL);
-    case MT_KX_SQRT: return call_math(e, "sqrt", x->type, a, NULL);
-    case MT_KX_ABS: return call_math(e, "fabs", x->type, a, NULL);
-    case MT_KX_TANH: return call_math(e, "tanh", x->type, a, NULL);
     default: return a; /* unreachable: every operation is handled above */
     }
 }

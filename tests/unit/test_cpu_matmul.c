@@ -93,7 +93,7 @@ static planned plan(const char *text)
     mt_diag d;
     mt_diag_init(&d);
     assert_int_equal(mt_fuse(r.g, &r.f, &d), MT_OK);
-    assert_int_equal(mt_lower(r.g, r.f, &r.p, &d), MT_OK);
+    assert_int_equal(mt_lower(r.g, r.f, mt_target_desc_cpu(), &r.p, &d), MT_OK);
     assert_int_equal(mt_memplan(r.p, &d), MT_OK);
     return r;
 }
@@ -471,7 +471,8 @@ static void big_products_split_across_threads_bit_identically(void **state)
     for (int k = 0; k < r.p->nkernels; k++) {
         const mt_kgemm *g = mt_kernel_gemm(&r.p->kernels[k]);
         assert_non_null(g);
-        assert_true(r.p->kernels[k].body->trip * mt_kgemm_row_macs(g) >= MT_EXEC_MIN_GEMM_MACS);
+        assert_true(r.p->kernels[k].body->trip * mt_kgemm_row_macs(g) >=
+                    mt_target_desc_cpu()->min_gemm_macs);
     }
     plan_free(&r);
     check_text(text);
@@ -485,7 +486,7 @@ static void shares_of_rows_start_at_whole_register_blocks_of_every_isa(void **st
             mt_llvm_gemm_desc d;
             mt_llvm_gemm_desc_init(&d, dt ? MT_DTYPE_F64 : MT_DTYPE_F32, 64, 64, 64);
             d.isa = (mt_llvm_gemm_isa)isa;
-            assert_int_equal(MT_EXEC_GEMM_ROWS % mt_llvm_gemm_row_block(&d), 0);
+            assert_int_equal(mt_target_desc_cpu()->gemm_rows % mt_llvm_gemm_row_block(&d), 0);
         }
 }
 
