@@ -94,7 +94,10 @@ static void expr(vctx *v, const mt_kexpr *x)
     if (v->st != MT_OK)
         return;
     /* Operand types: one class for all, and binary operands of one type. */
-    if (x->op == MT_KX_SELECT) {
+    if (x->op == MT_KX_LOAD && x->args[0]->type != MT_KT_I64) {
+        fail(v, "the index of a load of b%d is %s, not i64", x->id,
+             mt_ktype_name(x->args[0]->type));
+    } else if (x->op == MT_KX_SELECT) {
         if (x->args[0]->type != MT_KT_BOOL || x->args[1]->type != x->args[2]->type)
             fail(v, "select needs a bool condition and arms of one type");
     } else {
