@@ -88,6 +88,12 @@ static mt_status compile_kernels(mt_cpu_program *p, mt_diag *d)
 
 mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d)
 {
+    return mt_cpu_compile_for(g, mt_target_desc_cpu(), out, d);
+}
+
+mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_program **out,
+                             mt_diag *d)
+{
     *out = NULL;
     if (mt_graph_diag(g)->status != MT_OK)
         return mt_diag_set(d, MT_ERR_ARG, "cpu: the graph has a builder error: %s",
@@ -111,7 +117,7 @@ mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d)
                 mt_op_is(opt->nodes[i].op, MT_F_LEAF) ? mt_graph_find(g, opt->nodes[i].name) : -1;
     }
     if (st == MT_OK)
-        st = mt_schedule(opt, mt_target_desc_cpu(), &p->kp, d);
+        st = mt_schedule(opt, t, &p->kp, d);
     mt_graph_free(opt);
     if (st == MT_OK)
         st = compile_kernels(p, d);

@@ -22,6 +22,10 @@ typedef struct mt_cpu_program mt_cpu_program;
 /* Compiles g (borrowed for the call) for this machine, after the default simplification
  * pipeline (the `optimized` stage: fold, algebraic, cse, dce). *out is NULL on failure. */
 mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d);
+/* The same with another description of the CPU than mt_target_desc_cpu() (tests: a CPU without
+ * a native GEMM gets the plain loops a new renderer starts from); t is borrowed for the call. */
+mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_program **out,
+                             mt_diag *d);
 /* Runs the program once. `leaves` has one slot per node of the compiled graph, indexed by node
  * id (runtime/interp.h); input and param slots hold tensors of the declared types. On success
  * `outputs` (one slot per graph output) holds new tensors the caller frees; on failure every

@@ -34,11 +34,7 @@ static void elementwise_body(mt_lower_state *s, int id, int buf, const mt_type *
     /* The last axis keeps a loop of its own: unit stride, plain indices, vectorized. */
     int last = t->rank - 1, n = mt_lower_open_outer(s, t, last > 0 ? last : 0, idx, var);
     if (last >= 0) {
-        unsigned flags = MT_KLOOP_PARALLEL; /* unless an outer loop already is */
-        for (int i = 0; i < n; i++)
-            if (var[i] && var[i]->op == MT_KX_VAR)
-                flags = 0;
-        idx[last] = var[n] = mt_lower_open(s, t->dims[last], flags);
+        idx[last] = var[n] = mt_lower_open(s, t->dims[last], MT_KLOOP_PARALLEL);
         n++;
     }
     mt_kexpr *flat = mt_lower_flat(s, t, idx);

@@ -562,12 +562,13 @@ int mt_lower_open_outer(mt_lower_state *s, const mt_type *t, int naxes, mt_kexpr
     if (s->collapse)
         while (m < naxes && prod < s->t->parallel_min_trip)
             prod *= t->dims[m++];
+    /* Every loop over the axes of a result is independent (each iteration stores its own
+     * elements), so each is marked parallel; the executor splits only the outermost. */
     unsigned flags = MT_KLOOP_PARALLEL;
     if (m >= 2) {
         /* One parallel loop over the leading axes; the simplifier turns the divisions back
          * into plain offsets wherever the data is contiguous. */
         mt_kexpr *v = vars[n++] = mt_lower_open(s, prod, flags);
-        flags = 0;
         int64_t inner = prod;
         for (int a = 0; a < m; a++) {
             inner /= t->dims[a];
@@ -578,11 +579,8 @@ int mt_lower_open_outer(mt_lower_state *s, const mt_type *t, int naxes, mt_kexpr
     } else {
         m = 0;
     }
-    for (int a = m; a < naxes; a++) {
+    for (int a = m; a < naxes; a++)
         idx[a] = vars[n++] = mt_lower_open(s, t->dims[a], flags);
-        if (t->dims[a] > 1)
-            flags = 0;
-    }
     return n;
 }
 
