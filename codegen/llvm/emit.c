@@ -30,6 +30,7 @@
 
 #include "codegen/llvm/gemm.h"
 #include "codegen/llvm/llvm.h"
+#include "codegen/llvm/target.h"
 #include "ir/alloc.h"
 #include "ir/type.h"
 
@@ -808,10 +809,9 @@ mt_status mt_llvm_emit_unit(const mt_kprog *p, const char *prefix, int gemm_bodi
     e->prefix = prefix;
     e->gemm_bodies = gemm_bodies;
     e->d = d;
-    char *triple = LLVMGetDefaultTargetTriple();
-    e->x86 = triple && strncmp(triple, "x86_64", 6) == 0;
-    LLVMDisposeMessage(triple);
-    const char *cpu = mt_llvm_host_cpu(), *features = mt_llvm_host_features();
+    const mt_cpu_target *tgt = mt_cpu_target_host();
+    e->x86 = tgt->x86;
+    const char *cpu = tgt->cpu, *features = tgt->features;
     int ok = 1;
     for (int i = 0; i < p->nkernels && ok && e->fail == MT_OK; i++)
         ok = emit_kernel(e, &p->kernels[i], prefix, cpu, features);
