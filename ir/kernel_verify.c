@@ -26,7 +26,11 @@ typedef struct vctx {
     char *loop_made;   /* per loop variable: its loop was seen */
     char *scalar_live; /* per scalar: declared in a block that is open now */
     unsigned *acc;     /* per buffer: MT_KACC_READ / WRITE bits of the body */
+    /* Nodes checked in the current statement: a slot counts when its stamp is the
+     * statement's, so starting a statement costs one increment, not a clear. */
     const mt_kexpr *seen[SEEN_SIZE];
+    unsigned stamp[SEEN_SIZE];
+    unsigned now;
 } vctx;
 
 #if defined(__GNUC__)
@@ -61,12 +65,13 @@ static int seen(vctx *v, const mt_kexpr *x)
 {
     size_t h = ((uintptr_t)x >> 4) & (SEEN_SIZE - 1);
     for (int i = 0; i < 8; i++, h = (h + 1) & (SEEN_SIZE - 1)) {
-        if (v->seen[h] == x)
-            return 1;
-        if (!v->seen[h]) {
+        if (v->stamp[h] != v->now) {
+            v->stamp[h] = v->now;
             v->seen[h] = x;
             return 0;
         }
+        if (v->seen[h] == x)
+            return 1;
     }
     return 0;
 }
@@ -148,8 +153,7 @@ static void stmt_expr(vctx *v, const mt_kexpr *x, const char *what)
         fail(v, "a %s has no expression", what);
         return;
     }
-    for (int i = 0; i < SEEN_SIZE; i++)
-        v->seen[i] = NULL;
+    v->now++; /* calloc'd stamps are 0; the first statement is 1 */
     expr(v, x);
 }
 
