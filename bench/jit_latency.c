@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "codegen/cpu.h"
-#include "codegen/llvm/cache.h"
+#include "runtime/cache.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "passes/pass.h"

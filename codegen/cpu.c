@@ -9,9 +9,8 @@
 #include "codegen/llvm/llvm.h"
 #include "ir/alloc.h"
 #include "passes/fuse.h"
-#include "passes/lower.h"
-#include "passes/memplan.h"
 #include "passes/pass.h"
+#include "passes/schedule.h"
 #include "runtime/backend.h"
 #include "runtime/exec.h"
 
@@ -26,29 +25,6 @@ struct mt_cpu_program {
     mt_pool *pool; /* made by the first run that needs it */
     pthread_mutex_t lock;
 };
-
-/* fuse -> lower -> memplan. */
-static mt_status plan(const mt_graph *g, mt_kprog **out, mt_diag *d)
-{
-    *out = NULL;
-    if (mt_graph_diag(g)->status != MT_OK)
-        return mt_diag_set(d, MT_ERR_ARG, "cpu: the graph has a builder error: %s",
-                           mt_graph_diag(g)->msg);
-    mt_fusion *f = NULL;
-    mt_kprog *p = NULL;
-    mt_status st = mt_fuse(g, &f, d);
-    if (st == MT_OK)
-        st = mt_lower(g, f, &p, d);
-    if (st == MT_OK)
-        st = mt_memplan(p, d);
-    mt_fusion_free(f);
-    if (st != MT_OK) {
-        mt_kprog_free(p);
-        return st;
-    }
-    *out = p;
-    return MT_OK;
-}
 
 /* Kernel symbols are "<graph>_k<N>", so programs from different graphs can share a JIT or
  * an object file without clashes. */
@@ -112,6 +88,12 @@ static mt_status compile_kernels(mt_cpu_program *p, mt_diag *d)
 
 mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d)
 {
+    return mt_cpu_compile_for(g, mt_target_desc_cpu(), out, d);
+}
+
+mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_program **out,
+                             mt_diag *d)
+{
     *out = NULL;
     if (mt_graph_diag(g)->status != MT_OK)
         return mt_diag_set(d, MT_ERR_ARG, "cpu: the graph has a builder error: %s",
@@ -135,7 +117,7 @@ mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d)
                 mt_op_is(opt->nodes[i].op, MT_F_LEAF) ? mt_graph_find(g, opt->nodes[i].name) : -1;
     }
     if (st == MT_OK)
-        st = plan(opt, &p->kp, d);
+        st = mt_schedule(opt, t, &p->kp, d);
     mt_graph_free(opt);
     if (st == MT_OK)
         st = compile_kernels(p, d);
@@ -207,7 +189,7 @@ char *mt_cpu_dump_fused(const mt_graph *g, int why, mt_diag *d)
 char *mt_cpu_dump_kernels(const mt_graph *g, mt_diag *d)
 {
     mt_kprog *p = NULL;
-    if (plan(g, &p, d) != MT_OK)
+    if (mt_schedule(g, mt_target_desc_cpu(), &p, d) != MT_OK)
         return NULL;
     char *s = mt_kprog_print(p);
     mt_kprog_free(p);
@@ -219,7 +201,7 @@ char *mt_cpu_dump_llvm(const mt_graph *g, mt_diag *d)
     mt_kprog *p = NULL;
     mt_llvm_module *m = NULL;
     char *s = NULL;
-    if (plan(g, &p, d) == MT_OK && emit(p, &m, d) == MT_OK)
+    if (mt_schedule(g, mt_target_desc_cpu(), &p, d) == MT_OK && emit(p, &m, d) == MT_OK)
         s = oom(mt_llvm_module_print(m), d);
     mt_llvm_module_free(m);
     mt_kprog_free(p);
@@ -231,7 +213,7 @@ mt_status mt_cpu_stats(const mt_graph *g, mt_stats *s, mt_diag *d)
     mt_kprog *p = NULL;
     mt_status st = mt_graph_stats(g, s, d);
     if (st == MT_OK)
-        st = plan(g, &p, d);
+        st = mt_schedule(g, mt_target_desc_cpu(), &p, d);
     if (st != MT_OK)
         return st;
     s->nodes = p->nkernels;

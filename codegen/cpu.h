@@ -14,6 +14,7 @@
 
 #include "ir/graph.h"
 #include "passes/stats.h"
+#include "passes/target.h"
 #include "runtime/tensor.h"
 
 typedef struct mt_cpu_program mt_cpu_program;
@@ -21,6 +22,10 @@ typedef struct mt_cpu_program mt_cpu_program;
 /* Compiles g (borrowed for the call) for this machine, after the default simplification
  * pipeline (the `optimized` stage: fold, algebraic, cse, dce). *out is NULL on failure. */
 mt_status mt_cpu_compile(const mt_graph *g, mt_cpu_program **out, mt_diag *d);
+/* The same with another description of the CPU than mt_target_desc_cpu() (tests: a CPU without
+ * a native GEMM gets the plain loops a new renderer starts from); t is borrowed for the call. */
+mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_program **out,
+                             mt_diag *d);
 /* Runs the program once. `leaves` has one slot per node of the compiled graph, indexed by node
  * id (runtime/interp.h); input and param slots hold tensors of the declared types. On success
  * `outputs` (one slot per graph output) holds new tensors the caller frees; on failure every
@@ -45,6 +50,10 @@ char *mt_cpu_dump_llvm(const mt_graph *g, mt_diag *d);
  * bytes = every buffer a kernel touches, once per kernel; peak = inputs + outputs + the arena
  * of temporaries after memory planning. */
 mt_status mt_cpu_stats(const mt_graph *g, mt_stats *s, mt_diag *d);
+
+/* The CPU's target description (codegen/cpu_desc.c): what the schedule (passes/schedule.h)
+ * and the executor need to know about this backend. Static; never freed. */
+const mt_target_desc *mt_target_desc_cpu(void);
 
 /* Registers the "cpu" backend of runtime/backend.h (compile, run once, free). */
 void mt_backends_init(void);

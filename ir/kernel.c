@@ -23,6 +23,7 @@ mt_kprog *mt_kprog_new(const char *name)
     if (!p)
         return NULL;
     mt_arena_init(&p->arena);
+    p->exec.gemm_rows = 1;
     p->name = mt_arena_strdup(&p->arena, name ? name : "main");
     if (!p->name) {
         mt_kprog_free(p);

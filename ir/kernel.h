@@ -42,47 +42,48 @@ typedef enum mt_ktype {
     MT_KT_F64,
 } mt_ktype;
 
+/* Scalar operations: the table is ir/kops.def (spelling, arity, operand and result types). In
+ * short: CONST is c.i (bool, integers; u64 as its bit pattern) or c.f (floats); VAR is loop
+ * variable `id`; SCALAR the current value of scalar `id`; LOAD buffer `id` at element
+ * args[0] (i64). CAST converts args[0] to `type`: ints truncate or zero-extend (i64
+ * sign-extends), int<->float round to nearest, bool is 0 or 1. DIV on floats is IEEE, on
+ * integers the quotient of non-negative operands; MOD the remainder of non-negative integers.
+ * MIN is a < b ? a : b, MAX a > b ? a : b. Comparisons on floats are ordered (false with a
+ * NaN) except NE. SHL, SHR (logical) take constant counts below the bit width; MULHI is the
+ * high word of the 64-bit product of two u32. SELECT is args[0] ? args[1] : args[2] with both
+ * arms evaluated. */
 typedef enum mt_kop {
-    MT_KX_CONST,  /* c.i (bool, integers; u64 as its bit pattern) or c.f (floats) */
-    MT_KX_VAR,    /* loop variable `id` */
-    MT_KX_SCALAR, /* current value of scalar `id` */
-    MT_KX_LOAD,   /* buffer `id` at element args[0] (i64) */
-    /* float math, one operand */
-    MT_KX_NEG,
-    MT_KX_EXP,
-    MT_KX_LOG,
-    MT_KX_SQRT,
-    MT_KX_TANH,
-    MT_KX_ABS,
-    MT_KX_NOT,  /* bool */
-    MT_KX_CAST, /* args[0] converted to `type`: ints truncate or zero-extend (i64 sign-extends),
-                   int<->float round to nearest, bool is 0 or 1 */
-    /* two operands of the same type */
-    MT_KX_ADD,
-    MT_KX_SUB,
-    MT_KX_MUL,
-    MT_KX_DIV, /* floats: IEEE; integers: quotient of non-negative operands */
-    MT_KX_MOD, /* integers only: remainder of non-negative operands */
-    MT_KX_MIN, /* a < b ? a : b */
-    MT_KX_MAX, /* a > b ? a : b */
-    MT_KX_POW, /* floats only */
-    /* comparisons -> bool; on floats all are ordered (false with a NaN) except NE */
-    MT_KX_LT,
-    MT_KX_LE,
-    MT_KX_GT,
-    MT_KX_GE,
-    MT_KX_EQ,
-    MT_KX_NE,
-    /* bool and unsigned bit operations */
-    MT_KX_AND,
-    MT_KX_OR,
-    MT_KX_XOR,
-    MT_KX_SHL,    /* shift counts are constants below the bit width */
-    MT_KX_SHR,    /* logical */
-    MT_KX_MULHI,  /* u32: high word of the 64-bit product */
-    MT_KX_SELECT, /* args[0] (bool) ? args[1] : args[2]; both arms are evaluated */
+#define MT_KOP(ENUM, text, arity, operands, result, math) ENUM,
+#include "ir/kops.def"
+#undef MT_KOP
     MT_KX_COUNT
 } mt_kop;
+
+/* Classes of scalar types an operand or result of a kernel op may have (ir/kops.def). */
+typedef enum mt_kclass {
+    MT_KC_ANY,
+    MT_KC_SAME,  /* result only: the type of the operands */
+    MT_KC_NUM,   /* i64, u32, u64, f32, f64 (not bool) */
+    MT_KC_INT,   /* i64, u32, u64 */
+    MT_KC_UINT,  /* u32, u64 */
+    MT_KC_BITS,  /* bool, u32, u64 */
+    MT_KC_FLOAT, /* f32, f64 */
+    MT_KC_BOOL,
+    MT_KC_I64,
+    MT_KC_U32,
+} mt_kclass;
+
+typedef struct mt_kop_info {
+    const char *text;
+    int arity;
+    mt_kclass operands, result;
+    const char *math; /* libm base name, or NULL */
+} mt_kop_info;
+
+/* The table entry of op (NULL when op is out of range). */
+const mt_kop_info *mt_kop_get(mt_kop op);
+/* True when type t is in class c (MT_KC_SAME: any). */
+int mt_kclass_has(mt_kclass c, mt_ktype t);
 
 typedef struct mt_kexpr mt_kexpr;
 struct mt_kexpr {
@@ -185,6 +186,16 @@ typedef struct mt_kbuf {
     const char *name; /* the node's value name, for dumps */
 } mt_kbuf;
 
+/* How the executor may share a program's kernels among threads (runtime/exec.c), copied from
+ * the target description by lowering. mt_kprog_new makes a program that runs every kernel
+ * whole on one thread. */
+typedef struct mt_kexec {
+    int parallel;              /* kernels may be split at all */
+    int64_t min_parallel_work; /* less work (mt_kernel.work) runs whole on the caller */
+    int64_t min_gemm_macs;     /* a matmul kernel below this many multiply-adds runs whole */
+    int64_t gemm_rows;         /* shares of a matmul's rows start at multiples of this */
+} mt_kexec;
+
 typedef struct mt_kprog {
     mt_arena arena;
     const char *name;
@@ -198,6 +209,7 @@ typedef struct mt_kprog {
     int64_t arena_bytes; /* size of the one arena of temporaries */
     int64_t temp_bytes;  /* sum of all temporaries: the arena without reuse */
     int ninplace;        /* temporaries stored over an operand they replace */
+    mt_kexec exec;
 } mt_kprog;
 
 /* NULL when out of memory. `name` is copied. */
@@ -257,6 +269,16 @@ typedef struct mt_kblock {
     mt_kstmt *first, *last;
 } mt_kblock;
 void mt_kblock_append(mt_kblock *b, mt_kstmt *s);
+
+/* ---- checks ---------------------------------------------------------------------------- */
+
+/* The invariants of p (ir/kernel_verify.c): buffer ids in range, i64 indices, operand and
+ * result types as ir/kops.def says, loop variables used only inside their loop, scalars
+ * declared in an enclosing block before use, stores of the buffer's dtype, trips >= 1, GEMM
+ * shapes that fit their buffers, each kernel's buffer and access lists as its body uses them,
+ * and planned temporaries inside the arena. MT_ERR_INTERNAL with a message naming the kernel
+ * (or buffer) at fault. */
+mt_status mt_kprog_verify(const mt_kprog *p, mt_diag *d);
 
 /* ---- text ------------------------------------------------------------------------------ */
 

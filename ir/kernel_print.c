@@ -11,24 +11,6 @@
 #include "ir/kernel.h"
 #include "ir/type.h"
 
-const char *mt_kop_name(mt_kop op)
-{
-    static const char *const names[MT_KX_COUNT] = {
-        [MT_KX_CONST] = "const", [MT_KX_VAR] = "var",     [MT_KX_SCALAR] = "scalar",
-        [MT_KX_LOAD] = "load",   [MT_KX_NEG] = "neg",     [MT_KX_EXP] = "exp",
-        [MT_KX_LOG] = "log",     [MT_KX_SQRT] = "sqrt",   [MT_KX_TANH] = "tanh",
-        [MT_KX_ABS] = "abs",     [MT_KX_NOT] = "not",     [MT_KX_CAST] = "cast",
-        [MT_KX_ADD] = "+",       [MT_KX_SUB] = "-",       [MT_KX_MUL] = "*",
-        [MT_KX_DIV] = "/",       [MT_KX_MOD] = "%",       [MT_KX_MIN] = "min",
-        [MT_KX_MAX] = "max",     [MT_KX_POW] = "pow",     [MT_KX_LT] = "<",
-        [MT_KX_LE] = "<=",       [MT_KX_GT] = ">",        [MT_KX_GE] = ">=",
-        [MT_KX_EQ] = "==",       [MT_KX_NE] = "!=",       [MT_KX_AND] = "&&",
-        [MT_KX_OR] = "||",       [MT_KX_XOR] = "xor",     [MT_KX_SHL] = "shl",
-        [MT_KX_SHR] = "shr",     [MT_KX_MULHI] = "mulhi", [MT_KX_SELECT] = "select",
-    };
-    return (unsigned)op < MT_KX_COUNT && names[op] ? names[op] : "?";
-}
-
 /* Binding strength of infix operators; everything else prints as an atom or a call. */
 static int prec(const mt_kexpr *e)
 {

@@ -4,7 +4,9 @@
  * the rows of c, numbered across batches (B*M of them, B the product of the batch dims); its
  * body is a GEMM statement for the row (ir/kernel.h: a product of buffers, which the LLVM
  * renderer turns into one call of a packed, register-blocked GEMM per range of rows,
- * codegen/llvm/gemm.c), then the fused elementwise epilogue over the row. The operands are
+ * codegen/llvm/gemm.c), then the fused elementwise epilogue over the row. A target without a
+ * GEMM of its own (has_gemm = 0) gets the same row loop with plain loops in place of the
+ * statement (plain_row). The operands are
  * read in place: each is a stored node's buffer, possibly transposed (a permute of the last
  * two axes) or broadcast along batch axes (mt_fuse_gemm_view; fusion stores any other).
  *
@@ -15,7 +17,7 @@
  * over the finished row while it is still in cache. Sums accumulate in the output's dtype, in
  * order of (c, kh, kw), the same for every thread count.
  */
-#include "passes/lower.h"
+#include "passes/lower_contract.h"
 
 static mt_kexpr *flat_with(mt_lower_state *s, const mt_type *t, mt_kexpr *const *idx, int axis,
                            mt_kexpr *v)
@@ -41,7 +43,7 @@ static void close_rows(mt_lower_state *s, int n, mt_kexpr **var)
 static void zero_row(mt_lower_state *s, int out, const mt_type *t, mt_kexpr *const *idx)
 {
     int last = t->rank - 1;
-    mt_kexpr *j = mt_lower_open(s, t->dims[last], 0);
+    mt_kexpr *j = mt_lower_open(s, t->dims[last], MT_KLOOP_PARALLEL);
     mt_lower_emit(s, mt_ks_store(s->p, out, flat_with(s, t, idx, last, j),
                                  mt_kx_float(s->p, mt_ktype_of(t->dtype), 0.0)));
     mt_lower_close(s, j);
@@ -55,7 +57,7 @@ static void accumulate_row(mt_lower_state *s, int out, const mt_type *t, mt_kexp
 {
     int last = t->rank - 1;
     mt_ktype kt = mt_ktype_of(t->dtype);
-    mt_kexpr *j = mt_lower_open(s, t->dims[last], 0);
+    mt_kexpr *j = mt_lower_open(s, t->dims[last], MT_KLOOP_PARALLEL);
     mt_kexpr *at = flat_with(s, t, idx, last, j);
     mt_kexpr *sum = mt_kx_binary(s->p, MT_KX_ADD, mt_kx_load(s->p, out, kt, at),
                                  mt_kx_binary(s->p, MT_KX_MUL, a, x(s, ctx, j)));
@@ -66,7 +68,7 @@ static void accumulate_row(mt_lower_state *s, int out, const mt_type *t, mt_kexp
 static void epilogue_row(mt_lower_state *s, const mt_type *t, mt_kexpr **idx)
 {
     int last = t->rank - 1;
-    mt_kexpr *j = mt_lower_open(s, t->dims[last], 0);
+    mt_kexpr *j = mt_lower_open(s, t->dims[last], MT_KLOOP_PARALLEL);
     idx[last] = j;
     mt_lower_epilogue(s, idx);
     mt_lower_close(s, j);
@@ -90,9 +92,49 @@ static int operand(mt_lower_state *s, int id, int *buf, mt_type *type, int *tran
     return 1;
 }
 
+/* Row idx[0 .. rank-2] of C = A . B as plain loops, for a target without a GEMM of its own
+ * (mt_target_desc.has_gemm = 0): each column j in parallel sums A[..., m, k] * B[..., k, j]
+ * over k in an f64 accumulator, read through mt_lower_value (so transposed and broadcast
+ * operands are the index maps of their movement ops), then stores it rounded to C's dtype. */
+static void plain_row(mt_lower_state *s, const mt_type *t, mt_kexpr **idx)
+{
+    mt_kprog *p = s->p;
+    const mt_node *n = &s->g->nodes[s->core];
+    const mt_type *ta = &s->g->nodes[n->in[0]].type, *tb = &s->g->nodes[n->in[1]].type;
+    int last = t->rank - 1;
+    int64_t K = ta->dims[ta->rank - 1];
+    /* The operands over C's batch axes: [..., M, K] and [..., K, N]. */
+    mt_type fa = *t, fb = *t;
+    fa.dims[last] = K;
+    fb.dims[last - 1] = K;
+    mt_kexpr *j = mt_lower_open(s, t->dims[last], MT_KLOOP_PARALLEL);
+    mt_kexpr *acc = mt_lower_let(s, MT_KT_F64, mt_kx_float(p, MT_KT_F64, 0.0));
+    mt_kexpr *k = mt_lower_open(s, K, MT_KLOOP_REDUCE);
+    mt_kexpr *ia[MT_MAX_RANK], *ib[MT_MAX_RANK], *xa[MT_MAX_RANK], *xb[MT_MAX_RANK];
+    for (int a = 0; a < last; a++)
+        ia[a] = ib[a] = idx[a];
+    ia[last] = k;
+    ib[last - 1] = k;
+    ib[last] = j;
+    mt_lower_broadcast(s, ta, &fa, ia, xa);
+    mt_lower_broadcast(s, tb, &fb, ib, xb);
+    mt_kexpr *prod =
+        mt_kx_binary(p, MT_KX_MUL, mt_kx_cast(p, MT_KT_F64, mt_lower_value(s, n->in[0], xa)),
+                     mt_kx_cast(p, MT_KT_F64, mt_lower_value(s, n->in[1], xb)));
+    mt_lower_emit(s, mt_ks_set(p, acc ? acc->id : 0, mt_kx_binary(p, MT_KX_ADD, acc, prod)));
+    mt_lower_close(s, k);
+    mt_kexpr *cidx[MT_MAX_RANK];
+    for (int a = 0; a < last; a++)
+        cidx[a] = idx[a];
+    cidx[last] = j;
+    mt_lower_emit(s, mt_ks_store(p, s->buf_of[s->root], mt_lower_flat(s, t, cidx),
+                                 mt_kx_cast(p, mt_ktype_of(t->dtype), acc)));
+    mt_lower_close(s, j);
+}
+
 /* One parallel loop over the rows of C, batch-major (the GEMM's row numbering): each row is
  * computed by the product, then run through the epilogue while it is in cache. */
-void mt_lower_matmul(mt_lower_state *s)
+static void lower_matmul(mt_lower_state *s)
 {
     const mt_graph *g = s->g;
     const mt_node *n = &g->nodes[s->core];
@@ -104,18 +146,20 @@ void mt_lower_matmul(mt_lower_state *s)
     int last = t->rank - 1;
     int64_t rows = mt_type_numel(t) / t->dims[last];
     mt_kexpr *r = mt_lower_open(s, rows, MT_KLOOP_PARALLEL);
-    mt_lower_emit(s, mt_ks_gemm(s->p, &gm, r));
-    if (s->root != s->core) {
-        mt_kexpr *idx[MT_MAX_RANK];
-        int64_t inner = 1;
-        for (int a = last - 1; a >= 0; a--) {
-            idx[a] = mt_kx_binary(s->p, MT_KX_MOD,
-                                  mt_kx_binary(s->p, MT_KX_DIV, r, mt_kx_int(s->p, inner)),
-                                  mt_kx_int(s->p, t->dims[a]));
-            inner *= t->dims[a];
-        }
-        epilogue_row(s, t, idx);
+    mt_kexpr *idx[MT_MAX_RANK];
+    int64_t inner = 1;
+    for (int a = last - 1; a >= 0; a--) {
+        idx[a] =
+            mt_kx_binary(s->p, MT_KX_MOD, mt_kx_binary(s->p, MT_KX_DIV, r, mt_kx_int(s->p, inner)),
+                         mt_kx_int(s->p, t->dims[a]));
+        inner *= t->dims[a];
     }
+    if (s->t->has_gemm)
+        mt_lower_emit(s, mt_ks_gemm(s->p, &gm, r));
+    else
+        plain_row(s, t, idx);
+    if (s->root != s->core)
+        epilogue_row(s, t, idx);
     mt_lower_close(s, r);
 }
 
@@ -204,7 +248,7 @@ static void lower_conv(mt_lower_state *s)
 void mt_lower_contract(mt_lower_state *s)
 {
     if (s->g->nodes[s->core].op == MT_OP_MATMUL)
-        mt_lower_matmul(s);
+        lower_matmul(s);
     else
         lower_conv(s);
 }

@@ -8,8 +8,9 @@
  *   combine   for each result o: reduce part[o, 0 .. C-1] in order, then the L - C*S
  *             elements past the last chunk; divide for a mean
  *
- * with C = MT_SPLIT_CHUNKS chunks of S = L / C elements. C is fixed, not the thread count,
- * so the order of every addition, and so the result, is the same for 1 and N threads.
+ * with C = split_chunks chunks of S = L / C elements (the target description, passes/target.h;
+ * results below parallel_min_trip, at least split_min elements per result). C is fixed, not the
+ * thread count, so the order of every addition, and so the result, is the same for 1 and N threads.
  * Partial sums keep the accumulator type (f64 for f32 sums), so the split costs no accuracy.
  * Only plain reductions qualify: the caller checks that nothing else in the kernel is a
  * reduction (its input is then elementwise and movement ops, safe to evaluate anywhere).
@@ -18,11 +19,7 @@
 #include <string.h>
 
 #include "ir/alloc.h"
-#include "passes/lower.h"
-
-#define MT_SPLIT_CHUNKS 64
-/* Elements per result below which one thread per result is fast enough. */
-#define MT_SPLIT_MIN 32768
+#include "passes/lower_split.h"
 
 /* The multi-index of flat offset `flat` in type t (row-major). */
 static void unflatten(mt_lower_state *s, const mt_type *t, mt_kexpr *flat, mt_kexpr **idx)
@@ -69,9 +66,10 @@ int mt_lower_split(mt_lower_state *s, const char *note)
         return 0;
     const mt_type *t = &n->type, *tx = &g->nodes[n->in[0]].type;
     int64_t O = mt_type_numel(t), L = mt_type_numel(tx) / O;
-    if (O >= MT_LOWER_PARALLEL_MIN || L < MT_SPLIT_MIN)
+    if (O >= s->t->parallel_min_trip || L < s->t->split_min || s->t->split_chunks < 1 ||
+        L < s->t->split_chunks)
         return 0;
-    int64_t C = MT_SPLIT_CHUNKS, S = L / C, R = L - C * S;
+    int64_t C = s->t->split_chunks, S = L / C, R = L - C * S;
     mt_ktype acc_t = mt_lower_acc_type(s, id);
     int64_t pdims[1] = {O * C};
     mt_type pt = mt_type_make(acc_t == MT_KT_F64 ? MT_DTYPE_F64 : MT_DTYPE_F32, 1, pdims);

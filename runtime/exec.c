@@ -10,6 +10,7 @@ typedef struct split {
     mt_kernel_fn fn;
     void *const *bufs;
     int64_t trip, ntasks;
+    int64_t quantum; /* matmul rows: shares start at multiples of this */
 } split;
 
 /* Task t of ntasks runs the t-th contiguous share of the outer loop. */
@@ -22,19 +23,20 @@ static void run_share(void *ctx, int64_t t)
 }
 
 /* Where share t of n of a matmul's rows starts: the even split rounded to the nearest multiple
- * of MT_EXEC_GEMM_ROWS. */
-static int64_t rows_start(int64_t rows, int64_t t, int64_t n)
+ * of q (mt_kexec.gemm_rows). */
+static int64_t rows_start(int64_t rows, int64_t t, int64_t n, int64_t q)
 {
     if (t >= n)
         return rows;
-    int64_t at = (rows * t / n + MT_EXEC_GEMM_ROWS / 2) / MT_EXEC_GEMM_ROWS * MT_EXEC_GEMM_ROWS;
+    int64_t at = (rows * t / n + q / 2) / q * q;
     return at < rows ? at : rows;
 }
 
 static void run_rows(void *ctx, int64_t t)
 {
     const split *s = ctx;
-    int64_t begin = rows_start(s->trip, t, s->ntasks), end = rows_start(s->trip, t + 1, s->ntasks);
+    int64_t begin = rows_start(s->trip, t, s->ntasks, s->quantum),
+            end = rows_start(s->trip, t + 1, s->ntasks, s->quantum);
     if (begin < end)
         s->fn(s->bufs, begin, end);
 }
@@ -42,34 +44,37 @@ static void run_rows(void *ctx, int64_t t)
 /* A matmul kernel: one share of rows per thread, since each share packs all of B. Results do
  * not depend on the split: every row of the product is summed in the same order wherever it
  * is computed. */
-static void run_gemm(const mt_kernel *k, const mt_kgemm *g, mt_kernel_fn fn, mt_pool *pool,
-                     void *const *bufs)
+static void run_gemm(const mt_kexec *x, const mt_kernel *k, const mt_kgemm *g, mt_kernel_fn fn,
+                     mt_pool *pool, void *const *bufs)
 {
     int64_t rows = k->body->trip, threads = pool ? mt_pool_size(pool) : 1;
-    int64_t blocks = (rows + MT_EXEC_GEMM_ROWS - 1) / MT_EXEC_GEMM_ROWS;
+    int64_t q = x->gemm_rows > 0 ? x->gemm_rows : 1;
+    int64_t blocks = (rows + q - 1) / q;
     int64_t macs = mt_kgemm_row_macs(g);
-    if (threads == 1 || blocks == 1 || rows <= MT_EXEC_MIN_GEMM_MACS / macs) {
+    if (!x->parallel || threads == 1 || blocks == 1 || rows <= x->min_gemm_macs / macs) {
         fn(bufs, 0, rows);
         return;
     }
-    split s = {fn, bufs, rows, threads < blocks ? threads : blocks};
+    split s = {fn, bufs, rows, threads < blocks ? threads : blocks, q};
     mt_pool_run(pool, run_rows, &s, s.ntasks);
 }
 
-static void run_kernel(const mt_kernel *k, mt_kernel_fn fn, mt_pool *pool, void *const *bufs)
+static void run_kernel(const mt_kexec *x, const mt_kernel *k, mt_kernel_fn fn, mt_pool *pool,
+                       void *const *bufs)
 {
     int threads = pool ? mt_pool_size(pool) : 1;
     const mt_kgemm *g = mt_kernel_gemm(k);
     if (g) {
-        run_gemm(k, g, fn, pool, bufs);
+        run_gemm(x, k, g, fn, pool, bufs);
         return;
     }
-    if (!mt_kernel_is_parallel(k) || threads == 1 || k->work < MT_EXEC_MIN_PARALLEL_WORK) {
+    if (!mt_kernel_is_parallel(k) || !x->parallel || threads == 1 ||
+        k->work < x->min_parallel_work) {
         fn(bufs, 0, mt_kernel_is_parallel(k) ? k->body->trip : 1);
         return;
     }
     /* A few shares per thread even out uneven progress; results do not depend on it. */
-    split s = {fn, bufs, k->body->trip, 4 * (int64_t)threads};
+    split s = {fn, bufs, k->body->trip, 4 * (int64_t)threads, 1};
     if (s.ntasks > s.trip)
         s.ntasks = s.trip;
     mt_pool_run(pool, run_share, &s, s.ntasks);
@@ -126,7 +131,7 @@ mt_status mt_exec_run(const mt_kprog *p, mt_kernel_fn const *fns, mt_pool *pool,
             if (p->bufs[b].kind == MT_KBUF_TEMP)
                 bufs[b] = (unsigned char *)base + p->bufs[b].offset;
         for (int k = 0; k < p->nkernels; k++)
-            run_kernel(&p->kernels[k], fns[k], pool, bufs);
+            run_kernel(&p->exec, &p->kernels[k], fns[k], pool, bufs);
     }
     /* An output listed twice gets its own copy the second time. */
     for (int i = 0; i < p->noutputs && st == MT_OK; i++) {

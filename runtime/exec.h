@@ -3,7 +3,12 @@
  * The executor is target-independent: it binds the caller's tensors and fresh outputs to the
  * program's buffers, allocates one arena for the temporaries (at the offsets memory planning
  * chose), and calls each kernel's compiled entry point in order, splitting parallel kernels
- * over a thread pool. Each run has its own arena, so runs may overlap.
+ * over a thread pool. Each run has its own arena, so runs may overlap. When to split and in
+ * what quanta is the program's (mt_kprog.exec, from the target description).
+ *
+ * Only a kernel whose body is one outer loop marked MT_KLOOP_PARALLEL is split, and only at
+ * that loop: inner loops marked parallel are a promise to renderers that map loops to a grid
+ * (a GPU), not split points of this executor.
  */
 #ifndef MT_RUNTIME_EXEC_H
 #define MT_RUNTIME_EXEC_H
@@ -14,19 +19,6 @@
 
 /* The compiled form of a kernel (the ABI of codegen/llvm/llvm.h). */
 typedef void (*mt_kernel_fn)(void *const *bufs, int64_t begin, int64_t end);
-
-/* Kernels with fewer innermost iterations than this run on the calling thread alone: the
- * hand-off would cost more than the work. */
-#define MT_EXEC_MIN_PARALLEL_WORK 32768
-/* A matmul kernel (mt_kernel_gemm) below this many multiply-adds (2 MFLOP, some 10 to 20
- * microseconds on one core) runs on the calling thread: handing a share to a worker costs
- * about as much as it saves. Above it, it is split into one share of rows per thread (each
- * share packs the whole of B once), at multiples of MT_EXEC_GEMM_ROWS. */
-#define MT_EXEC_MIN_GEMM_MACS (INT64_C(1) << 20)
-/* Shares of a matmul's rows start at multiples of this: a multiple of every register block
- * of the CPU GEMM (8 rows with AVX-512, 6 with AVX2 or plain vectors; codegen/llvm/gemm.h),
- * so no share computes a partial block it could have avoided. */
-#define MT_EXEC_GEMM_ROWS 24
 
 /* Runs p: fns[k] is kernel k's code. `leaves` has one slot per graph node (indexed by node
  * id, like runtime/interp.h); the slots of the program's input buffers must hold tensors of

@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "ir/alloc.h"
-#include "frontend/train.h"
-#include "tools/cmd.h"
+#include "tools/train.h"
 
 #define W 900
 #define H 360
@@ -20,9 +19,9 @@
 #define TOP 50
 
 typedef struct panel {
-    double x0, y0;       /* top-left corner of the plot area */
-    double ymin, ymax;   /* value range of the y axis */
-    int epochs;          /* x runs from epoch 1 to epochs */
+    double x0, y0;     /* top-left corner of the plot area */
+    double ymin, ymax; /* value range of the y axis */
+    int epochs;        /* x runs from epoch 1 to epochs */
 } panel;
 
 static double px(const panel *p, int epoch)
@@ -38,27 +37,34 @@ static double py(const panel *p, double v)
 
 static void axes(mt_buf *b, const panel *p, const char *title, int percent)
 {
-    mt_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"none\" "
-                     "stroke=\"#999\"/>\n",
+    mt_buf_printf(b,
+                  "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"none\" "
+                  "stroke=\"#999\"/>\n",
                   p->x0, p->y0, PANEL_W, PANEL_H);
-    mt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n",
+    mt_buf_printf(b,
+                  "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n",
                   p->x0 + PANEL_W / 2.0, p->y0 - 14, title);
     for (int i = 0; i <= 4; i++) {
         double v = p->ymin + (p->ymax - p->ymin) * i / 4;
         double y = py(p, v);
-        mt_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
+        mt_buf_printf(b,
+                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
                       p->x0, y, p->x0 + PANEL_W, y);
         if (percent)
-            mt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%.0f%%</text>\n",
-                          p->x0 - 6, y + 4, v * 100);
+            mt_buf_printf(
+                b,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%.0f%%</text>\n",
+                p->x0 - 6, y + 4, v * 100);
         else
-            mt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%.3g</text>\n",
-                          p->x0 - 6, y + 4, v);
+            mt_buf_printf(
+                b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%.3g</text>\n",
+                p->x0 - 6, y + 4, v);
     }
     mt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">1</text>\n", p->x0 - 3,
                   p->y0 + PANEL_H + 16);
-    mt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">epoch %d</text>\n",
-                  p->x0 + PANEL_W, p->y0 + PANEL_H + 16, p->epochs);
+    mt_buf_printf(
+        b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">epoch %d</text>\n",
+        p->x0 + PANEL_W, p->y0 + PANEL_H + 16, p->epochs);
 }
 
 /* One series; `which` picks the field: 0 loss, 1 train accuracy, 2 test accuracy. */
@@ -85,14 +91,18 @@ static int has(const mt_train_epoch *e, int n, int which)
 char *mt_train_plot_svg(const char *title, const mt_train_epoch *e, int n)
 {
     mt_buf b = {0};
-    mt_buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                      "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" "
-                      "fill=\"white\"/>\n",
+    mt_buf_printf(&b,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                  "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" "
+                  "fill=\"white\"/>\n",
                   W, H);
     mt_buf_printf(&b, "<text x=\"%d\" y=\"20\" font-size=\"16\" font-weight=\"bold\">", LEFT);
     for (const char *c = title; *c; c++) /* the title holds a user's path: escape it */
         if (*c == '<' || *c == '>' || *c == '&' || *c == '"')
-            mt_buf_puts(&b, *c == '<' ? "&lt;" : *c == '>' ? "&gt;" : *c == '&' ? "&amp;" : "&quot;");
+            mt_buf_puts(&b, *c == '<'   ? "&lt;"
+                            : *c == '>' ? "&gt;"
+                            : *c == '&' ? "&amp;"
+                                        : "&quot;");
         else
             mt_buf_printf(&b, "%c", *c);
     mt_buf_puts(&b, "</text>\n");

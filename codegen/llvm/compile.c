@@ -23,7 +23,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "codegen/llvm/cache.h"
+#include "codegen/llvm/target.h"
+#include "runtime/cache.h"
 #include "ir/alloc.h"
 #include "runtime/pool.h"
 
@@ -84,10 +85,11 @@ static void look_up(const job *jb, unit *u)
     if (u->is_piece) {
         char name[MT_LLVM_GEMM_NAME];
         mt_llvm_gemm_piece_name(&u->piece, name);
-        mt_cache_key_gemm(name, &u->key);
+        mt_cache_key_gemm(mt_llvm_cache_env(), name, &u->key);
         u->keyed = 1;
     } else {
-        u->keyed = mt_cache_key_program(&u->view, jb->prefix, &u->key); /* 0: out of memory */
+        u->keyed = mt_cache_key_program(mt_llvm_cache_env(), &u->view, jb->prefix,
+                                        &u->key); /* 0: out of memory */
     }
     void *bytes;
     size_t len;

@@ -11,8 +11,9 @@
  * vectorizer reassociate their sums (the order is fixed per kernel, never per thread count).
  * General loop unrolling is off (opt.c): the vectorizer interleaves on its own, and fully
  * unrolled constant-trip loops made compilation quadratic in the scheduler.
- * Float math maps to LLVM intrinsics (llvm.exp.f32, ...) except tanh, a call to libm's
- * tanhf/tanh. Nothing here knows about graph ops: one scalar operation at a time.
+ * Expressions are emitted by emit_expr.c (float math maps to LLVM intrinsics, llvm.exp.f32,
+ * ..., except tanh, a call to libm's tanhf/tanh). Nothing here knows about graph ops: one
+ * scalar operation at a time.
  *
  * A GEMM statement (a matmul's rows, ir/kernel.h) becomes a call of the packed,
  * register-blocked GEMM of codegen/llvm/gemm.c, shared by every product of its dtype and
@@ -28,252 +29,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/llvm/emit_internal.h"
 #include "codegen/llvm/gemm.h"
 #include "codegen/llvm/llvm.h"
+#include "codegen/llvm/target.h"
 #include "ir/alloc.h"
 #include "ir/type.h"
-
-typedef struct memo_slot {
-    const mt_kexpr *key;
-    LLVMValueRef value;
-} memo_slot;
-
-#define MEMO_SIZE 1024 /* power of two; a statement with more nodes just stops memoizing */
-
-typedef struct emitter {
-    LLVMContextRef C;
-    LLVMModuleRef M;
-    LLVMBuilderRef B;
-    const mt_kprog *p;
-    const mt_kernel *k;
-    LLVMValueRef fn;
-    LLVMValueRef *bufptr; /* per program buffer: the body's parameter, NULL if unused */
-    LLVMValueRef *loopval;
-    LLVMValueRef *scalar; /* allocas */
-    LLVMValueRef begin, end;
-    LLVMTypeRef t_void, t_i1, t_i32, t_i64, t_f32, t_f64, t_ptr;
-    memo_slot memo[MEMO_SIZE];
-    int nmemo;
-    const char *prefix;
-    int gemm_bodies; /* define the GEMM's pieces in this module, not just declare them */
-    int x86;         /* the host is x86-64: non-temporal stores and sfence are available */
-    /* Non-temporal stores (see nt_plan): the store statement and its loop, or NULL. While the
-     * aligned copy of that loop is emitted, nt_base is the store's 64-byte aligned address at
-     * the copy's first iteration nt_first. nt_used: the kernel has such stores. */
-    const mt_kstmt *nt_store, *nt_loop;
-    LLVMValueRef nt_base, nt_first;
-    int nt_used;
-    mt_status fail; /* a GEMM the emitter refused (d has the message), else MT_OK */
-    mt_diag *d;
-} emitter;
-
-static LLVMTypeRef ltype(const emitter *e, mt_ktype t)
-{
-    switch (t) {
-    case MT_KT_BOOL: return e->t_i1;
-    case MT_KT_U32: return e->t_i32;
-    case MT_KT_I64:
-    case MT_KT_U64: return e->t_i64;
-    case MT_KT_F32: return e->t_f32;
-    case MT_KT_F64: return e->t_f64;
-    }
-    return e->t_i64;
-}
-
-static int is_float(mt_ktype t) { return t == MT_KT_F32 || t == MT_KT_F64; }
-static int bits(mt_ktype t) { return t == MT_KT_BOOL ? 1 : t == MT_KT_U32 ? 32 : 64; }
-
-/* ---- declarations ---------------------------------------------------------------------- */
-
-static void add_attr(emitter *e, LLVMValueRef fn, LLVMAttributeIndex at, const char *name)
-{
-    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
-    LLVMAddAttributeAtIndex(fn, at, LLVMCreateEnumAttribute(e->C, kind, 0));
-}
-
-/* A math function of one or two operands of type t: an intrinsic or a libm function. */
-static LLVMValueRef math_fn(emitter *e, const char *base, mt_ktype t, int nargs, LLVMTypeRef *ft)
-{
-    char name[64];
-    int libm = !strcmp(base, "tanh");
-    if (libm)
-        snprintf(name, sizeof name, "%s%s", base, t == MT_KT_F32 ? "f" : "");
-    else
-        snprintf(name, sizeof name, "llvm.%s.%s", base, t == MT_KT_F32 ? "f32" : "f64");
-    LLVMTypeRef args[2] = {ltype(e, t), ltype(e, t)};
-    *ft = LLVMFunctionType(ltype(e, t), args, (unsigned)nargs, 0);
-    LLVMValueRef fn = LLVMGetNamedFunction(e->M, name);
-    if (!fn) {
-        fn = LLVMAddFunction(e->M, name, *ft);
-        if (libm) {
-            /* As with -fno-math-errno: a pure function, so loops around it can be
-             * optimised. */
-            add_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind");
-            add_attr(e, fn, LLVMAttributeFunctionIndex, "readnone");
-            add_attr(e, fn, LLVMAttributeFunctionIndex, "willreturn");
-        }
-    }
-    return fn;
-}
-
-static LLVMValueRef call_math(emitter *e, const char *base, mt_ktype t, LLVMValueRef a,
-                              LLVMValueRef b)
-{
-    LLVMTypeRef ft;
-    LLVMValueRef fn = math_fn(e, base, t, b ? 2 : 1, &ft);
-    LLVMValueRef args[2] = {a, b};
-    return LLVMBuildCall2(e->B, ft, fn, args, b ? 2 : 1, "");
-}
-
-/* ---- expressions ----------------------------------------------------------------------- */
-
-static LLVMValueRef memo_get(emitter *e, const mt_kexpr *x)
-{
-    size_t h = ((uintptr_t)x >> 4) & (MEMO_SIZE - 1);
-    for (size_t i = 0; i < MEMO_SIZE; i++, h = (h + 1) & (MEMO_SIZE - 1)) {
-        if (!e->memo[h].key)
-            return NULL;
-        if (e->memo[h].key == x)
-            return e->memo[h].value;
-    }
-    return NULL;
-}
-
-static void memo_put(emitter *e, const mt_kexpr *x, LLVMValueRef v)
-{
-    if (e->nmemo >= MEMO_SIZE / 2)
-        return;
-    size_t h = ((uintptr_t)x >> 4) & (MEMO_SIZE - 1);
-    while (e->memo[h].key)
-        h = (h + 1) & (MEMO_SIZE - 1);
-    e->memo[h].key = x;
-    e->memo[h].value = v;
-    e->nmemo++;
-}
-
-static void memo_clear(emitter *e)
-{
-    memset(e->memo, 0, sizeof e->memo);
-    e->nmemo = 0;
-}
-
-static LLVMValueRef expr(emitter *e, const mt_kexpr *x);
-
-static LLVMValueRef cast(emitter *e, LLVMValueRef v, mt_ktype from, mt_ktype to)
-{
-    LLVMTypeRef t = ltype(e, to);
-    if (is_float(from) && is_float(to))
-        return to == MT_KT_F64 ? LLVMBuildFPExt(e->B, v, t, "") : LLVMBuildFPTrunc(e->B, v, t, "");
-    if (is_float(to))
-        return from == MT_KT_I64 ? LLVMBuildSIToFP(e->B, v, t, "")
-                                 : LLVMBuildUIToFP(e->B, v, t, "");
-    if (is_float(from))
-        return to == MT_KT_I64 ? LLVMBuildFPToSI(e->B, v, t, "") : LLVMBuildFPToUI(e->B, v, t, "");
-    if (bits(to) < bits(from))
-        return LLVMBuildTrunc(e->B, v, t, "");
-    if (bits(to) > bits(from))
-        return from == MT_KT_I64 ? LLVMBuildSExt(e->B, v, t, "") : LLVMBuildZExt(e->B, v, t, "");
-    return v; /* i64 <-> u64: the same bits */
-}
-
-static LLVMValueRef compare(emitter *e, mt_kop op, mt_ktype t, LLVMValueRef a, LLVMValueRef b)
-{
-    if (is_float(t)) {
-        LLVMRealPredicate pr = op == MT_KX_LT   ? LLVMRealOLT
-                               : op == MT_KX_LE ? LLVMRealOLE
-                               : op == MT_KX_GT ? LLVMRealOGT
-                               : op == MT_KX_GE ? LLVMRealOGE
-                               : op == MT_KX_EQ ? LLVMRealOEQ
-                                                : LLVMRealUNE;
-        return LLVMBuildFCmp(e->B, pr, a, b, "");
-    }
-    int sgn = t == MT_KT_I64;
-    LLVMIntPredicate pr = op == MT_KX_LT   ? (sgn ? LLVMIntSLT : LLVMIntULT)
-                          : op == MT_KX_LE ? (sgn ? LLVMIntSLE : LLVMIntULE)
-                          : op == MT_KX_GT ? (sgn ? LLVMIntSGT : LLVMIntUGT)
-                          : op == MT_KX_GE ? (sgn ? LLVMIntSGE : LLVMIntUGE)
-                          : op == MT_KX_EQ ? LLVMIntEQ
-                                           : LLVMIntNE;
-    return LLVMBuildICmp(e->B, pr, a, b, "");
-}
-
-static LLVMValueRef binary(emitter *e, const mt_kexpr *x, LLVMValueRef a, LLVMValueRef b)
-{
-    mt_ktype t = x->args[0]->type;
-    int fl = is_float(t);
-    LLVMBuilderRef B = e->B;
-    switch (x->op) {
-    case MT_KX_ADD: return fl ? LLVMBuildFAdd(B, a, b, "") : LLVMBuildAdd(B, a, b, "");
-    case MT_KX_SUB: return fl ? LLVMBuildFSub(B, a, b, "") : LLVMBuildSub(B, a, b, "");
-    case MT_KX_MUL: return fl ? LLVMBuildFMul(B, a, b, "") : LLVMBuildMul(B, a, b, "");
-    case MT_KX_DIV: return fl ? LLVMBuildFDiv(B, a, b, "") : LLVMBuildUDiv(B, a, b, "");
-    case MT_KX_MOD: return LLVMBuildURem(B, a, b, "");
-    case MT_KX_MIN: return LLVMBuildSelect(B, compare(e, MT_KX_LT, t, a, b), a, b, "");
-    case MT_KX_MAX: return LLVMBuildSelect(B, compare(e, MT_KX_GT, t, a, b), a, b, "");
-    case MT_KX_POW: return call_math(e, "pow", t, a, b);
-    case MT_KX_AND: return LLVMBuildAnd(B, a, b, "");
-    case MT_KX_OR: return LLVMBuildOr(B, a, b, "");
-    case MT_KX_XOR: return LLVMBuildXor(B, a, b, "");
-    case MT_KX_SHL: return LLVMBuildShl(B, a, b, "");
-    case MT_KX_SHR: return LLVMBuildLShr(B, a, b, "");
-    case MT_KX_MULHI: {
-        LLVMValueRef p = LLVMBuildMul(B, LLVMBuildZExt(B, a, e->t_i64, ""),
-                                      LLVMBuildZExt(B, b, e->t_i64, ""), "");
-        return LLVMBuildTrunc(B, LLVMBuildLShr(B, p, LLVMConstInt(e->t_i64, 32, 0), ""), e->t_i32,
-                              "");
-    }
-    default: return compare(e, x->op, t, a, b);
-    }
-}
-
-static LLVMValueRef expr_uncached(emitter *e, const mt_kexpr *x)
-{
-    LLVMBuilderRef B = e->B;
-    switch (x->op) {
-    case MT_KX_CONST:
-        if (is_float(x->type))
-            return LLVMConstReal(ltype(e, x->type), x->c.f);
-        return LLVMConstInt(ltype(e, x->type), (unsigned long long)x->c.i, x->type == MT_KT_I64);
-    case MT_KX_VAR: return e->loopval[x->id];
-    case MT_KX_SCALAR: return LLVMBuildLoad2(B, ltype(e, x->type), e->scalar[x->id], "");
-    case MT_KX_LOAD: {
-        LLVMTypeRef t = ltype(e, x->type);
-        LLVMValueRef idx = expr(e, x->args[0]);
-        LLVMValueRef at = LLVMBuildGEP2(B, t, e->bufptr[x->id], &idx, 1, "");
-        LLVMValueRef v = LLVMBuildLoad2(B, t, at, "");
-        LLVMSetAlignment(v, x->type == MT_KT_F64 ? 8 : 4);
-        return v;
-    }
-    case MT_KX_CAST: return cast(e, expr(e, x->args[0]), x->args[0]->type, x->type);
-    case MT_KX_SELECT:
-        return LLVMBuildSelect(B, expr(e, x->args[0]), expr(e, x->args[1]), expr(e, x->args[2]),
-                               "");
-    default: break;
-    }
-    LLVMValueRef a = expr(e, x->args[0]);
-    if (x->nargs == 2)
-        return binary(e, x, a, expr(e, x->args[1]));
-    switch (x->op) {
-    case MT_KX_NEG: return is_float(x->type) ? LLVMBuildFNeg(B, a, "") : LLVMBuildNeg(B, a, "");
-    case MT_KX_NOT: return LLVMBuildNot(B, a, "");
-    case MT_KX_EXP: return call_math(e, "exp", x->type, a, NULL);
-    case MT_KX_LOG: return call_math(e, "log", x->type, a, NULL);
-    case MT_KX_SQRT: return call_math(e, "sqrt", x->type, a, NULL);
-    case MT_KX_ABS: return call_math(e, "fabs", x->type, a, NULL);
-    case MT_KX_TANH: return call_math(e, "tanh", x->type, a, NULL);
-    default: return a; /* unreachable: every operation is handled above */
-    }
-}
-
-static LLVMValueRef expr(emitter *e, const mt_kexpr *x)
-{
-    LLVMValueRef v = memo_get(e, x);
-    if (v)
-        return v;
-    v = expr_uncached(e, x);
-    memo_put(e, x, v);
-    return v;
-}
 
 /* ---- matrix products ------------------------------------------------------------------- */
 
@@ -412,14 +173,14 @@ static void emit_nt_loop(emitter *e, const mt_kstmt *s, const mt_kstmt *body, LL
 {
     LLVMBuilderRef B = e->B;
     const mt_kstmt *st = e->nt_store;
-    LLVMTypeRef t = ltype(e, mt_ktype_of(e->p->bufs[st->id].type.dtype));
+    LLVMTypeRef t = mt_emit_ltype(e, mt_ktype_of(e->p->bufs[st->id].type.dtype));
     int64_t esize = mt_dtype_size(e->p->bufs[st->id].type.dtype), line = 64 / esize;
     /* The store's address at i = start, and how many iterations to the next 64 bytes. */
-    memo_clear(e);
+    mt_emit_memo_clear(e);
     e->loopval[s->id] = start;
-    LLVMValueRef idx = expr(e, st->index);
+    LLVMValueRef idx = mt_emit_expr(e, st->index);
     LLVMValueRef at = LLVMBuildGEP2(B, t, e->bufptr[st->id], &idx, 1, "");
-    memo_clear(e);
+    mt_emit_memo_clear(e);
     LLVMValueRef addr = LLVMBuildPtrToInt(B, at, e->t_i64, "");
     LLVMValueRef mis = LLVMBuildAnd(
         B, LLVMBuildUDiv(B, addr, LLVMConstInt(e->t_i64, (unsigned long long)esize, 0), ""),
@@ -482,27 +243,27 @@ static void loop(emitter *e, const mt_kstmt *s, int top)
 static void block(emitter *e, const mt_kstmt *s, int top)
 {
     for (; s; s = s->next) {
-        memo_clear(e);
+        mt_emit_memo_clear(e);
         switch (s->kind) {
         case MT_KS_FOR: loop(e, s, top); break;
         case MT_KS_STORE: {
-            LLVMTypeRef t = ltype(e, mt_ktype_of(e->p->bufs[s->id].type.dtype));
-            LLVMValueRef v = expr(e, s->value), at;
+            LLVMTypeRef t = mt_emit_ltype(e, mt_ktype_of(e->p->bufs[s->id].type.dtype));
+            LLVMValueRef v = mt_emit_expr(e, s->value), at;
             int nt = s == e->nt_store && e->nt_base;
             if (nt) { /* the aligned copy of its loop: nt_base + (i - nt_first) */
                 LLVMValueRef off = LLVMBuildSub(e->B, e->loopval[e->nt_loop->id], e->nt_first, "");
                 at = LLVMBuildGEP2(e->B, t, e->nt_base, &off, 1, "");
             } else {
-                LLVMValueRef idx = expr(e, s->index);
+                LLVMValueRef idx = mt_emit_expr(e, s->index);
                 at = LLVMBuildGEP2(e->B, t, e->bufptr[s->id], &idx, 1, "");
             }
             LLVMSetAlignment(LLVMBuildStore(e->B, v, at), t == e->t_f64 ? 8 : 4);
             break;
         }
         case MT_KS_DECL:
-        case MT_KS_SET: LLVMBuildStore(e->B, expr(e, s->value), e->scalar[s->id]); break;
+        case MT_KS_SET: LLVMBuildStore(e->B, mt_emit_expr(e, s->value), e->scalar[s->id]); break;
         case MT_KS_GEMM: {
-            LLVMValueRef row = expr(e, s->index);
+            LLVMValueRef row = mt_emit_expr(e, s->index);
             call_gemm(e, s, row, LLVMBuildAdd(e->B, row, LLVMConstInt(e->t_i64, 1, 0), ""));
             break;
         }
@@ -644,7 +405,7 @@ static void set_target_attrs(emitter *e, LLVMValueRef fn, const char *cpu, const
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(e->C, "target-features", 15, features,
                                                       (unsigned)strlen(features)));
-    add_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind");
+    mt_emit_add_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind");
 }
 
 static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const char *cpu,
@@ -663,7 +424,8 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
         return 0;
     }
     for (int i = 0; i < n; i++)
-        params[i] = LLVMPointerType(ltype(e, mt_ktype_of(e->p->bufs[k->bufs[i]].type.dtype)), 0);
+        params[i] =
+            LLVMPointerType(mt_emit_ltype(e, mt_ktype_of(e->p->bufs[k->bufs[i]].type.dtype)), 0);
     params[n] = params[n + 1] = e->t_i64;
 
     /* The body: one pointer per buffer. */
@@ -675,11 +437,11 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
     for (int i = 0; i < n; i++) {
         LLVMValueRef prm = LLVMGetParam(body, (unsigned)i);
         e->bufptr[k->bufs[i]] = prm;
-        add_attr(e, body, (LLVMAttributeIndex)(i + 1), "nocapture");
+        mt_emit_add_attr(e, body, (LLVMAttributeIndex)(i + 1), "nocapture");
         if (k->access[i] & MT_KACC_NOALIAS)
-            add_attr(e, body, (LLVMAttributeIndex)(i + 1), "noalias");
+            mt_emit_add_attr(e, body, (LLVMAttributeIndex)(i + 1), "noalias");
         if (!(k->access[i] & MT_KACC_WRITE))
-            add_attr(e, body, (LLVMAttributeIndex)(i + 1), "readonly");
+            mt_emit_add_attr(e, body, (LLVMAttributeIndex)(i + 1), "readonly");
     }
     e->fn = body;
     e->begin = LLVMGetParam(body, (unsigned)n);
@@ -687,7 +449,7 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->C, body, "entry");
     LLVMPositionBuilderAtEnd(e->B, entry);
     for (int i = 0; i < k->nscalars; i++)
-        e->scalar[i] = LLVMBuildAlloca(e->B, ltype(e, k->scalar_types[i]), "");
+        e->scalar[i] = LLVMBuildAlloca(e->B, mt_emit_ltype(e, k->scalar_types[i]), "");
     if (mt_kernel_is_parallel(k)) {
         /* An empty range does nothing (the loop itself is bottom-tested). */
         LLVMBasicBlockRef work = LLVMAppendBasicBlockInContext(e->C, body, "work");
@@ -809,10 +571,9 @@ mt_status mt_llvm_emit_unit(const mt_kprog *p, const char *prefix, int gemm_bodi
     e->prefix = prefix;
     e->gemm_bodies = gemm_bodies;
     e->d = d;
-    char *triple = LLVMGetDefaultTargetTriple();
-    e->x86 = triple && strncmp(triple, "x86_64", 6) == 0;
-    LLVMDisposeMessage(triple);
-    const char *cpu = mt_llvm_host_cpu(), *features = mt_llvm_host_features();
+    const mt_cpu_target *tgt = mt_cpu_target_host();
+    e->x86 = tgt->x86;
+    const char *cpu = tgt->cpu, *features = tgt->features;
     int ok = 1;
     for (int i = 0; i < p->nkernels && ok && e->fail == MT_OK; i++)
         ok = emit_kernel(e, &p->kernels[i], prefix, cpu, features);

@@ -55,6 +55,7 @@
 
 #include "codegen/llvm/gemm_gen.h"
 #include "codegen/llvm/llvm.h"
+#include "codegen/llvm/target.h"
 #include "ir/type.h"
 
 /* ---- blocking -------------------------------------------------------------------------- */
@@ -62,9 +63,11 @@
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-mt_llvm_gemm_isa mt_llvm_gemm_host_isa(void)
+mt_llvm_gemm_isa mt_llvm_gemm_host_isa(void) { return mt_llvm_gemm_isa_of(mt_cpu_target_host()); }
+
+mt_llvm_gemm_isa mt_llvm_gemm_isa_of(const mt_cpu_target *t)
 {
-    const char *f = mt_llvm_host_features();
+    const char *f = t->features;
     if (strstr(f, "+avx512f"))
         return MT_LLVM_GEMM_ISA_AVX512;
     if (strstr(f, "+avx2") && strstr(f, "+fma"))

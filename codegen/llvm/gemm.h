@@ -24,7 +24,7 @@
 /* The instruction set the micro-kernel is shaped for. Any choice runs correctly on any x86-64
  * (LLVM splits wide vectors when the target lacks them); the choice only sets speed. */
 typedef enum mt_llvm_gemm_isa {
-    MT_LLVM_GEMM_ISA_HOST = 0, /* resolve from LLVMGetHostCPUFeatures (the default) */
+    MT_LLVM_GEMM_ISA_HOST = 0, /* resolve from the host target's features (the default) */
     MT_LLVM_GEMM_ISA_GENERIC,  /* 128-bit vectors, separate multiply and add: any target */
     MT_LLVM_GEMM_ISA_AVX2,     /* 256-bit vectors and FMA, 16 vector registers */
     MT_LLVM_GEMM_ISA_AVX512    /* 512-bit vectors and FMA, 32 vector registers */
@@ -71,6 +71,9 @@ mt_status mt_llvm_gemm_desc_matmul(mt_llvm_gemm_desc *d, const mt_type *a, const
 
 /* The ISA that MT_LLVM_GEMM_ISA_HOST stands for on this machine. */
 mt_llvm_gemm_isa mt_llvm_gemm_host_isa(void);
+/* The instruction set for CPU target t (codegen/llvm/target.h), from its feature string. */
+typedef struct mt_cpu_target mt_cpu_target;
+mt_llvm_gemm_isa mt_llvm_gemm_isa_of(const mt_cpu_target *t);
 
 /* Rows of the register block. Row ranges that start at multiples of it waste no work on
  * partial blocks; any split is correct and gives bit-identical results. */

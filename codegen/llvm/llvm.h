@@ -66,14 +66,13 @@ const char *mt_llvm_pipeline_description(void);
 char *mt_llvm_module_print(const mt_llvm_module *m);
 void mt_llvm_module_free(mt_llvm_module *m);
 
-/* A target machine for the host: its triple, CPU name and features, at O3. */
+/* A target machine for t (codegen/llvm/target.h): its triple, CPU name and features, at O3. */
+typedef struct mt_cpu_target mt_cpu_target;
+mt_status mt_llvm_target_machine(const mt_cpu_target *t, LLVMTargetMachineRef *out, mt_diag *d);
+/* The same for mt_cpu_target_host(). */
 mt_status mt_llvm_host_machine(LLVMTargetMachineRef *out, mt_diag *d);
 /* Initialises LLVM's native target once per process (thread-safe). */
 void mt_llvm_init(void);
-/* The host's CPU name and feature string, as LLVMGetHostCPUName and LLVMGetHostCPUFeatures
- * give them, found once per process. */
-const char *mt_llvm_host_cpu(void);
-const char *mt_llvm_host_features(void);
 /* Records an LLVM failure: MT_ERR_BACKEND "llvm: WHAT: first line of msg", the whole text as
  * the diag's log. `msg` may be NULL. */
 mt_status mt_llvm_fail(mt_diag *d, const char *what, const char *msg);

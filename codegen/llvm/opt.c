@@ -38,40 +38,18 @@
 #include <string.h>
 
 #include "codegen/llvm/llvm.h"
+#include "codegen/llvm/target.h"
 #include "ir/alloc.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-
-/* The host's CPU name and features, asked once: LLVM finds them with CPUID, which a virtual
- * machine traps, and asking for every compile unit and cache key took half of a cached
- * compile (1.5 of 3 ms for the MLP step of bench/jit_latency.c). Kept for the process's
- * lifetime. */
-static char *host_cpu, *host_features;
 
 static void init_native(void)
 {
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
-    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    host_cpu = mt_strdup(cpu ? cpu : "");
-    host_features = mt_strdup(features ? features : "");
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
 }
 
 void mt_llvm_init(void) { pthread_once(&init_once, init_native); }
-
-const char *mt_llvm_host_cpu(void)
-{
-    mt_llvm_init();
-    return host_cpu ? host_cpu : "";
-}
-
-const char *mt_llvm_host_features(void)
-{
-    mt_llvm_init();
-    return host_features ? host_features : "";
-}
 
 mt_status mt_llvm_fail(mt_diag *d, const char *what, const char *msg)
 {
@@ -92,25 +70,28 @@ mt_status mt_llvm_fail_error(mt_diag *d, const char *what, LLVMErrorRef err)
     return st;
 }
 
-mt_status mt_llvm_host_machine(LLVMTargetMachineRef *out, mt_diag *d)
+mt_status mt_llvm_target_machine(const mt_cpu_target *t, LLVMTargetMachineRef *out, mt_diag *d)
 {
     *out = NULL;
     mt_llvm_init();
-    char *triple = LLVMGetDefaultTargetTriple();
     char *err = NULL;
     LLVMTargetRef target;
-    if (LLVMGetTargetFromTriple(triple, &target, &err)) {
-        mt_status st = mt_llvm_fail(d, "no target for the host", err);
-        LLVMDisposeMessage(triple);
+    if (LLVMGetTargetFromTriple(t->triple, &target, &err)) {
+        mt_status st = mt_llvm_fail(d, "no target for the triple", err);
         LLVMDisposeMessage(err);
         return st;
     }
-    *out = LLVMCreateTargetMachine(target, triple, mt_llvm_host_cpu(), mt_llvm_host_features(),
+    *out = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features,
                                    LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault);
-    LLVMDisposeMessage(triple);
     if (!*out)
-        return mt_llvm_fail(d, "cannot create a target machine for the host", NULL);
+        return mt_llvm_fail(d, "cannot create a target machine", NULL);
     return MT_OK;
+}
+
+mt_status mt_llvm_host_machine(LLVMTargetMachineRef *out, mt_diag *d)
+{
+    mt_llvm_init();
+    return mt_llvm_target_machine(mt_cpu_target_host(), out, d);
 }
 
 /* The kernels' pipeline: the passes of default<O3> that change the code emit.c generates

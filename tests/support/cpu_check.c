@@ -89,6 +89,12 @@ static void fail_with_graph(const mt_graph *g, const char *msg)
 
 void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_threads, int exact)
 {
+    mt_check_cpu_for(g, NULL, leaves, max_threads, exact);
+}
+
+void mt_check_cpu_for(const mt_graph *g, const mt_target_desc *desc, const mt_tensor *const *leaves,
+                      int max_threads, int exact)
+{
     int n = g->nnodes, no = g->noutputs;
     mt_tensor **values = calloc((size_t)n + 1, sizeof *values);
     mt_tensor **got = calloc((size_t)no * (size_t)max_threads + 1, sizeof *got);
@@ -99,7 +105,7 @@ void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_thr
         fail_msg("interp: %s", d.msg);
     double *scale = computation_scales(g, values);
     mt_cpu_program *p = NULL;
-    if (mt_cpu_compile(g, &p, &d) != MT_OK)
+    if (mt_cpu_compile_for(g, desc ? desc : mt_target_desc_cpu(), &p, &d) != MT_OK)
         fail_msg("compile: %s\n%s", d.msg, d.log ? d.log : "");
     for (int t = 0; t < max_threads; t++) {
         assert_int_equal(mt_cpu_set_threads(p, t + 1, &d), MT_OK);
@@ -138,13 +144,18 @@ void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_thr
 
 void mt_check_cpu_random(mt_graph *g, int max_threads, int exact)
 {
+    mt_check_cpu_random_for(g, NULL, max_threads, exact);
+}
+
+void mt_check_cpu_random_for(mt_graph *g, const mt_target_desc *desc, int max_threads, int exact)
+{
     assert_int_equal(mt_graph_diag(g)->status, MT_OK);
     const mt_tensor **leaves = calloc((size_t)g->nnodes + 1, sizeof *leaves);
     assert_non_null(leaves);
     for (int i = 0; i < g->nnodes; i++)
         if (mt_op_is(g->nodes[i].op, MT_F_LEAF))
             leaves[i] = mt_test_random_leaf(&g->nodes[i]);
-    mt_check_cpu(g, leaves, max_threads, exact);
+    mt_check_cpu_for(g, desc, leaves, max_threads, exact);
     for (int i = 0; i < g->nnodes; i++)
         mt_tensor_free((mt_tensor *)leaves[i]);
     free(leaves);

@@ -13,6 +13,7 @@
 #define MT_TESTS_CPU_CHECK_H
 
 #include "ir/graph.h"
+#include "passes/target.h"
 #include "runtime/tensor.h"
 
 /* Runs g (borrowed) on `leaves` (indexed by node id) through the interpreter and through
@@ -20,7 +21,12 @@
  * mismatch, printing the graph. `exact`: outputs must equal the interpreter's bit for bit. */
 void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_threads, int exact);
 
+/* mt_check_cpu compiling with target description t (mt_cpu_compile_for); NULL: the CPU's. */
+void mt_check_cpu_for(const mt_graph *g, const mt_target_desc *t, const mt_tensor *const *leaves,
+                      int max_threads, int exact);
+
 /* The same on fresh random leaves (tests/support/random.h); frees g. */
 void mt_check_cpu_random(mt_graph *g, int max_threads, int exact);
+void mt_check_cpu_random_for(mt_graph *g, const mt_target_desc *t, int max_threads, int exact);
 
 #endif

@@ -30,7 +30,8 @@
 #include <unistd.h>
 
 #include "codegen/cpu.h"
-#include "codegen/llvm/cache.h"
+#include "codegen/llvm/target.h"
+#include "runtime/cache.h"
 #include "codegen/llvm/compile.h"
 #include "codegen/llvm/gemm.h"
 #include "ir/alloc.h"
@@ -308,9 +309,9 @@ static void the_key_changes_when_the_graph_changes(void **state)
     /* The key of the same text is the same; one changed byte changes it. */
     mt_cache_key a, b, a2;
     const char *text = program_text(2);
-    mt_cache_key_make(text, strlen(text), &a);
-    mt_cache_key_make(text, strlen(text), &a2);
-    mt_cache_key_make(text, strlen(text) - 1, &b);
+    mt_cache_key_make(mt_llvm_cache_env(), text, strlen(text), &a);
+    mt_cache_key_make(mt_llvm_cache_env(), text, strlen(text), &a2);
+    mt_cache_key_make(mt_llvm_cache_env(), text, strlen(text) - 1, &b);
     assert_memory_equal(a.digest, a2.digest, MT_SHA256_BYTES);
     assert_memory_not_equal(a.digest, b.digest, MT_SHA256_BYTES);
     assert_int_equal(strlen(a.hex), 2 * MT_SHA256_BYTES);
@@ -356,7 +357,7 @@ static void a_gemm_compiled_for_one_program_serves_every_later_one(void **state)
         char name[MT_LLVM_GEMM_NAME];
         mt_llvm_gemm_piece_name(&pieces[i], name);
         mt_cache_key k;
-        mt_cache_key_gemm(name, &k);
+        mt_cache_key_gemm(mt_llvm_cache_env(), name, &k);
         char *path = mt_cache_entry_path(&k);
         assert_non_null(path);
         assert_true(file_size(path) > MT_CACHE_HEADER_BYTES);
@@ -397,18 +398,18 @@ static void the_program_key_sees_what_the_printed_kernel_ir_does_not(void **stat
     mt_free(ta);
     mt_free(tb);
     mt_cache_key ka, kb, ka2, kone, kprefix;
-    assert_true(mt_cache_key_program(a, "t_", &ka));
-    assert_true(mt_cache_key_program(b, "t_", &kb));
-    assert_true(mt_cache_key_program(a2, "t_", &ka2));
-    assert_true(mt_cache_key_program(one, "t_", &kone));
-    assert_true(mt_cache_key_program(a, "u_", &kprefix));
+    assert_true(mt_cache_key_program(mt_llvm_cache_env(), a, "t_", &ka));
+    assert_true(mt_cache_key_program(mt_llvm_cache_env(), b, "t_", &kb));
+    assert_true(mt_cache_key_program(mt_llvm_cache_env(), a2, "t_", &ka2));
+    assert_true(mt_cache_key_program(mt_llvm_cache_env(), one, "t_", &kone));
+    assert_true(mt_cache_key_program(mt_llvm_cache_env(), a, "u_", &kprefix));
     assert_memory_equal(ka.digest, ka2.digest, MT_SHA256_BYTES);
     assert_memory_not_equal(ka.digest, kb.digest, MT_SHA256_BYTES);
     assert_memory_not_equal(ka.digest, kone.digest, MT_SHA256_BYTES);
     assert_memory_not_equal(ka.digest, kprefix.digest, MT_SHA256_BYTES);
     /* The access bits are part of it: noalias lets LLVM vectorise without checks. */
     a2->kernels[0].access[1] |= MT_KACC_NOALIAS;
-    assert_true(mt_cache_key_program(a2, "t_", &ka2));
+    assert_true(mt_cache_key_program(mt_llvm_cache_env(), a2, "t_", &ka2));
     assert_memory_not_equal(ka.digest, ka2.digest, MT_SHA256_BYTES);
     mt_kprog_free(a);
     mt_kprog_free(b);
@@ -605,7 +606,7 @@ static void race_payload(unsigned char *p)
         p[i] = (unsigned char)(i * 7 + (i >> 11));
 }
 
-static void race_key(mt_cache_key *k) { mt_cache_key_make("race", 4, k); }
+static void race_key(mt_cache_key *k) { mt_cache_key_make(mt_llvm_cache_env(), "race", 4, k); }
 
 static void concurrent_stores_of_one_key_never_expose_a_torn_entry(void **state)
 {

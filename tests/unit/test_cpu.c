@@ -735,7 +735,7 @@ static void memory_planning_reuses_dead_buffers_and_works_in_place(void **state)
     mt_fusion *f = NULL;
     mt_kprog *p = NULL;
     assert_int_equal(mt_fuse(g, &f, &d), MT_OK);
-    assert_int_equal(mt_lower(g, f, &p, &d), MT_OK);
+    assert_int_equal(mt_lower(g, f, mt_target_desc_cpu(), &p, &d), MT_OK);
     assert_int_equal(mt_memplan(p, &d), MT_OK);
     int64_t one = 64 * 1031 * 4;
     assert_true(p->temp_bytes >= 3 * one);
@@ -759,7 +759,7 @@ static void memory_planning_reuses_dead_buffers_and_works_in_place(void **state)
               "  output %s, %v, %w\n"
               "}\n");
     assert_int_equal(mt_fuse(g, &f, &d), MT_OK);
-    assert_int_equal(mt_lower(g, f, &p, &d), MT_OK);
+    assert_int_equal(mt_lower(g, f, mt_target_desc_cpu(), &p, &d), MT_OK);
     assert_int_equal(mt_memplan(p, &d), MT_OK);
     assert_int_equal(p->ninplace, 1);
     assert_int_equal(p->arena_bytes, 64 * 1031 * 8);

@@ -93,7 +93,7 @@ static planned plan(const char *text)
     mt_diag d;
     mt_diag_init(&d);
     assert_int_equal(mt_fuse(r.g, &r.f, &d), MT_OK);
-    assert_int_equal(mt_lower(r.g, r.f, &r.p, &d), MT_OK);
+    assert_int_equal(mt_lower(r.g, r.f, mt_target_desc_cpu(), &r.p, &d), MT_OK);
     assert_int_equal(mt_memplan(r.p, &d), MT_OK);
     return r;
 }
@@ -175,7 +175,7 @@ static void a_matmul_kernel_is_one_gemm_statement_per_row_then_its_epilogue(void
     assert_non_null(text);
     assert_non_null(strstr(text, "  for i0 in 0..32 parallel {\n"
                                  "    gemm b3 row i0 = b0 @ b1 : f32[32,64] @ f32[64,10]\n"
-                                 "    for i1 in 0..10 {\n"));
+                                 "    for i1 in 0..10 parallel {\n"));
     mt_free(text);
     plan_free(&r);
 
@@ -471,7 +471,8 @@ static void big_products_split_across_threads_bit_identically(void **state)
     for (int k = 0; k < r.p->nkernels; k++) {
         const mt_kgemm *g = mt_kernel_gemm(&r.p->kernels[k]);
         assert_non_null(g);
-        assert_true(r.p->kernels[k].body->trip * mt_kgemm_row_macs(g) >= MT_EXEC_MIN_GEMM_MACS);
+        assert_true(r.p->kernels[k].body->trip * mt_kgemm_row_macs(g) >=
+                    mt_target_desc_cpu()->min_gemm_macs);
     }
     plan_free(&r);
     check_text(text);
@@ -485,7 +486,7 @@ static void shares_of_rows_start_at_whole_register_blocks_of_every_isa(void **st
             mt_llvm_gemm_desc d;
             mt_llvm_gemm_desc_init(&d, dt ? MT_DTYPE_F64 : MT_DTYPE_F32, 64, 64, 64);
             d.isa = (mt_llvm_gemm_isa)isa;
-            assert_int_equal(MT_EXEC_GEMM_ROWS % mt_llvm_gemm_row_block(&d), 0);
+            assert_int_equal(mt_target_desc_cpu()->gemm_rows % mt_llvm_gemm_row_block(&d), 0);
         }
 }
 
@@ -528,6 +529,68 @@ static void gradients_of_batched_and_transposed_products_match(void **state)
     check_gradient(text, MT_DTYPE_F64);
 }
 
+/* A target without a GEMM of its own (has_gemm = 0) gets matmuls as plain loops: a parallel
+ * loop over rows and one over columns, a reduction over K, then the epilogue. They must agree
+ * with the interpreter for batched, transposed and broadcast operands and fused epilogues. */
+static void matmuls_lower_to_plain_loops_on_a_target_without_a_gemm(void **state)
+{
+    (void)state;
+    mt_target_desc plain = *mt_target_desc_cpu();
+    plain.has_gemm = 0;
+    const char *texts[] = {
+        "mtir 1\n"
+        "graph p {\n"
+        "  input %a : DT[17,33]\n"
+        "  input %b : DT[33,9]\n"
+        "  input %c : DT[9]\n"
+        "  %y = matmul %a, %b\n"
+        "  %z = add %y, %c\n"
+        "  %r = relu %z\n"
+        "  output %r, %y\n"
+        "}\n",
+        "mtir 1\n"
+        "graph t {\n"
+        "  input %a : DT[2,3,17,31]\n"
+        "  input %b : DT[3,5,31]\n"
+        "  %at = permute %a perm=[0,1,3,2]\n"
+        "  %att = permute %at perm=[0,1,3,2]\n"
+        "  %bt = permute %b perm=[0,2,1]\n"
+        "  %y = matmul %att, %bt\n"
+        "  %e = exp %y\n"
+        "  output %e\n"
+        "}\n",
+        "mtir 1\n"
+        "graph b {\n"
+        "  input %a : DT[4,1,6,7]\n"
+        "  input %b : DT[3,7,5]\n"
+        "  input %c : DT[7,6]\n"
+        "  %ct = permute %c perm=[1,0]\n"
+        "  %y = matmul %a, %b\n"
+        "  %w = matmul %ct, %c\n"
+        "  output %y, %w\n"
+        "}\n",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        for (int dt = 0; dt < 2; dt++) {
+            mt_graph *g = parse_as(texts[i], dt ? MT_DTYPE_F64 : MT_DTYPE_F32);
+            /* No GEMM statement is left, and every kernel passes the verifier. */
+            mt_diag d;
+            mt_diag_init(&d);
+            mt_fusion *f = NULL;
+            mt_kprog *p = NULL;
+            assert_int_equal(mt_fuse(g, &f, &d), MT_OK);
+            assert_int_equal(mt_lower(g, f, &plain, &p, &d), MT_OK);
+            assert_int_equal(mt_kprog_verify(p, &d), MT_OK);
+            char *s = mt_kprog_print(p);
+            assert_null(strstr(s, "gemm"));
+            assert_non_null(strstr(s, "reduce"));
+            mt_free(s);
+            mt_kprog_free(p);
+            mt_fusion_free(f);
+            mt_check_cpu_random_for(g, &plain, NTHREADS, 0);
+        }
+}
+
 int main(void)
 {
     mt_test_seed();
@@ -542,6 +605,7 @@ int main(void)
         cmocka_unit_test(big_products_split_across_threads_bit_identically),
         cmocka_unit_test(shares_of_rows_start_at_whole_register_blocks_of_every_isa),
         cmocka_unit_test(gradients_of_batched_and_transposed_products_match),
+        cmocka_unit_test(matmuls_lower_to_plain_loops_on_a_target_without_a_gemm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "passes/fuse.h"
+#include "codegen/cpu.h"
 #include "passes/lower.h"
 #include "passes/memplan.h"
 #include "tests/support/failing_alloc.h"
@@ -256,7 +257,7 @@ static void fusion_lowering_and_planning_report_nomem_cleanly(void **state)
         mt_test_alloc_fail_nth(fail_at);
         mt_status st = mt_fuse(r.g, &f, &d);
         if (st == MT_OK)
-            st = mt_lower(r.g, f, &p, &d);
+            st = mt_lower(r.g, f, mt_target_desc_cpu(), &p, &d);
         if (st == MT_OK)
             st = mt_memplan(p, &d);
         mt_test_alloc_restore();

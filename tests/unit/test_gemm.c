@@ -30,6 +30,7 @@
 
 #include "codegen/llvm/gemm.h"
 #include "codegen/llvm/llvm.h"
+#include "codegen/llvm/target.h"
 #include "ir/alloc.h"
 
 /* ---- random numbers ------------------------------------------------------------------- */
@@ -814,6 +815,31 @@ static void malformed_descriptors_and_taken_names_are_refused(void **state)
     LLVMContextDispose(ctx);
 }
 
+/* The CPU target is a value: the host's is asked once, a named one picks its GEMM's
+ * instruction set from its own features, not the host's. */
+static void a_named_cpu_target_chooses_its_own_instruction_set(void **state)
+{
+    (void)state;
+    const mt_cpu_target *h = mt_cpu_target_host();
+    assert_ptr_equal(h, mt_cpu_target_host());
+    assert_true(h->triple[0] != '\0');
+    assert_int_equal(mt_llvm_gemm_isa_of(h), mt_llvm_gemm_host_isa());
+    mt_cpu_target t;
+    mt_diag d;
+    mt_diag_init(&d);
+    assert_int_equal(mt_cpu_target_from_name("x86-64-v3", &t, &d), MT_OK);
+    assert_string_equal(t.cpu, "x86-64-v3");
+    assert_string_equal(t.triple, h->triple);
+    if (t.x86) {
+        assert_int_equal(mt_llvm_gemm_isa_of(&t), MT_LLVM_GEMM_ISA_AVX2);
+        assert_int_equal(mt_cpu_target_from_name("x86-64-v4", &t, &d), MT_OK);
+        assert_int_equal(mt_llvm_gemm_isa_of(&t), MT_LLVM_GEMM_ISA_AVX512);
+        assert_int_equal(mt_cpu_target_from_name("x86-64", &t, &d), MT_OK);
+        assert_int_equal(mt_llvm_gemm_isa_of(&t), MT_LLVM_GEMM_ISA_GENERIC);
+    }
+    assert_int_equal(mt_cpu_target_from_name("", &t, &d), MT_ERR_ARG);
+}
+
 int main(void)
 {
     unsigned seed = (unsigned)time(NULL);
@@ -825,6 +851,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemm_matches_a_double_reference_at_edge_sizes_with_every_transpose),
         cmocka_unit_test(kernels_shaped_for_avx2_and_plain_sse_are_correct_on_any_x86_64),
+        cmocka_unit_test(a_named_cpu_target_chooses_its_own_instruction_set),
         cmocka_unit_test(f32_sums_flushed_into_f64_are_correct_with_every_transpose),
         cmocka_unit_test(any_split_of_the_rows_gives_bit_identical_results),
         cmocka_unit_test(a_call_writes_only_its_rows_and_leaves_the_rest_of_c_alone),

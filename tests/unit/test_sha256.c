@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "codegen/llvm/sha256.h"
+#include "runtime/sha256.h"
 
 static void hex_of(const void *data, size_t len, char out[2 * MT_SHA256_BYTES + 1])
 {

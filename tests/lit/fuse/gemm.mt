@@ -20,7 +20,7 @@ graph layer {
 # CHECK: kernel k1(b1 r noalias, b2 r noalias, b3 r noalias, b4 rw noalias) {  # %y: matmul add relu
 # CHECK-NEXT:   for i0 in 0..16 parallel {
 # CHECK-NEXT:     gemm b4 row i0 = b3 @ b1^T : f32[2,8,16] @ f32[16,4]
-# CHECK-NEXT:     for i1 in 0..4 {
+# CHECK-NEXT:     for i1 in 0..4 parallel {
 # CHECK-NEXT:       f32 s0 = b4[i0 * 4 + i1] + b2[i1]
 # CHECK-NEXT:       f32 s1 = select(s0 <= 0.0f, 0.0f, s0)
 # CHECK-NEXT:       b4[i0 * 4 + i1] = s1

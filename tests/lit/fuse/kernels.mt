@@ -25,7 +25,7 @@ graph norm {
 # CHECK-NEXT:       s0 = select(s1 != s1 || s1 > s0, s1, s0)
 # CHECK-NEXT:     }
 # CHECK-NEXT:     f32 s2 = s0
-# CHECK-NEXT:     for i2 in 0..100 {
+# CHECK-NEXT:     for i2 in 0..100 parallel {
 # CHECK-NEXT:       f32 s3 = b0[i0 * 100 + i2] - s2
 # CHECK-NEXT:       f32 s4 = exp(s3)
 # CHECK-NEXT:       b1[i0 * 100 + i2] = s4
@@ -40,7 +40,7 @@ graph norm {
 # CHECK-NEXT:       s0 = s0 + f64(b1[i0 * 100 + i1])
 # CHECK-NEXT:     }
 # CHECK-NEXT:     f32 s1 = f32(s0)
-# CHECK-NEXT:     for i2 in 0..100 {
+# CHECK-NEXT:     for i2 in 0..100 parallel {
 # CHECK-NEXT:       f32 s2 = b1[i0 * 100 + i2] / s1
 # CHECK-NEXT:       b2[i0 * 100 + i2] = s2
 # CHECK-NEXT:     }

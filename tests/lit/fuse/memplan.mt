@@ -17,6 +17,6 @@ graph inplace {
 # CHECK: buffer b3 %u : f64[64,1031] temp @0
 # CHECK: kernel k2(b3 rw noalias) {  # %u: neg
 # CHECK-NEXT:   for i0 in 0..64 parallel {
-# CHECK-NEXT:     for i1 in 0..1031 {
+# CHECK-NEXT:     for i1 in 0..1031 parallel {
 # CHECK-NEXT:       f64 s0 = neg(b3[i0 * 1031 + i1])
 # CHECK-NEXT:       b3[i0 * 1031 + i1] = s0

@@ -1,7 +1,8 @@
 /* cache_key.c - the kernel cache's content address (cache.h, docs/cache.md).
  *
- * A key is the SHA-256 of the environment that shapes machine code (format version, LLVM
- * version, host triple, CPU and features, optimisation settings, the build of mtc) followed by
+ * A key is the SHA-256 of the environment that shapes machine code (format version, the
+ * renderer's fields: for LLVM its version, the target triple, CPU and features and the
+ * optimisation settings, given by codegen/llvm/target.c; the build of mtc) followed by
  * the content: the kernel IR of a compile unit and its symbol prefix, or the name of a GEMM
  * piece (gemm.h), which says everything its code depends on and nothing about any program, so
  * that every program's matmuls share the same entries.
@@ -20,16 +21,13 @@
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
-#include <llvm-c/TargetMachine.h>
-#include <llvm/Config/llvm-config.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "codegen/llvm/cache.h"
-#include "codegen/llvm/llvm.h"
+#include "runtime/cache.h"
 #include "ir/alloc.h"
 
 /* ---- the environment ------------------------------------------------------------------- */
@@ -59,34 +57,23 @@ static void find_build(void)
 /* Each field ends with a NUL, so that no two different field lists hash the same bytes. */
 static void field(mt_sha256 *s, const char *text) { mt_sha256_update(s, text, strlen(text) + 1); }
 
-/* The hash state after the environment's fields, computed once: they cannot change while the
- * process runs, and a key is made for every compile unit. */
-static mt_sha256 environment;
-static pthread_once_t environment_once = PTHREAD_ONCE_INIT;
-
-static void hash_environment(void)
+void mt_cache_env_init(mt_cache_env *e, const char *const *fields, int nfields)
 {
-    mt_sha256 *s = &environment;
+    mt_sha256 *s = &e->state;
     mt_sha256_init(s);
     char num[32];
     snprintf(num, sizeof num, "%d", MT_CACHE_FORMAT);
     field(s, "mtc kernel cache");
     field(s, num);
-    field(s, "LLVM " LLVM_VERSION_STRING);
-    char *triple = LLVMGetDefaultTargetTriple();
-    field(s, triple ? triple : "");
-    field(s, mt_llvm_host_cpu());
-    field(s, mt_llvm_host_features());
-    LLVMDisposeMessage(triple);
-    field(s, mt_llvm_pipeline_description());
+    for (int i = 0; i < nfields; i++)
+        field(s, fields[i] ? fields[i] : "");
     pthread_once(&build_once, find_build);
     field(s, build_id);
 }
 
-static void begin(mt_sha256 *s, const char *kind)
+static void begin(const mt_cache_env *env, mt_sha256 *s, const char *kind)
 {
-    pthread_once(&environment_once, hash_environment);
-    *s = environment;
+    *s = env->state;
     field(s, kind);
 }
 
@@ -96,20 +83,20 @@ static void end(mt_sha256 *s, mt_cache_key *k)
     mt_sha256_hex(k->digest, k->hex);
 }
 
-void mt_cache_key_make(const char *text, size_t len, mt_cache_key *k)
+void mt_cache_key_make(const mt_cache_env *env, const char *text, size_t len, mt_cache_key *k)
 {
     mt_sha256 s;
-    begin(&s, "text");
+    begin(env, &s, "text");
     uint64_t n = len;
     mt_sha256_update(&s, &n, sizeof n);
     mt_sha256_update(&s, text, len);
     end(&s, k);
 }
 
-void mt_cache_key_gemm(const char *piece, mt_cache_key *k)
+void mt_cache_key_gemm(const mt_cache_env *env, const char *piece, mt_cache_key *k)
 {
     mt_sha256 s;
-    begin(&s, "gemm piece");
+    begin(env, &s, "gemm piece");
     field(&s, piece);
     end(&s, k);
 }
@@ -229,10 +216,11 @@ static void put_block(walk *w, const mt_kstmt *s)
     put_i64(w, -4); /* the block's end */
 }
 
-int mt_cache_key_program(const mt_kprog *p, const char *prefix, mt_cache_key *k)
+int mt_cache_key_program(const mt_cache_env *env, const mt_kprog *p, const char *prefix,
+                         mt_cache_key *k)
 {
     walk w = {0};
-    begin(&w.s, "kernel program");
+    begin(env, &w.s, "kernel program");
     put_str(&w, prefix);
     put_str(&w, p->name);
     put_i64(&w, p->nbufs);

@@ -19,7 +19,7 @@
  * that finds a bad entry deletes it only if the path still names the file it read, so it
  * never deletes an entry another process has just put in place.
  */
-#include "codegen/llvm/cache.h"
+#include "runtime/cache.h"
 
 #include <errno.h>
 #include <fcntl.h>

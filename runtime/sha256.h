@@ -5,8 +5,8 @@
  * forgeable; SHA-256 makes an accidental collision negligible at any cache size. Speed is not
  * a concern here (the hashed text is a few hundred KB at most, hashed once per compile).
  */
-#ifndef MT_CODEGEN_LLVM_SHA256_H
-#define MT_CODEGEN_LLVM_SHA256_H
+#ifndef MT_RUNTIME_SHA256_H
+#define MT_RUNTIME_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>

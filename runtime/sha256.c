@@ -1,5 +1,5 @@
 /* sha256.c - SHA-256 as specified in FIPS 180-4, section 6.2, written for clarity. */
-#include "codegen/llvm/sha256.h"
+#include "runtime/sha256.h"
 
 #include <string.h>
 

@@ -1,12 +1,13 @@
 /* cache.h - the kernel cache: compiled object files stored under a content address.
  *
- * The compile path (compile.c) keys each compile unit by the SHA-256 of its kernel IR and
- * symbol prefix (or, for a GEMM piece, its name), the host's triple, CPU name and features, the
- * LLVM version, the optimisation settings, the build of mtc and the entry format version
- * (cache_key.c). An entry is one file `DIR/<64 hex digits>.o`: a 56-byte header (magic, format
- * version, CRC-32 of the payload, payload length, the key itself) and the object file. On a hit the
- * JIT links the cached object and LLVM neither emits, optimises nor generates code. docs/cache.md
- * has the details.
+ * The compile path (codegen/llvm/compile.c) keys each compile unit by the SHA-256 of its kernel
+ * IR and symbol prefix (or, for a GEMM piece, its name), the renderer's environment (for LLVM:
+ * its version, the target's triple, CPU name and features, the optimisation settings; passed in
+ * as an mt_cache_env, since this layer knows nothing of LLVM), the build of mtc and the entry
+ * format version (cache_key.c). An entry is one file `DIR/<64 hex digits>.o`: a 56-byte header
+ * (magic, format version, CRC-32 of the payload, payload length, the key itself) and the object
+ * file. On a hit the JIT links the cached object and LLVM neither emits, optimises nor generates
+ * code. docs/cache.md has the details.
  *
  * The cache never makes a compile fail: an unusable directory, a full disk or a damaged entry
  * only cost a rebuild (with MTC_DEBUG=1 each is noted on stderr). Entries are written to a
@@ -16,13 +17,13 @@
  * Environment: MTC_CACHE=0 turns the cache off (no reads, no writes); MTC_CACHE_DIR names the
  * directory, else $XDG_CACHE_HOME/mtc, else ~/.cache/mtc. All functions are thread-safe.
  */
-#ifndef MT_CODEGEN_LLVM_CACHE_H
-#define MT_CODEGEN_LLVM_CACHE_H
+#ifndef MT_RUNTIME_CACHE_H
+#define MT_RUNTIME_CACHE_H
 
 #include <stddef.h>
 
-#include "codegen/llvm/sha256.h"
 #include "ir/kernel.h"
+#include "runtime/sha256.h"
 
 /* Bump when the entry layout or anything that shapes the object without showing in the key
  * changes (the kernel ABI, how the JIT links objects). */
@@ -34,6 +35,14 @@ typedef struct mt_cache_key {
     char hex[2 * MT_SHA256_BYTES + 1];
 } mt_cache_key;
 
+/* The hashed environment every key of one renderer starts from: the format version, the
+ * renderer's fields (whatever shapes its machine code besides the content) and the build of
+ * mtc. Made once by the renderer (codegen/llvm/target.c: mt_llvm_cache_env). */
+typedef struct mt_cache_env {
+    mt_sha256 state;
+} mt_cache_env;
+void mt_cache_env_init(mt_cache_env *e, const char *const *fields, int nfields);
+
 /* False when MTC_CACHE is "0", "off", "no" or "false". */
 int mt_cache_enabled(void);
 /* The directory entries live in (not created here), or NULL when none can be named (no
@@ -41,12 +50,13 @@ int mt_cache_enabled(void);
 char *mt_cache_dir(void);
 /* The key of the kernels of p (a compile unit: compile.h) emitted with symbol prefix
  * `prefix`, for this host, LLVM and build of mtc (cache_key.c). 0 when out of memory. */
-int mt_cache_key_program(const mt_kprog *p, const char *prefix, mt_cache_key *k);
+int mt_cache_key_program(const mt_cache_env *env, const mt_kprog *p, const char *prefix,
+                         mt_cache_key *k);
 /* The key of the GEMM piece named `piece` (gemm.h: mt_llvm_gemm_piece_name) for this host,
  * LLVM and build of mtc: the same for every program. */
-void mt_cache_key_gemm(const char *piece, mt_cache_key *k);
+void mt_cache_key_gemm(const mt_cache_env *env, const char *piece, mt_cache_key *k);
 /* The key of arbitrary content text[0 .. len) in the same environment (for tests). */
-void mt_cache_key_make(const char *text, size_t len, mt_cache_key *k);
+void mt_cache_key_make(const mt_cache_env *env, const char *text, size_t len, mt_cache_key *k);
 /* The path of k's entry in the cache directory, or NULL (no directory, out of memory); the
  * caller frees it with mt_free. */
 char *mt_cache_entry_path(const mt_cache_key *k);

@@ -1,0 +1,55 @@
+/* emit_internal.h - the state of the LLVM emitter, shared by emit.c (statements, functions,
+ * modules) and emit_expr.c (scalar expressions, math calls); private to those two files. */
+#ifndef MT_CODEGEN_LLVM_EMIT_INTERNAL_H
+#define MT_CODEGEN_LLVM_EMIT_INTERNAL_H
+
+#include <llvm-c/Core.h>
+
+#include "codegen/llvm/llvm.h"
+#include "ir/kernel.h"
+
+typedef struct memo_slot {
+    const mt_kexpr *key;
+    LLVMValueRef value;
+} memo_slot;
+
+#define MEMO_SIZE 1024 /* power of two; a statement with more nodes just stops memoizing */
+
+typedef struct emitter {
+    LLVMContextRef C;
+    LLVMModuleRef M;
+    LLVMBuilderRef B;
+    const mt_kprog *p;
+    const mt_kernel *k;
+    LLVMValueRef fn;
+    LLVMValueRef *bufptr; /* per program buffer: the body's parameter, NULL if unused */
+    LLVMValueRef *loopval;
+    LLVMValueRef *scalar; /* allocas */
+    LLVMValueRef begin, end;
+    LLVMTypeRef t_void, t_i1, t_i32, t_i64, t_f32, t_f64, t_ptr;
+    memo_slot memo[MEMO_SIZE];
+    int nmemo;
+    const char *prefix;
+    int gemm_bodies; /* define the GEMM's pieces in this module, not just declare them */
+    int x86;         /* the host is x86-64: non-temporal stores and sfence are available */
+    /* Non-temporal stores (see nt_plan): the store statement and its loop, or NULL. While the
+     * aligned copy of that loop is emitted, nt_base is the store's 64-byte aligned address at
+     * the copy's first iteration nt_first. nt_used: the kernel has such stores. */
+    const mt_kstmt *nt_store, *nt_loop;
+    LLVMValueRef nt_base, nt_first;
+    int nt_used;
+    mt_status fail; /* a GEMM the emitter refused (d has the message), else MT_OK */
+    mt_diag *d;
+} emitter;
+
+/* The LLVM type of a kernel scalar type. */
+LLVMTypeRef mt_emit_ltype(const emitter *e, mt_ktype t);
+/* Adds enum attribute `name` to fn at index `at`. */
+void mt_emit_add_attr(emitter *e, LLVMValueRef fn, LLVMAttributeIndex at, const char *name);
+/* The value of expression x at the builder's position; memoized within a statement (a node
+ * shared in the DAG is emitted once). */
+LLVMValueRef mt_emit_expr(emitter *e, const mt_kexpr *x);
+/* Forgets the memo: called at every statement, whose position may not dominate the next. */
+void mt_emit_memo_clear(emitter *e);
+
+#endif
