@@ -454,7 +454,7 @@ mt_status mt_dataset_order(int64_t n, uint64_t seed, uint32_t epoch, int shuffle
         const uint32_t ctr[4] = {(uint32_t)j, (uint32_t)((uint64_t)j >> 32), epoch, SHUFFLE_TAG};
         uint32_t w[4];
         mt_philox4x32_10(ctr, key, w);
-        /* k uniform in 0..j: the high word of a 64-bit draw times j+1 (bias below 2^-40). */
+        /* k uniform in 0..j: the high word of a 64-bit draw times j+1 (bias at most n / 2^64). */
         int64_t k = (int64_t)mulhi64((uint64_t)w[0] << 32 | w[1], (uint64_t)j + 1);
         int64_t tmp = order[j];
         order[j] = order[k];
