@@ -392,6 +392,20 @@ mt_status mt_dataset_load_safetensors(const char *path, mt_dataset **out, mt_dia
 
 /* ---- lookup by name ------------------------------------------------------------------------ */
 
+/* Whether the file starts like an IDX file or a gzip stream, neither of which is safetensors:
+ * then the user most likely named one IDX file instead of its directory. */
+static int looks_like_idx(const char *path)
+{
+    unsigned char head[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) ||
+           (n == 4 && head[0] == 0 && head[1] == 0 && head[2] == 0x08);
+}
+
 mt_status mt_dataset_load(const char *name_or_path, int64_t points, uint64_t seed, mt_dataset **out,
                           mt_diag *d)
 {
@@ -426,6 +440,11 @@ mt_status mt_dataset_load(const char *name_or_path, int64_t points, uint64_t see
         return mt_diag_set_at(d, MT_ERR_IO, name_or_path, 0, 0,
                               "not a regular file or directory: a data set is a safetensors "
                               "file or a directory of IDX files");
+    if (looks_like_idx(name_or_path))
+        return mt_diag_set_at(d, MT_ERR_ARG, name_or_path, 0, 0,
+                              "an IDX or gzip file, not a safetensors data file: name the "
+                              "directory that holds train-images-idx3-ubyte and "
+                              "train-labels-idx1-ubyte instead");
     return mt_dataset_load_safetensors(name_or_path, out, d);
 }
 

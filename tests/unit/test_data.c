@@ -541,6 +541,10 @@ static void an_idx_directory_loads_scaled_pixels_and_one_hot_labels(void **state
     /* Without t10k files there is no test split. */
     remove_in(dir, "t10k-images-idx3-ubyte");
     remove_in(dir, "t10k-labels-idx1-ubyte");
+    /* One IDX file named alone is pointed at its directory. */
+    char file[1024];
+    snprintf(file, sizeof file, "%s/train-labels-idx1-ubyte.gz", dir);
+    expect_load_error(file, MT_ERR_ARG, file, "name the directory");
     assert_int_equal(mt_dataset_load(dir, 0, 0, &ds, NULL), MT_OK);
     assert_null(ds->x_test);
     assert_int_equal(ds->n_test, 0);

@@ -88,7 +88,8 @@ static size_t idx_bytes(unsigned char *out, unsigned type, int rank, const uint3
         out[k++] = (unsigned char)(dims[i] >> 8);
         out[k++] = (unsigned char)dims[i];
     }
-    memcpy(out + k, data, len);
+    if (len)
+        memcpy(out + k, data, len);
     return k + len;
 }
 
