@@ -9,6 +9,7 @@ packages=(
     clang llvm-14-dev llvm-14-tools libclang-rt-14-dev clang-format-14
     libcmocka-dev libcjson-dev zlib1g-dev
     libopenblas-dev   # bench/sgemm only: mtc itself never calls a BLAS
+    dataset-fashion-mnist   # `mtc train --data fashion-mnist` (/usr/share/datasets/fashion-mnist)
 )
 missing=()
 for p in "${packages[@]}"; do
