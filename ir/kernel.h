@@ -174,7 +174,17 @@ typedef enum mt_kbuf_kind {
     MT_KBUF_INPUT,  /* an input or param, bound by the caller (read only) */
     MT_KBUF_OUTPUT, /* a graph output, handed to the caller */
     MT_KBUF_TEMP,   /* an intermediate in the program's arena */
+    MT_KBUF_STATE,  /* a param or state with an update: bound by the caller, read by the run,
+                       and overwritten by its new value (mt_kupdate) */
 } mt_kbuf_kind;
+
+/* `update %target <- %value` of a step graph. After the last kernel the executor copies buffer
+ * `value` (a TEMP kept live to the end, or an OUTPUT) into the STATE buffer `target`, unless
+ * memory planning found the update in place: then the kernel that computes the new value
+ * stores it straight into `target` (`value == target`), after the last read of the old one. */
+typedef struct mt_kupdate {
+    int target, value; /* buffers */
+} mt_kupdate;
 
 typedef struct mt_kbuf {
     mt_kbuf_kind kind;
@@ -209,6 +219,10 @@ typedef struct mt_kprog {
     int64_t arena_bytes; /* size of the one arena of temporaries */
     int64_t temp_bytes;  /* sum of all temporaries: the arena without reuse */
     int ninplace;        /* temporaries stored over an operand they replace */
+    /* Step graphs: one entry per update, in the graph's order (arena). */
+    int nupdates;
+    mt_kupdate *updates;
+    int64_t update_inplace_bytes; /* bytes of updates stored in place: no copy, no buffer */
     mt_kexec exec;
 } mt_kprog;
 

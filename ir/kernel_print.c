@@ -172,7 +172,10 @@ static void print_block(mt_buf *b, const names *nm, const mt_kernel *k, const mt
 
 static const char *kind_name(mt_kbuf_kind k)
 {
-    return k == MT_KBUF_INPUT ? "input" : k == MT_KBUF_OUTPUT ? "output" : "temp";
+    return k == MT_KBUF_INPUT    ? "input"
+           : k == MT_KBUF_OUTPUT ? "output"
+           : k == MT_KBUF_STATE  ? "state"
+                                 : "temp";
 }
 
 char *mt_kprog_print(const mt_kprog *p)
@@ -183,6 +186,9 @@ char *mt_kprog_print(const mt_kprog *p)
     if (p->temp_bytes > 0)
         mt_buf_printf(&b, " (temporaries %" PRId64 " bytes, %d in place)", p->temp_bytes,
                       p->ninplace);
+    if (p->nupdates > 0)
+        mt_buf_printf(&b, ", %d updates (%" PRId64 " bytes in place)", p->nupdates,
+                      p->update_inplace_bytes);
     mt_buf_puts(&b, "\n");
     for (int i = 0; i < p->nbufs; i++) {
         const mt_kbuf *u = &p->bufs[i];
@@ -194,6 +200,13 @@ char *mt_kprog_print(const mt_kprog *p)
         if (u->kind == MT_KBUF_TEMP && u->offset >= 0)
             mt_buf_printf(&b, " @%" PRId64, u->offset);
         mt_buf_puts(&b, "\n");
+    }
+    for (int i = 0; i < p->nupdates; i++) {
+        const mt_kupdate *u = &p->updates[i];
+        if (u->value == u->target)
+            mt_buf_printf(&b, "update b%d in place\n", u->target);
+        else
+            mt_buf_printf(&b, "update b%d <- b%d\n", u->target, u->value);
     }
     for (int i = 0; i < p->nkernels; i++) {
         const mt_kernel *k = &p->kernels[i];

@@ -227,6 +227,8 @@ static void block(vctx *v, const mt_kstmt *s)
             if (!buf_ok(v, t->id, "a store"))
                 break;
             v->acc[t->id] |= MT_KACC_WRITE;
+            if (v->p->bufs[t->id].kind == MT_KBUF_INPUT)
+                fail(v, "it stores into b%d, an input", t->id);
             index_expr(v, t->index, "store");
             stmt_expr(v, t->value, "store");
             if (v->st == MT_OK && t->value->type != buf_ktype(v, t->id))
@@ -305,6 +307,23 @@ static mt_status buffers(const mt_kprog *p, mt_diag *d)
         if (p->outputs[i] < 0 || p->outputs[i] >= p->nbufs)
             return mt_diag_set(d, MT_ERR_INTERNAL, "kernel IR: output %d names buffer b%d of %d", i,
                                p->outputs[i], p->nbufs);
+    for (int i = 0; i < p->nupdates; i++) {
+        int t = p->updates[i].target, v = p->updates[i].value;
+        if (t < 0 || t >= p->nbufs || v < 0 || v >= p->nbufs)
+            return mt_diag_set(d, MT_ERR_INTERNAL, "kernel IR: update %d names a missing buffer",
+                               i);
+        if (p->bufs[t].kind != MT_KBUF_STATE)
+            return mt_diag_set(d, MT_ERR_INTERNAL, "kernel IR: update %d writes b%d, not a state",
+                               i, t);
+        if (v != t && p->bufs[v].kind != MT_KBUF_TEMP && p->bufs[v].kind != MT_KBUF_OUTPUT)
+            return mt_diag_set(d, MT_ERR_INTERNAL,
+                               "kernel IR: update %d takes its value from b%d, which no kernel "
+                               "writes",
+                               i, v);
+        if (!mt_type_equal(&p->bufs[t].type, &p->bufs[v].type))
+            return mt_diag_set(d, MT_ERR_INTERNAL,
+                               "kernel IR: update %d: b%d and b%d differ in type", i, t, v);
+    }
     return MT_OK;
 }
 

@@ -572,6 +572,9 @@ mt_status mt_fuse(const mt_graph *g, mt_fusion **out, mt_diag *d)
     if (!s.oom) {
         for (int i = 0; i < g->noutputs; i++)
             is_out[g->outputs[i]] = live[g->outputs[i]] = 1;
+        /* An update's new value outlives the run like an output: it is stored. */
+        for (int i = 0; i < g->nupdates; i++)
+            is_out[g->updates[i].value] = live[g->updates[i].value] = 1;
         for (int id = n - 1; id >= 0 && !s.oom; id--) {
             const mt_node *nd = &g->nodes[id];
             f->kernel[id] = -1;

@@ -47,7 +47,10 @@ void mt_fusion_why(const mt_graph *g, const mt_fusion *f, int id, char *buf, siz
     buf[0] = 0;
     switch (f->why[id]) {
     case MT_WHY_NONE: return;
-    case MT_WHY_OUTPUT: snprintf(buf, size, "graph output"); return;
+    case MT_WHY_OUTPUT:
+        snprintf(buf, size, "%s",
+                 mt_graph_is_output(g, id) ? "graph output" : "new value of an update");
+        return;
     case MT_WHY_KERNELS: {
         char *seen = mt_calloc((size_t)f->nkernels + 1, 1);
         if (!seen) {

@@ -1,7 +1,8 @@
 /* lower.c - fused graph -> kernel IR: one loop nest per kernel of the partition.
  *
  * Requires: a verified graph and its partition (passes/fuse.c). Guarantees: a program with one
- * kernel per fusion kernel, in the same order (plus a copy kernel per output that is a leaf);
+ * kernel per fusion kernel, in the same order (plus a copy kernel per output, or update value,
+ * that is a leaf), and one mt_kupdate per update of a step graph;
  * each kernel stores its root's value once per element and reads only leaves and the roots of
  * earlier kernels.
  *
@@ -113,8 +114,9 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, const mt_target_desc *
     for (int id = 0; id < g->nnodes && !s.oom; id++) {
         const mt_node *n = &g->nodes[id];
         s.buf_of[id] = leaf_copy[id] = -1;
+        mt_kbuf_kind kind = mt_graph_update_of(g, id) ? MT_KBUF_STATE : MT_KBUF_INPUT;
         if (f->role[id] == MT_FUSE_LEAF &&
-            (s.buf_of[id] = mt_kprog_add_buf(p, MT_KBUF_INPUT, &n->type, id, n->name)) < 0)
+            (s.buf_of[id] = mt_kprog_add_buf(p, kind, &n->type, id, n->name)) < 0)
             s.oom = 1;
     }
     for (int k = 0; k < f->nkernels && !s.oom; k++) {
@@ -137,6 +139,25 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, const mt_target_desc *
         else
             p->bufs[b].output = i;
         leaf_copy[id] = b;
+    }
+    /* A leaf as an update's new value is copied too: at the end of the run its own buffer may
+     * already hold another update's value (update %a <- %b, update %b <- %a). */
+    for (int i = 0; i < g->nupdates && !s.oom; i++) {
+        int id = g->updates[i].value;
+        if (f->role[id] != MT_FUSE_LEAF || leaf_copy[id] >= 0)
+            continue;
+        if ((leaf_copy[id] =
+                 mt_kprog_add_buf(p, MT_KBUF_TEMP, &g->nodes[id].type, id, g->nodes[id].name)) < 0)
+            s.oom = 1;
+    }
+    if (!s.oom && g->nupdates > 0) {
+        p->nupdates = g->nupdates;
+        p->updates = chk(&s, mt_arena_alloc(&p->arena, (size_t)g->nupdates * sizeof *p->updates));
+    }
+    for (int i = 0; i < g->nupdates && !s.oom; i++) {
+        int v = g->updates[i].value;
+        p->updates[i].target = s.buf_of[g->updates[i].target];
+        p->updates[i].value = f->role[v] == MT_FUSE_LEAF ? leaf_copy[v] : s.buf_of[v];
     }
     if (!s.oom) {
         p->noutputs = g->noutputs;

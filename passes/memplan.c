@@ -6,6 +6,10 @@
  * index it writes (an elementwise kernel); its loads are then rewritten to read the result's
  * buffer, so no kernel ever sees two buffers sharing memory.
  *
+ * Updates of step graphs: where the new value of a param or state can be stored over the old
+ * one (updates_in_place), it is; any other new value is a temporary live to the end of the run,
+ * which the executor copies into its param or state then.
+ *
  * A temporary is live from the kernel that writes it to the last kernel that reads it.
  * Buffers are placed in the order they are written, each at the lowest offset where it fits
  * between the buffers still live (first fit), so memory freed by dead values is reused.
@@ -161,6 +165,64 @@ static void mark_noalias(mt_kprog *p)
     }
 }
 
+/* ---- updates of step graphs ------------------------------------------------------------ */
+
+static void block_rewrite_stores(mt_kstmt *s, int from, int to)
+{
+    for (; s; s = s->next) {
+        if (s->kind == MT_KS_FOR)
+            block_rewrite_stores(s->body, from, to);
+        else if (s->kind == MT_KS_STORE && s->id == from)
+            s->id = to;
+    }
+}
+
+/* first/last kernel touching each buffer (first: the first that writes it); -1 when none. */
+static void liveness(const mt_kprog *p, int *first, int *last)
+{
+    for (int b = 0; b < p->nbufs; b++)
+        first[b] = last[b] = -1;
+    for (int k = 0; k < p->nkernels; k++) {
+        const mt_kernel *kern = &p->kernels[k];
+        for (int i = 0; i < kern->nbufs; i++) {
+            int b = kern->bufs[i];
+            if ((kern->access[i] & MT_KACC_WRITE) && first[b] < 0)
+                first[b] = k;
+            last[b] = k;
+        }
+    }
+}
+
+/* An update whose new value (a temporary) is stored by a kernel k that stores nothing else,
+ * where no kernel after k reads the old value and k reads it only at the index it writes
+ * (w.next = w - lr * g), is stored straight into the param or state: the temporary and the
+ * copy after the run disappear. Later readers of the new value read the state's buffer, which
+ * holds it from k on. Returns 0 when out of memory. */
+static int updates_in_place(mt_kprog *p, const int *first, const int *last)
+{
+    for (int i = 0; i < p->nupdates; i++) {
+        mt_kupdate *u = &p->updates[i];
+        int t = u->target, v = u->value, k = first[v];
+        if (v == t || p->bufs[v].kind != MT_KBUF_TEMP || k < 0 || last[t] > k)
+            continue;
+        mt_kernel *kern = &p->kernels[k];
+        int count = 0;
+        const mt_kstmt *st = NULL;
+        find_stores(kern->body, &count, &st);
+        if (count != 1 || st->id != v || !block_loads_only_at(kern->body, t, st->index))
+            continue;
+        block_rewrite_stores(kern->body, v, t);
+        for (int j = k; j < p->nkernels; j++) {
+            block_rewrite_loads(p->kernels[j].body, v, t);
+            if (!mt_kernel_collect_bufs(p, &p->kernels[j]))
+                return 0;
+        }
+        u->value = t;
+        p->update_inplace_bytes += buf_bytes(&p->bufs[t]);
+    }
+    return 1;
+}
+
 mt_status mt_memplan(mt_kprog *p, mt_diag *d)
 {
     int nb = p->nbufs;
@@ -173,21 +235,19 @@ mt_status mt_memplan(mt_kprog *p, mt_diag *d)
         mt_free(live);
         return mt_diag_set(d, MT_ERR_NOMEM, "memplan: out of memory");
     }
-    for (int b = 0; b < nb; b++) {
-        first[b] = last[b] = -1;
+    for (int b = 0; b < nb; b++)
         p->bufs[b].offset = -1;
-    }
-    for (int k = 0; k < p->nkernels; k++) {
-        const mt_kernel *kern = &p->kernels[k];
-        for (int i = 0; i < kern->nbufs; i++) {
-            int b = kern->bufs[i];
-            if ((kern->access[i] & MT_KACC_WRITE) && first[b] < 0)
-                first[b] = k;
-            last[b] = k;
-        }
-    }
-    int nlive = 0;
     mt_status st = MT_OK;
+    p->update_inplace_bytes = 0;
+    liveness(p, first, last);
+    if (!updates_in_place(p, first, last))
+        st = mt_diag_set(d, MT_ERR_NOMEM, "memplan: out of memory");
+    liveness(p, first, last);
+    /* The new value of an update is copied after the last kernel: keep it to the end. */
+    for (int i = 0; i < p->nupdates; i++)
+        if (p->updates[i].value != p->updates[i].target)
+            last[p->updates[i].value] = p->nkernels;
+    int nlive = 0;
     p->arena_bytes = p->temp_bytes = 0;
     p->ninplace = 0;
     for (int k = 0; k < p->nkernels && st == MT_OK; k++) {
