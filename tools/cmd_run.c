@@ -2,19 +2,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ir/alloc.h"
-#include "runtime/backend.h"
-#include "runtime/bind.h"
+#include "mtc/mtc.h"
 #include "tools/cmd.h"
 
 static const char usage_text[] =
-    "usage: mtc run FILE.mt --in IN.safetensors --out OUT.safetensors [--backend interp|cpu|cuda]\n"
+    "usage: mtc run FILE.mt --in IN.safetensors --out OUT.safetensors [--backend TARGET]\n"
     "\n"
-    "Feeds every input and param of the graph by name from IN (a missing one is an error, extra\n"
-    "tensors are ignored), runs the graph and writes every output by name to OUT.\n"
+    "Compiles the graph for the target, feeds every input and param by name from IN (a missing\n"
+    "one is an error, extra tensors are ignored), runs it and writes every output by name to\n"
+    "OUT (the program API of mtc.h).\n"
     "  --backend interp   the reference interpreter\n"
     "  --backend cpu      fused kernels compiled with LLVM (default)\n"
-    "  --backend cuda     NVRTC kernels on an NVIDIA GPU\n";
+    "  --backend cuda     NVRTC kernels on an NVIDIA GPU (not in this build yet)\n"
+    "  --backend opencl   OpenCL kernels on a GPU (not in this build yet)\n";
 
 int mtc_cmd_run(int argc, char **argv)
 {
@@ -44,32 +44,30 @@ int mtc_cmd_run(int argc, char **argv)
         return mtc_usage_error("run", "--in is required");
     if (!out)
         return mtc_usage_error("run", "--out is required");
-    const mt_backend *be = mt_backend_lookup(backend);
-    if (!be)
-        return mtc_usage_error("run", "unknown backend '%s' (interp, cpu or cuda)", backend);
+    int known = 0;
+    for (int i = 0; mt_target_name(i); i++)
+        known |= !strcmp(mt_target_name(i), backend);
+    if (!known)
+        return mtc_usage_error("run", "unknown backend '%s' (interp, cpu, cuda or opencl)",
+                               backend);
 
     mt_diag d;
     mt_diag_init(&d);
     mt_graph *g = NULL;
     mt_tensor_map *inputs = NULL, *outputs = NULL;
-    const mt_tensor **leaves = NULL;
-    mt_tensor **results = NULL;
+    mt_program *p = NULL;
     int rc = 1;
     if (mt_graph_parse_file(file, &g, &d) != MT_OK)
         goto done;
     if (mt_safetensors_load(in, &inputs, &d) != MT_OK)
         goto done;
-    leaves = mt_calloc((size_t)g->nnodes, sizeof *leaves);
-    results = mt_calloc((size_t)g->noutputs, sizeof *results);
-    if (!leaves || !results) {
-        mt_diag_set(&d, MT_ERR_NOMEM, "out of memory");
+    if (mt_program_compile(g, backend, &p, &d) != MT_OK)
         goto done;
-    }
-    if (mt_bind_leaves(g, inputs, in, leaves, &d) != MT_OK)
+    if (mt_program_load(p, inputs, in, &d) != MT_OK)
         goto done;
-    if (be->run(g, leaves, results, &d) != MT_OK)
+    if (mt_program_run(p, &d) != MT_OK)
         goto done;
-    if (mt_outputs_to_map(g, results, &outputs, &d) != MT_OK)
+    if (mt_program_outputs(p, &outputs, &d) != MT_OK)
         goto done;
     if (mt_safetensors_save(out, outputs, &d) != MT_OK)
         goto done;
@@ -77,11 +75,7 @@ int mtc_cmd_run(int argc, char **argv)
 done:
     if (rc)
         mtc_fail(&d);
-    if (results)
-        for (int i = 0; i < g->noutputs; i++)
-            mt_tensor_free(results[i]);
-    mt_free(results);
-    mt_free(leaves);
+    mt_program_free(p);
     mt_tensor_map_free(inputs);
     mt_tensor_map_free(outputs);
     mt_graph_free(g);
