@@ -321,7 +321,8 @@ MT_API const char *mt_program_target(const mt_program *p);
  * Targets that run on one thread accept any n >= 1 and ignore it. */
 MT_API mt_status mt_program_set_threads(mt_program *p, int n, mt_diag *d);
 
-/* Introspection: slots 0 .. nslots-1. mt_program_find returns -1 for an unknown name. */
+/* Introspection: slots 0 .. nslots-1. mt_program_find returns -1 for an unknown name; an
+ * index out of range gives NULL, (mt_slot_kind)-1 or 0. */
 MT_API int mt_program_nslots(const mt_program *p);
 MT_API int mt_program_find(const mt_program *p, const char *name);
 MT_API const char *mt_program_slot_name(const mt_program *p, int slot);
@@ -343,7 +344,7 @@ MT_API mt_status mt_program_set_tensor(mt_program *p, const char *name, const mt
 MT_API mt_status mt_program_load(mt_program *p, const mt_tensor_map *m, const char *source,
                                  mt_diag *d);
 /* Borrows the caller's buffer for an input, without a copy: runs read it until it is rebound,
- * set, or unbound (data NULL). */
+ * set, or unbound (data NULL: back to the value last set, if any). */
 MT_API mt_status mt_program_bind_input(mt_program *p, const char *name, const void *data,
                                        size_t nbytes, mt_diag *d);
 /* Later runs write the output straight into the caller's buffer; data NULL goes back to the
@@ -354,8 +355,9 @@ MT_API mt_status mt_program_bind_output(mt_program *p, const char *name, void *d
 /* Runs the program once. Every input must be set or bound. */
 MT_API mt_status mt_program_run(mt_program *p, mt_diag *d);
 
-/* Copies a slot's current value out: an input, param or state as last set (or zero), an output
- * as the last run wrote it (an error before the first run). */
+/* Copies a slot's current value out: a param or state as last set (zero until then), an input
+ * as set or bound (an error before that), an output as the last run wrote it (an error before
+ * the first run). */
 MT_API mt_status mt_program_get(const mt_program *p, const char *name, void *dst, size_t nbytes,
                                 mt_diag *d);
 /* The same value in place, borrowed until the next call on p; NULL when unknown or not yet
