@@ -2,27 +2,23 @@
  *
  *   y = relu(x * a + b) * c - d      x, y: f32[16777216] (64 MB each); a b c d: f32 scalars
  *
- * mtc compiles the chain into one kernel (checked with the fused stage) and runs it with
- * mt_cpu_run on every thread (MTC_NUM_THREADS, default every core). It reads 64 MB and writes
- * 64 MB, the same traffic as a memcpy of 64 MB, which is timed single-threaded and split over
- * the same number of threads (runtime/pool.c) for a fair comparison. Every time is the best of
+ * mtc compiles the chain into one kernel (checked with the fused stage) and runs it through the
+ * program API (mtc.h) on every thread (MTC_NUM_THREADS, default every core). It reads 64 MB and
+ * writes 64 MB, the same traffic as a memcpy of 64 MB, which is timed single-threaded and split
+ * over the same number of threads (runtime/pool.c) for a fair comparison. Every time is the best of
  * several repetitions; bandwidth is (bytes read + bytes written) / time. Both sides write with
  * non-temporal stores: glibc's memcpy does for copies this large, and so does a kernel that
  * writes 24 MiB or more (docs/cpu-backend.md, "Streaming stores"); neither pays for reading
  * the destination's cache lines before overwriting them.
  *
- * mt_cpu_run returns a freshly allocated output each run. glibc serves 64 MB with a new mmap,
- * so by default every run also pays the page faults of a new 64 MB buffer (16384 of them);
- * memcpy's destination is reused. The headline `mtc` row therefore runs with malloc told to
- * keep large blocks in its heap (mallopt), so the output's memory is reused as memcpy's is:
- * it measures the kernel and mt_cpu_run's own work, not the kernel's first touch of fresh
- * pages. The `mtc_fresh_output` row is the default behaviour, page faults included.
+ * The output is bound to a caller buffer (mt_program_bind_output) that every run overwrites,
+ * as memcpy's destination is reused: a run allocates nothing and touches no fresh pages, so
+ * the row measures the kernel and the run's own work.
  *
  *   usage: bench_elementwise [reps]   (default 10)
  *   output: `elementwise NAME MS ms GBPS GB/s` rows, then `elementwise ratio R` (mtc against
  *   the faster memcpy).
  */
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +28,7 @@
 #include "codegen/cpu.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
+#include "mtc/mtc.h"
 #include "passes/pass.h"
 #include "runtime/pool.h"
 
@@ -55,6 +52,7 @@ static mt_graph *chain(void)
     int a = mt_param(g, "a", scalar), b = mt_param(g, "b", scalar);
     int c = mt_param(g, "c", scalar), d = mt_param(g, "d", scalar);
     int y = mt_sub(g, mt_mul(g, mt_relu(g, mt_add(g, mt_mul(g, x, a), b)), c), d);
+    mt_name(g, y, "y");
     mt_set_outputs(g, &y, 1);
     return g;
 }
@@ -108,35 +106,29 @@ static double best_memcpy(float *dst, const float *src, mt_pool *pool, int reps)
     return best;
 }
 
-/* Best time of `reps` runs; checks the last result against the chain computed here. */
-static double best_run(mt_cpu_program *p, const mt_tensor *const *leaves, const float *x, int reps,
-                       int *ok)
+/* Best time of `reps` runs of p, whose output %y is bound to y; checks the last result against
+ * the chain computed here. */
+static double best_run(mt_program *p, const float *x, const float *y, int reps, int *ok)
 {
     double best = 1e30;
     mt_diag d;
     mt_diag_init(&d);
     for (int r = 0; r < reps && *ok; r++) {
-        mt_tensor *y = NULL;
         double t = now_ms();
-        if (mt_cpu_run(p, leaves, &y, &d) != MT_OK) {
+        if (mt_program_run(p, &d) != MT_OK) {
             fprintf(stderr, "bench_elementwise: run: %s\n", d.msg);
             *ok = 0;
             break;
         }
         t = now_ms() - t;
         best = t < best ? t : best;
-        if (r == reps - 1) {
-            const float *out = y->data;
-            for (int64_t i = 0; i < N && *ok; i += 4099) {
-                float h = x[i] * A + B, want = (h > 0 ? h : 0) * C - D;
-                if (fabsf(out[i] - want) > 1e-6f * (1 + fabsf(want))) {
-                    fprintf(stderr, "bench_elementwise: y[%lld] = %g, want %g\n", (long long)i,
-                            out[i], want);
-                    *ok = 0;
-                }
-            }
+    }
+    for (int64_t i = 0; i < N && *ok; i += 4099) {
+        float h = x[i] * A + B, want = (h > 0 ? h : 0) * C - D;
+        if (fabsf(y[i] - want) > 1e-6f * (1 + fabsf(want))) {
+            fprintf(stderr, "bench_elementwise: y[%lld] = %g, want %g\n", (long long)i, y[i], want);
+            *ok = 0;
         }
-        mt_tensor_free(y);
     }
     mt_diag_fini(&d);
     return best;
@@ -156,51 +148,41 @@ int main(int argc, char **argv)
     int kernels = kernels_of(g), ok = kernels == 1;
     if (!ok)
         fprintf(stderr, "bench_elementwise: the chain became %d kernels, not 1\n", kernels);
-    mt_tensor *x = mt_tensor_new(mt_type_make(MT_DTYPE_F32, 1, (int64_t[]){N}));
-    mt_tensor *s[4];
-    const float values[4] = {A, B, C, D};
-    const mt_tensor *leaves[16] = {0};
-    for (int i = 0; i < 4; i++) {
-        s[i] = mt_tensor_new(mt_type_make(MT_DTYPE_F32, 0, NULL));
-        ok = ok && s[i];
-        if (s[i])
-            *(float *)s[i]->data = values[i];
-    }
+    float *xs = malloc(N * sizeof(float)), *y = malloc(N * sizeof(float));
     float *dst = malloc(N * sizeof(float));
-    ok = ok && x && dst && g->nnodes < 16;
+    ok = ok && xs && y && dst;
     if (!ok)
         return 1;
-    float *xs = x->data;
     for (int64_t i = 0; i < N; i++) {
         xs[i] = (float)((i * 2654435761u) % 4001) / 1000.0f - 2.0f;
-        dst[i] = 0; /* touched: memcpy's destination is warm, like a reused output */
+        dst[i] = y[i] = 0; /* touched: both destinations are warm, like a reused output */
     }
-    leaves[mt_graph_find(g, "x")] = x;
-    static const char *names[4] = {"a", "b", "c", "d"};
-    for (int i = 0; i < 4; i++)
-        leaves[mt_graph_find(g, names[i])] = s[i];
 
     mt_diag d;
     mt_diag_init(&d);
-    mt_cpu_program *p = NULL;
-    if (mt_cpu_compile(g, &p, &d) != MT_OK) {
+    mt_program *p = NULL;
+    static const char *names[4] = {"a", "b", "c", "d"};
+    const float values[4] = {A, B, C, D};
+    mt_status st = mt_program_compile(g, "cpu", &p, &d);
+    for (int i = 0; i < 4 && st == MT_OK; i++)
+        st = mt_program_set(p, names[i], &values[i], sizeof values[i], &d);
+    if (st == MT_OK)
+        st = mt_program_bind_input(p, "x", xs, N * sizeof(float), &d);
+    if (st == MT_OK)
+        st = mt_program_bind_output(p, "y", y, N * sizeof(float), &d);
+    if (st != MT_OK) {
         fprintf(stderr, "bench_elementwise: compile: %s\n", d.msg);
         return 1;
     }
     int threads = mt_pool_default_threads();
     mt_pool *pool = threads > 1 ? mt_pool_new(threads) : NULL;
 
-    double fresh = best_run(p, leaves, xs, reps, &ok);
-    /* From here on 64 MB blocks stay in malloc's heap, so each run's output reuses memory. */
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    double reused = best_run(p, leaves, xs, reps, &ok);
+    double reused = best_run(p, xs, y, reps, &ok);
     double copy1 = best_memcpy(dst, xs, NULL, reps);
     double copyn = pool ? best_memcpy(dst, xs, pool, reps) : copy1;
     if (ok) {
         printf("elementwise threads %d kernels %d\n", threads, kernels);
         row("mtc", reused);
-        row("mtc_fresh_output", fresh);
         row("memcpy_1_thread", copy1);
         char name[32];
         snprintf(name, sizeof name, "memcpy_%d_threads", threads);
@@ -208,11 +190,10 @@ int main(int argc, char **argv)
         double better = copy1 < copyn ? copy1 : copyn;
         printf("elementwise ratio %.2f\n", better / reused);
     }
-    mt_cpu_free(p);
+    mt_program_free(p);
     mt_pool_free(pool);
-    for (int i = 0; i < 4; i++)
-        mt_tensor_free(s[i]);
-    mt_tensor_free(x);
+    free(xs);
+    free(y);
     free(dst);
     mt_graph_free(g);
     mt_diag_fini(&d);

@@ -2,8 +2,9 @@
  *
  * bench_sgemm times the generated GEMM function alone; this benchmark times what a user gets:
  * a graph compiled with mt_cpu_compile (simplify, fuse, lower, plan memory, LLVM, JIT) and run
- * with mt_cpu_run, which also binds the tensors, allocates the output and the arena, and
- * splits kernels over the thread pool. Three graphs per size n, f32:
+ * with mt_cpu_run, which also binds the tensors, allocates the output (the arena of
+ * temporaries is the program's, allocated once) and splits kernels over the thread pool.
+ * Three graphs per size n, f32:
  *
  *   matmul    %y = matmul %a, %b                          a[n,n] . b[n,n]
  *   bias+relu %y = relu(add(matmul %a, %b), %bias)       the same with a fused epilogue

@@ -11,7 +11,6 @@
 #include "passes/fuse.h"
 #include "passes/pass.h"
 #include "passes/schedule.h"
-#include "runtime/backend.h"
 #include "runtime/exec.h"
 
 struct mt_cpu_program {
@@ -23,6 +22,10 @@ struct mt_cpu_program {
     int *leaf_map; /* optimised node id -> the caller's node id (leaves), else -1 */
     int nthreads;  /* 0: the default */
     mt_pool *pool; /* made by the first run that needs it */
+    /* What a run needs, allocated once: the arena and buffer table, and the caller's leaves
+     * by optimised node id. Runs take the lock, so they share these one at a time. */
+    mt_exec exec;
+    const void **bound;
     pthread_mutex_t lock;
 };
 
@@ -66,6 +69,8 @@ void mt_cpu_free(mt_cpu_program *p)
     if (!p)
         return;
     mt_free(p->leaf_map);
+    mt_free(p->bound);
+    mt_exec_fini(&p->exec);
     mt_pool_free(p->pool);
     mt_llvm_jit_free(p->jit);
     mt_kprog_free(p->kp);
@@ -110,7 +115,8 @@ mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_
          * keeps every leaf under its name. */
         p->nopt = opt->nnodes;
         p->leaf_map = mt_calloc((size_t)opt->nnodes + 1, sizeof *p->leaf_map);
-        if (!p->leaf_map)
+        p->bound = mt_calloc((size_t)opt->nnodes + 1, sizeof *p->bound);
+        if (!p->leaf_map || !p->bound)
             st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
         for (int i = 0; i < opt->nnodes && st == MT_OK; i++)
             p->leaf_map[i] =
@@ -121,6 +127,8 @@ mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_
     mt_graph_free(opt);
     if (st == MT_OK)
         st = compile_kernels(p, d);
+    if (st == MT_OK)
+        st = mt_exec_init(&p->exec, p->kp, d);
     if (st != MT_OK) {
         mt_cpu_free(p);
         return st;
@@ -141,8 +149,8 @@ mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d)
     return MT_OK;
 }
 
-mt_status mt_cpu_run(mt_cpu_program *p, const mt_tensor *const *leaves, mt_tensor **outputs,
-                     mt_diag *d)
+mt_status mt_cpu_run_buffers(mt_cpu_program *p, const void *const *leaves, void *const *outputs,
+                             mt_diag *d)
 {
     pthread_mutex_lock(&p->lock);
     if (!p->pool) {
@@ -150,20 +158,66 @@ mt_status mt_cpu_run(mt_cpu_program *p, const mt_tensor *const *leaves, mt_tenso
         if (n > 1)
             p->pool = mt_pool_new(n); /* NULL (out of memory) just means one thread */
     }
-    mt_pool *pool = p->pool;
-    pthread_mutex_unlock(&p->lock);
-    const mt_tensor **bound = mt_calloc((size_t)p->nopt + 1, sizeof *bound);
-    if (!bound) {
-        for (int i = 0; i < p->kp->noutputs; i++)
-            outputs[i] = NULL;
-        return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
-    }
     for (int i = 0; i < p->nopt; i++)
-        if (leaves && p->leaf_map[i] >= 0 && p->leaf_map[i] < p->nnodes)
-            bound[i] = leaves[p->leaf_map[i]];
+        p->bound[i] = leaves && p->leaf_map[i] >= 0 && p->leaf_map[i] < p->nnodes
+                          ? leaves[p->leaf_map[i]]
+                          : NULL;
     mt_status st =
-        mt_exec_run(p->kp, (mt_kernel_fn const *)p->fns, pool, bound, p->nopt, outputs, d);
-    mt_free(bound);
+        mt_exec_run(&p->exec, (mt_kernel_fn const *)p->fns, p->pool, p->bound, p->nopt, outputs, d);
+    pthread_mutex_unlock(&p->lock);
+    return st;
+}
+
+/* Checks the caller's tensors against the compiled program's input buffers. */
+static mt_status check_leaves(const mt_cpu_program *p, const mt_tensor *const *leaves, mt_diag *d)
+{
+    for (int b = 0; b < p->kp->nbufs; b++) {
+        const mt_kbuf *u = &p->kp->bufs[b];
+        if (u->kind != MT_KBUF_INPUT)
+            continue;
+        int id = p->leaf_map[u->node];
+        const mt_tensor *t = leaves && id >= 0 && id < p->nnodes ? leaves[id] : NULL;
+        if (!t)
+            return mt_diag_set(d, MT_ERR_ARG, "cpu: no tensor for %%%s", u->name);
+        if (!mt_type_equal(&t->type, &u->type)) {
+            char a[MT_TYPE_STR_MAX], c[MT_TYPE_STR_MAX];
+            return mt_diag_set(d, MT_ERR_ARG, "cpu: tensor for %%%s is %s but it is declared %s",
+                               u->name, mt_type_str(&t->type, a, sizeof a),
+                               mt_type_str(&u->type, c, sizeof c));
+        }
+    }
+    return MT_OK;
+}
+
+mt_status mt_cpu_run(mt_cpu_program *p, const mt_tensor *const *leaves, mt_tensor **outputs,
+                     mt_diag *d)
+{
+    int n = p->kp->noutputs;
+    for (int i = 0; i < n; i++)
+        outputs[i] = NULL;
+    mt_status st = check_leaves(p, leaves, d);
+    const void **data = mt_calloc((size_t)p->nnodes + 1, sizeof *data);
+    void **out = mt_calloc((size_t)n + 1, sizeof *out);
+    if (st == MT_OK && (!data || !out))
+        st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
+    for (int i = 0; i < p->nnodes && st == MT_OK; i++)
+        data[i] = leaves && leaves[i] ? leaves[i]->data : NULL;
+    for (int i = 0; i < n && st == MT_OK; i++) {
+        const mt_kbuf *u = &p->kp->bufs[p->kp->outputs[i]];
+        if (!(outputs[i] = mt_tensor_new(u->type)))
+            st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory for output %%%s", u->name);
+        else
+            out[i] = outputs[i]->data;
+    }
+    if (st == MT_OK)
+        st = mt_cpu_run_buffers(p, data, out, d);
+    if (st != MT_OK)
+        for (int i = 0; i < n; i++) {
+            mt_tensor_free(outputs[i]);
+            outputs[i] = NULL;
+        }
+    mt_free(data);
+    mt_free(out);
     return st;
 }
 
@@ -227,28 +281,10 @@ mt_status mt_cpu_stats(const mt_graph *g, mt_stats *s, mt_diag *d)
     for (int b = 0; b < p->nbufs; b++)
         if (p->bufs[b].kind != MT_KBUF_TEMP)
             s->peak += (double)p->bufs[b].numel * (double)mt_dtype_size(p->bufs[b].type.dtype);
+    s->updates_inplace = 0;
+    for (int i = 0; i < p->nupdates; i++)
+        s->updates_inplace += p->updates[i].value == p->updates[i].target;
+    s->inplace_bytes = (double)p->update_inplace_bytes;
     mt_kprog_free(p);
     return MT_OK;
-}
-
-/* ---- the backend registry -------------------------------------------------------------- */
-
-static mt_status run_once(const mt_graph *g, const mt_tensor *const *leaves, mt_tensor **outputs,
-                          mt_diag *d)
-{
-    mt_cpu_program *p = NULL;
-    mt_status st = mt_cpu_compile(g, &p, d);
-    if (st == MT_OK)
-        st = mt_cpu_run(p, leaves, outputs, d);
-    else
-        for (int i = 0; i < g->noutputs; i++)
-            outputs[i] = NULL;
-    mt_cpu_free(p);
-    return st;
-}
-
-void mt_backends_init(void)
-{
-    static const mt_backend cpu = {"cpu", run_once};
-    mt_backend_register(&cpu);
 }

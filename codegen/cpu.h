@@ -29,9 +29,15 @@ mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_
 /* Runs the program once. `leaves` has one slot per node of the compiled graph, indexed by node
  * id (runtime/interp.h); input and param slots hold tensors of the declared types. On success
  * `outputs` (one slot per graph output) holds new tensors the caller frees; on failure every
- * slot is NULL. Runs may overlap: each has its own memory. */
+ * slot is NULL. Runs on one program take turns: they share its arena of temporaries. */
 mt_status mt_cpu_run(mt_cpu_program *p, const mt_tensor *const *leaves, mt_tensor **outputs,
                      mt_diag *d);
+/* The same over raw buffers, allocating nothing: `leaves` is indexed like mt_cpu_run's, each
+ * input and param slot pointing at data of the declared type (not checked); `outputs` has one
+ * pointer per graph output to storage of its type, which the kernels write directly
+ * (runtime/exec.h says which may share storage). */
+mt_status mt_cpu_run_buffers(mt_cpu_program *p, const void *const *leaves, void *const *outputs,
+                             mt_diag *d);
 void mt_cpu_free(mt_cpu_program *p);
 /* The number of threads later runs use (n >= 1); by default MTC_NUM_THREADS, else every
  * core. Not to be called while a run is in progress. */
@@ -54,8 +60,5 @@ mt_status mt_cpu_stats(const mt_graph *g, mt_stats *s, mt_diag *d);
 /* The CPU's target description (codegen/cpu_desc.c): what the schedule (passes/schedule.h)
  * and the executor need to know about this backend. Static; never freed. */
 const mt_target_desc *mt_target_desc_cpu(void);
-
-/* Registers the "cpu" backend of runtime/backend.h (compile, run once, free). */
-void mt_backends_init(void);
 
 #endif

@@ -1,15 +1,33 @@
-/* affine.c - the README's C API example, built and run by the test suite.
+/* affine.c - the README's C API example, built and run by the test suite, also against an
+ * installed mtc (tests/install/run.sh) with nothing but <mtc/mtc.h>.
  *
- * Builds relu(x @ w) with the builder API, prints it as MTIR, and runs it on the reference
- * interpreter and on the JIT-compiled CPU backend.
+ * Builds relu(x @ w) with the builder API, prints it as MTIR, compiles it for the "cpu" target
+ * (fused kernels, JIT-compiled with LLVM), sets the param by name, binds the input and the
+ * output to the caller's arrays, runs it, and checks the result against the "interp" target
+ * (the reference interpreter).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen/cpu.h"
-#include "ir/graph.h"
-#include "runtime/interp.h"
 #include "mtc/mtc.h"
+
+/* Compiles g for `target`, feeds it x and w, and runs it into y[4]. */
+static mt_status run_on(const mt_graph *g, const char *target, const float *x, const float *w,
+                        float *y, mt_diag *d)
+{
+    mt_program *p = NULL;
+    mt_status st = mt_program_compile(g, target, &p, d);
+    if (st == MT_OK)
+        st = mt_program_set(p, "w", w, 6 * sizeof *w, d); /* params live in the program */
+    if (st == MT_OK)
+        st = mt_program_bind_input(p, "x", x, 6 * sizeof *x, d); /* borrowed, not copied */
+    if (st == MT_OK)
+        st = mt_program_bind_output(p, "y", y, 4 * sizeof *y, d); /* written in place */
+    if (st == MT_OK)
+        st = mt_program_run(p, d); /* as many times as you like */
+    mt_program_free(p);
+    return st;
+}
 
 int main(void)
 {
@@ -28,35 +46,22 @@ int main(void)
     fputs(text, stdout);
     mt_free(text);
 
-    mt_tensor *xt = mt_tensor_new(*mt_graph_node_type(g, x));
-    mt_tensor *wt = mt_tensor_new(*mt_graph_node_type(g, w));
-    const float xv[] = {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f};
-    const float wv[] = {0.5f, -1.0f, 2.0f, 0.25f, 1.0f, -0.5f};
-    memcpy(mt_tensor_data(xt), xv, sizeof xv);
-    memcpy(mt_tensor_data(wt), wv, sizeof wv);
-    const mt_tensor *leaves[8] = {0}; /* indexed by node id */
-    leaves[x] = xt;
-    leaves[w] = wt;
-
+    const float xv[6] = {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f};
+    const float wv[6] = {0.5f, -1.0f, 2.0f, 0.25f, 1.0f, -0.5f};
+    float by_cpu[4], by_interp[4];
     mt_diag d;
     mt_diag_init(&d);
-    mt_tensor *by_interp = NULL, *by_cpu = NULL;
-    mt_cpu_program *p = NULL;
     int rc = 1;
-    if (mt_interp_run(g, leaves, &by_interp, &d) == MT_OK && mt_cpu_compile(g, &p, &d) == MT_OK &&
-        mt_cpu_run(p, leaves, &by_cpu, &d) == MT_OK) {
-        const float *a = mt_tensor_data(by_interp), *b = mt_tensor_data(by_cpu);
-        printf("interp: %g %g %g %g\ncpu:    %g %g %g %g\n", a[0], a[1], a[2], a[3], b[0], b[1],
-               b[2], b[3]);
-        rc = memcmp(a, b, 4 * sizeof *a) != 0;
+    if (run_on(g, "cpu", xv, wv, by_cpu, &d) == MT_OK &&
+        run_on(g, "interp", xv, wv, by_interp, &d) == MT_OK) {
+        printf("cpu:    %g %g %g %g\ninterp: %g %g %g %g\n", by_cpu[0], by_cpu[1], by_cpu[2],
+               by_cpu[3], by_interp[0], by_interp[1], by_interp[2], by_interp[3]);
+        rc = memcmp(by_cpu, by_interp, sizeof by_cpu) != 0;
     } else {
-        fprintf(stderr, "%s\n", d.msg);
+        char msg[MT_DIAG_MSG + MT_DIAG_FILE + 32];
+        mt_diag_format(&d, msg, sizeof msg);
+        fprintf(stderr, "%s\n", msg);
     }
-    mt_cpu_free(p);
-    mt_tensor_free(by_interp);
-    mt_tensor_free(by_cpu);
-    mt_tensor_free(xt);
-    mt_tensor_free(wt);
     mt_graph_free(g);
     mt_diag_fini(&d);
     return rc;

@@ -39,6 +39,16 @@ int mt_graph_nnodes(const mt_graph *g) { return g->nnodes; }
 mt_op mt_graph_node_op(const mt_graph *g, int id) { return g->nodes[id].op; }
 const mt_type *mt_graph_node_type(const mt_graph *g, int id) { return &g->nodes[id].type; }
 const char *mt_graph_node_name(const mt_graph *g, int id) { return g->nodes[id].name; }
+int mt_graph_nupdates(const mt_graph *g) { return g->nupdates; }
+
+int mt_graph_update(const mt_graph *g, int i, int *target, int *value)
+{
+    if (i < 0 || i >= g->nupdates)
+        return -1;
+    *target = g->updates[i].target;
+    *value = g->updates[i].value;
+    return 0;
+}
 
 static uint32_t hash(const char *s)
 {
@@ -268,7 +278,7 @@ int mt_graph_is_output(const mt_graph *g, int id)
     return 0;
 }
 
-const mt_graph_update *mt_graph_update_of(const mt_graph *g, int target)
+const mt_update_line *mt_graph_update_of(const mt_graph *g, int target)
 {
     for (int i = 0; i < g->nupdates; i++)
         if (g->updates[i].target == target)
@@ -305,13 +315,13 @@ mt_status mt_graph_add_update(mt_graph *g, int target, int value, const char *fi
                               t->name);
     if (g->nupdates == g->updates_cap) {
         int cap = g->updates_cap ? 2 * g->updates_cap : 8;
-        mt_graph_update *u = mt_realloc(g->updates, (size_t)cap * sizeof *u);
+        mt_update_line *u = mt_realloc(g->updates, (size_t)cap * sizeof *u);
         if (!u)
             return mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
         g->updates = u;
         g->updates_cap = cap;
     }
-    g->updates[g->nupdates++] = (mt_graph_update){target, value, line, col};
+    g->updates[g->nupdates++] = (mt_update_line){target, value, line, col};
     return MT_OK;
 }
 

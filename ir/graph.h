@@ -27,11 +27,11 @@ typedef struct mt_node {
 } mt_node;
 
 /* `update %target <- %value`, where MTIR wrote it (0 for built ones). */
-typedef struct mt_graph_update {
+typedef struct mt_update_line {
     int target; /* a param or state leaf */
     int value;  /* any node of the same type */
     int line, col;
-} mt_graph_update;
+} mt_update_line;
 
 struct mt_graph {
     mt_arena arena;
@@ -41,7 +41,7 @@ struct mt_graph {
     int *outputs; /* arena */
     int noutputs;
     int has_outputs;
-    mt_graph_update *updates; /* mt_realloc'd, in the order they were added */
+    mt_update_line *updates; /* mt_realloc'd, in the order they were added */
     int nupdates, updates_cap;
     int *table;    /* name hash table of node ids, -1 when empty; mt_realloc'd */
     int table_cap; /* a power of two */
@@ -64,7 +64,7 @@ int mt_graph_add_leaf(mt_graph *g, mt_op op, const char *name, mt_type type, con
 mt_status mt_graph_add_update(mt_graph *g, int target, int value, const char *file, int line,
                               int col, mt_diag *d);
 /* The update of leaf `target`, or NULL. */
-const mt_graph_update *mt_graph_update_of(const mt_graph *g, int target);
+const mt_update_line *mt_graph_update_of(const mt_graph *g, int target);
 /* Whether node id is one of the graph's outputs. */
 int mt_graph_is_output(const mt_graph *g, int id);
 /* Sets the graph's outputs (copied). */

@@ -3,6 +3,20 @@
 
 #include <string.h>
 
+/* mtc.h spells the mt_op enum out, so that it needs no include path; these checks keep it in
+ * the order of ops.def: an enum numbered by ops.def, and one assertion per op. */
+enum op_check {
+#define MT_OP(ENUM, text, arity, flags) ENUM##_check,
+#include "ir/ops.def"
+#undef MT_OP
+    op_check_count
+};
+#define MT_OP(ENUM, text, arity, flags)                                                            \
+    _Static_assert((int)ENUM == (int)ENUM##_check, #ENUM " is out of order in mtc.h");
+#include "ir/ops.def"
+#undef MT_OP
+_Static_assert((int)MT_OP_COUNT == (int)op_check_count, "mtc.h and ops.def list different ops");
+
 static const mt_op_info infos[MT_OP_COUNT] = {
 #define MT_OP(ENUM, text, arity, flags) [ENUM] = {text, arity, flags},
 #include "ir/ops.def"

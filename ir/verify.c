@@ -12,7 +12,7 @@
 static mt_status verify_updates(const mt_graph *g, mt_diag *d)
 {
     for (int i = 0; i < g->nupdates; i++) {
-        const mt_graph_update *u = &g->updates[i];
+        const mt_update_line *u = &g->updates[i];
         if (u->target < 0 || u->target >= g->nnodes || u->value < 0 || u->value >= g->nnodes)
             return mt_diag_set(d, MT_ERR_INTERNAL, "update %d refers to a node that is not there",
                                i);

@@ -44,7 +44,7 @@ mt_status mt_rewrite_run(const mt_graph *src, mt_rewrite_fn fn, mt_graph **out, 
     if (st == MT_OK && src->has_outputs) /* a graph still being built has none to keep */
         st = mt_graph_set_outputs(rw.dst, outs, src->noutputs, d);
     for (int i = 0; i < src->nupdates && st == MT_OK; i++) {
-        const mt_graph_update *u = &src->updates[i];
+        const mt_update_line *u = &src->updates[i];
         if (rw.map[u->target] < 0)
             st = mt_diag_set(d, MT_ERR_INTERNAL, "update target '%%%s' was dropped",
                              src->nodes[u->target].name);

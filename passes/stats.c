@@ -46,6 +46,9 @@ mt_status mt_graph_stats(const mt_graph *g, mt_stats *s, mt_diag *d)
     }
     for (int i = 0; i < g->noutputs; i++)
         last[g->outputs[i]] = g->nnodes;
+    for (int i = 0; i < g->nupdates; i++)
+        last[g->updates[i].value] = g->nnodes;
+    s->updates = g->nupdates;
 
     double live = 0;
     for (int i = 0; i < g->nnodes; i++)
@@ -109,4 +112,14 @@ void mt_stats_row(mt_buf *b, const char *stage, const mt_stats *s)
     human(by, sizeof by, s->bytes, 1, "B");
     human(pk, sizeof pk, s->peak, 1, "B");
     mt_buf_printf(b, "%-12s %8d %14s %14s %14s\n", stage, s->nodes, f, by, pk);
+}
+
+void mt_stats_updates(mt_buf *b, const mt_stats *s)
+{
+    if (s->updates == 0)
+        return;
+    char bytes[32];
+    human(bytes, sizeof bytes, s->inplace_bytes, 1, "B");
+    mt_buf_printf(b, "updates: %d, %d in place (%s: no copy, no second buffer)\n", s->updates,
+                  s->updates_inplace, bytes);
 }

@@ -18,7 +18,8 @@
  * rand only writes); leaves are already in memory and move nothing.
  * Peak: the largest number of bytes live at once when nodes run in order and each value is
  * freed right after its last user has run. Inputs and params are live throughout; outputs
- * stay live to the end; a node's operands are still live while it writes its result.
+ * and the new values of a step graph's updates stay live to the end; a node's operands are
+ * still live while it writes its result.
  */
 #ifndef MT_PASSES_STATS_H
 #define MT_PASSES_STATS_H
@@ -31,6 +32,10 @@ typedef struct mt_stats {
     double flops; /* doubles: 2*M*N*K alone can pass 2^63 for legal shapes; exact below 2^53 */
     double bytes;
     double peak;
+    /* Step graphs: the updates, and the bytes of those the fused program stores in place over
+     * their param or state (no second buffer, no copy after the run; 0 for graph stages). */
+    int updates, updates_inplace;
+    double inplace_bytes;
 } mt_stats;
 
 /* Fills *s for g. Fails only when out of memory. */
@@ -44,5 +49,8 @@ mt_status mt_graph_stats(const mt_graph *g, mt_stats *s, mt_diag *d);
  * (k, M, G, T, P FLOP; KiB, MiB, GiB, TiB, PiB). */
 void mt_stats_header(mt_buf *b);
 void mt_stats_row(mt_buf *b, const char *stage, const mt_stats *s);
+/* For a step graph's fused program, one line after the table: "updates: 8, 6 in place
+ * (448 B: no copy, no second buffer)". Nothing for other graphs. */
+void mt_stats_updates(mt_buf *b, const mt_stats *s);
 
 #endif

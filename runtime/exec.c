@@ -80,77 +80,65 @@ static void run_kernel(const mt_kexec *x, const mt_kernel *k, mt_kernel_fn fn, m
     mt_pool_run(pool, run_share, &s, s.ntasks);
 }
 
-static mt_status bind_inputs(const mt_kprog *p, const mt_tensor *const *leaves, int nleaves,
-                             void **bufs, mt_diag *d)
+mt_status mt_exec_init(mt_exec *e, const mt_kprog *p, mt_diag *d)
 {
-    for (int b = 0; b < p->nbufs; b++) {
-        const mt_kbuf *u = &p->bufs[b];
-        if (u->kind != MT_KBUF_INPUT)
-            continue;
-        const mt_tensor *t = leaves && u->node < nleaves ? leaves[u->node] : NULL;
-        if (!t)
-            return mt_diag_set(d, MT_ERR_ARG, "cpu: no tensor for %%%s", u->name);
-        if (!mt_type_equal(&t->type, &u->type)) {
-            char a[MT_TYPE_STR_MAX], c[MT_TYPE_STR_MAX];
-            return mt_diag_set(d, MT_ERR_ARG, "cpu: tensor for %%%s is %s but it is declared %s",
-                               u->name, mt_type_str(&t->type, a, sizeof a),
-                               mt_type_str(&u->type, c, sizeof c));
-        }
-        bufs[b] = t->data;
+    e->p = p;
+    e->bufs = mt_calloc((size_t)p->nbufs + 1, sizeof *e->bufs);
+    e->arena = mt_malloc((size_t)p->arena_bytes + 64);
+    if (!e->bufs || !e->arena) {
+        mt_exec_fini(e);
+        return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory for the arena of %lld bytes",
+                           (long long)p->arena_bytes);
     }
+    uintptr_t base = ((uintptr_t)e->arena + 63) & ~(uintptr_t)63;
+    for (int b = 0; b < p->nbufs; b++)
+        if (p->bufs[b].kind == MT_KBUF_TEMP)
+            e->bufs[b] = (unsigned char *)base + p->bufs[b].offset;
     return MT_OK;
 }
 
-mt_status mt_exec_run(const mt_kprog *p, mt_kernel_fn const *fns, mt_pool *pool,
-                      const mt_tensor *const *leaves, int nleaves, mt_tensor **outputs, mt_diag *d)
+void mt_exec_fini(mt_exec *e)
 {
-    for (int i = 0; i < p->noutputs; i++)
-        outputs[i] = NULL;
-    void **bufs = mt_calloc((size_t)p->nbufs + 1, sizeof *bufs);
-    unsigned char *arena = mt_malloc((size_t)p->arena_bytes + 64);
-    mt_status st = MT_OK;
-    if (!bufs || !arena)
-        st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory for the arena of %lld bytes",
-                         (long long)p->arena_bytes);
-    if (st == MT_OK)
-        st = bind_inputs(p, leaves, nleaves, bufs, d);
-    /* Outputs: the first slot naming a buffer gets a fresh tensor; the kernels write into it. */
-    for (int i = 0; i < p->noutputs && st == MT_OK; i++) {
+    mt_free(e->bufs);
+    mt_free(e->arena);
+    e->bufs = NULL;
+    e->arena = NULL;
+}
+
+mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const void *const *leaves,
+                      int nleaves, void *const *outputs, mt_diag *d)
+{
+    const mt_kprog *p = e->p;
+    for (int b = 0; b < p->nbufs; b++) {
+        const mt_kbuf *u = &p->bufs[b];
+        if (u->kind != MT_KBUF_INPUT && u->kind != MT_KBUF_STATE)
+            continue;
+        const void *data = leaves && u->node < nleaves ? leaves[u->node] : NULL;
+        if (!data)
+            return mt_diag_set(d, MT_ERR_ARG, "cpu: no data for %%%s", u->name);
+        /* Kernels only load from input buffers; a STATE buffer is the caller's writable
+         * storage of a param or state, which its update overwrites. */
+        e->bufs[b] = (void *)data;
+    }
+    /* The first output naming a buffer is where the kernels write it. */
+    for (int i = p->noutputs - 1; i >= 0; i--)
+        e->bufs[p->outputs[i]] = outputs[i];
+    for (int k = 0; k < p->nkernels; k++)
+        run_kernel(&p->exec, &p->kernels[k], fns[k], pool, e->bufs);
+    /* Every kernel has read the old values: the updates not stored in place land now. */
+    for (int i = 0; i < p->nupdates; i++) {
+        const mt_kupdate *u = &p->updates[i];
+        const mt_kbuf *t = &p->bufs[u->target];
+        if (u->value != u->target)
+            memcpy(e->bufs[u->target], e->bufs[u->value],
+                   (size_t)t->numel * mt_dtype_size(t->type.dtype));
+    }
+    /* An output the program computes as another one's buffer gets a copy. */
+    for (int i = 0; i < p->noutputs; i++) {
         const mt_kbuf *u = &p->bufs[p->outputs[i]];
-        if (bufs[p->outputs[i]])
-            continue;
-        outputs[i] = mt_tensor_new(u->type);
-        if (!outputs[i])
-            st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory for output %%%s", u->name);
-        else
-            bufs[p->outputs[i]] = outputs[i]->data;
+        if (outputs[i] != e->bufs[p->outputs[i]])
+            memcpy(outputs[i], e->bufs[p->outputs[i]],
+                   (size_t)u->numel * mt_dtype_size(u->type.dtype));
     }
-    if (st == MT_OK) {
-        uintptr_t base = ((uintptr_t)arena + 63) & ~(uintptr_t)63;
-        for (int b = 0; b < p->nbufs; b++)
-            if (p->bufs[b].kind == MT_KBUF_TEMP)
-                bufs[b] = (unsigned char *)base + p->bufs[b].offset;
-        for (int k = 0; k < p->nkernels; k++)
-            run_kernel(&p->exec, &p->kernels[k], fns[k], pool, bufs);
-    }
-    /* An output listed twice gets its own copy the second time. */
-    for (int i = 0; i < p->noutputs && st == MT_OK; i++) {
-        if (outputs[i])
-            continue;
-        int first = 0;
-        while (p->outputs[first] != p->outputs[i])
-            first++;
-        outputs[i] = mt_tensor_clone(outputs[first]);
-        if (!outputs[i])
-            st = mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory copying output %%%s",
-                             p->bufs[p->outputs[i]].name);
-    }
-    if (st != MT_OK)
-        for (int i = 0; i < p->noutputs; i++) {
-            mt_tensor_free(outputs[i]);
-            outputs[i] = NULL;
-        }
-    mt_free(bufs);
-    mt_free(arena);
-    return st;
+    return MT_OK;
 }

@@ -156,8 +156,10 @@ static int dump_stats(const mt_graph *g, const dump_opts *o, mt_diag *d)
     mt_status st = mt_pipeline_run(gr ? gr : g, passes, n, stats_hook, &c, &opt, d);
     if (st == MT_OK) {
         mt_stats fs;
-        if ((st = mt_cpu_stats(opt, &fs, d)) == MT_OK)
+        if ((st = mt_cpu_stats(opt, &fs, d)) == MT_OK) {
             mt_stats_row(&b, "fused", &fs);
+            mt_stats_updates(&b, &fs);
+        }
     }
     mt_graph_free(gr);
     mt_graph_free(opt);

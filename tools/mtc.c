@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen/cpu.h"
 #include "tools/cmd.h"
 
 static const struct {
@@ -13,7 +12,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *doc;
 } commands[] = {
-    {"run", mtc_cmd_run, "run a graph on named tensors (interp, cpu or cuda backend)"},
+    {"run", mtc_cmd_run, "run a graph on named tensors (interp or cpu target)"},
     {"dump", mtc_cmd_dump, "print a graph at a stage of the pipeline (text or Graphviz)"},
     {"show", mtc_cmd_show, "print the tensors of a safetensors file"},
     {"grad", mtc_cmd_grad, "write the gradient graph (reverse-mode autodiff) as MTIR"},
@@ -33,7 +32,6 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    mt_backends_init(); /* registers the compiled backends behind `mtc run --backend` */
     if (argc < 2) {
         usage(stderr);
         return 2;

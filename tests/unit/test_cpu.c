@@ -27,7 +27,6 @@
 #include "passes/lower.h"
 #include "passes/memplan.h"
 #include "passes/pass.h"
-#include "runtime/backend.h"
 #include "runtime/interp.h"
 #include "runtime/pool.h"
 #include "tests/support/cpu_check.h"
@@ -832,30 +831,29 @@ static void dumps_show_kernels_and_optimised_llvm(void **state)
     mt_diag_fini(&d);
 }
 
-static void the_cpu_backend_registers_and_runs_a_graph(void **state)
+static void the_cpu_target_is_in_the_static_table_and_runs_a_graph(void **state)
 {
     (void)state;
-    mt_backends_init();
-    const mt_backend *be = mt_backend_lookup("cpu");
-    assert_non_null(be);
     mt_graph *g = parse("mtir 1\n"
                         "graph g {\n"
                         "  input %x : f64[2]\n"
                         "  %y = mul %x, %x\n"
                         "  output %y\n"
                         "}\n");
-    mt_tensor *x = mt_tensor_new(mt_type_make(MT_DTYPE_F64, 1, (int64_t[]){2}));
-    ((double *)x->data)[0] = 3;
-    ((double *)x->data)[1] = -0.5;
-    const mt_tensor *leaves[2] = {x, NULL};
-    mt_tensor *y = NULL;
     mt_diag d;
     mt_diag_init(&d);
-    assert_int_equal(be->run(g, leaves, &y, &d), MT_OK);
-    assert_true(((double *)y->data)[0] == 9 && ((double *)y->data)[1] == 0.25);
-    mt_tensor_free(x);
-    mt_tensor_free(y);
+    mt_program *p = NULL;
+    assert_int_equal(mt_program_compile(g, "cpu", &p, &d), MT_OK);
+    assert_string_equal(mt_program_target(p), "cpu");
+    const double x[2] = {3, -0.5};
+    double y[2] = {0, 0};
+    assert_int_equal(mt_program_set(p, "x", x, sizeof x, &d), MT_OK);
+    assert_int_equal(mt_program_run(p, &d), MT_OK);
+    assert_int_equal(mt_program_get(p, "y", y, sizeof y, &d), MT_OK);
+    assert_true(y[0] == 9 && y[1] == 0.25);
+    mt_program_free(p);
     mt_graph_free(g);
+    mt_diag_fini(&d);
 }
 
 int main(void)
@@ -883,7 +881,7 @@ int main(void)
         cmocka_unit_test(memory_planning_reuses_dead_buffers_and_works_in_place),
         cmocka_unit_test(missing_or_mistyped_leaves_are_errors_that_name_the_value),
         cmocka_unit_test(dumps_show_kernels_and_optimised_llvm),
-        cmocka_unit_test(the_cpu_backend_registers_and_runs_a_graph),
+        cmocka_unit_test(the_cpu_target_is_in_the_static_table_and_runs_a_graph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,6 +115,57 @@ static void follow_torch(const char *name, const mt_optim *o)
     mt_graph_free(loss);
 }
 
+/* The same through the program API on `target`: params and state stay in the program, which
+ * applies the updates itself (in place where memory planning allows). */
+static void follow_torch_program(const char *target, const char *name, const mt_optim *o)
+{
+    mt_graph *loss = load_graph("tests/torch/optim/mlp.mt"), *g = NULL;
+    mt_tensor_map *data = load_tensors("tests/torch/optim/data.safetensors");
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/torch/optim/%s.safetensors", name);
+    mt_tensor_map *want = load_tensors(rel);
+    mt_diag d;
+    mt_diag_init(&d);
+    assert_int_equal(mt_pass_step(loss, o, NULL, 0, &g, &d), MT_OK);
+    mt_program *p = NULL;
+    if (mt_program_compile(g, target, &p, &d) != MT_OK)
+        fail_msg("%s", d.msg);
+    const char *params[] = {"w1", "b1", "w2", "b2"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(
+            mt_program_set_tensor(p, params[i], mt_tensor_map_get(data, params[i]), &d), MT_OK);
+    double worst = 0;
+    float loss_value;
+    for (int s = 0; s < STEPS; s++) {
+        char xn[16], yn[16], ln[16];
+        snprintf(xn, sizeof xn, "x.%d", s);
+        snprintf(yn, sizeof yn, "y.%d", s);
+        snprintf(ln, sizeof ln, "loss.%d", s);
+        assert_int_equal(mt_program_set_tensor(p, "x", mt_tensor_map_get(data, xn), &d), MT_OK);
+        assert_int_equal(mt_program_set_tensor(p, "y", mt_tensor_map_get(data, yn), &d), MT_OK);
+        assert_int_equal(mt_program_run(p, &d), MT_OK);
+        assert_int_equal(mt_program_get(p, "loss", &loss_value, sizeof loss_value, &d), MT_OK);
+        const mt_tensor *l = mt_tensor_map_get(want, ln);
+        double e =
+            fabs(loss_value - ((float *)l->data)[0]) / fmax(fabs(((float *)l->data)[0]), 1e-3);
+        worst = e > worst ? e : worst;
+    }
+    mt_tensor_map *got = NULL;
+    assert_int_equal(mt_program_params(p, &got, &d), MT_OK);
+    for (int i = 0; i < 4; i++) {
+        double e = rel_err(mt_tensor_map_get(got, params[i]), mt_tensor_map_get(want, params[i]));
+        worst = e > worst ? e : worst;
+    }
+    printf("%s on %s: largest relative error over %d steps %.3g\n", name, target, STEPS, worst);
+    assert_true(worst < 1e-4);
+    mt_tensor_map_free(got);
+    mt_program_free(p);
+    mt_tensor_map_free(data);
+    mt_tensor_map_free(want);
+    mt_graph_free(g);
+    mt_graph_free(loss);
+}
+
 static void sgd_follows_torch_optim_sgd(void **state)
 {
     (void)state;
@@ -122,6 +173,8 @@ static void sgd_follows_torch_optim_sgd(void **state)
     mt_optim_defaults(&o, MT_OPTIM_SGD);
     o.lr = 0.1;
     follow_torch("sgd", &o);
+    follow_torch_program("interp", "sgd", &o);
+    follow_torch_program("cpu", "sgd", &o);
 }
 
 static void sgd_with_momentum_and_weight_decay_follows_torch(void **state)
@@ -133,6 +186,7 @@ static void sgd_with_momentum_and_weight_decay_follows_torch(void **state)
     o.momentum = 0.9;
     o.weight_decay = 0.01;
     follow_torch("sgd_momentum", &o);
+    follow_torch_program("cpu", "sgd_momentum", &o);
 }
 
 static void adam_follows_torch_optim_adam(void **state)
@@ -142,6 +196,7 @@ static void adam_follows_torch_optim_adam(void **state)
     mt_optim_defaults(&o, MT_OPTIM_ADAM);
     o.lr = 0.01;
     follow_torch("adam", &o);
+    follow_torch_program("cpu", "adam", &o);
 }
 
 static void adam_with_its_own_betas_and_weight_decay_follows_torch(void **state)
@@ -155,6 +210,8 @@ static void adam_with_its_own_betas_and_weight_decay_follows_torch(void **state)
     o.eps = 1e-6;
     o.weight_decay = 0.05;
     follow_torch("adam_decay", &o);
+    follow_torch_program("interp", "adam_decay", &o);
+    follow_torch_program("cpu", "adam_decay", &o);
 }
 
 static void the_step_graph_keeps_the_loss_graph_signature_and_names_its_state(void **state)
@@ -196,7 +253,7 @@ static void a_counter_named_step_advances_each_step(void **state)
     mt_optim o;
     mt_optim_defaults(&o, MT_OPTIM_SGD);
     assert_int_equal(mt_pass_step(loss, &o, NULL, 0, &g, &d), MT_OK);
-    const mt_graph_update *u = mt_graph_update_of(g, mt_graph_find(g, "step"));
+    const mt_update_line *u = mt_graph_update_of(g, mt_graph_find(g, "step"));
     assert_non_null(u);
     assert_string_equal(g->nodes[u->value].name, "step.next");
     mt_graph_free(g);
