@@ -5,7 +5,7 @@
  * flag and a forward function. Building a model is building a tree:
  *
  *     mt_module *net = mt_module_new("Net", NULL);
- *     mt_module_add_child(net, "conv1", mt_nn_conv2d(1, 8, k5, s1, p0, 1, MT_DTYPE_F32));
+ *     mt_module_add_child(net, "conv1", mt_nn_conv2d_new(1, 8, k5, s1, p0, 1, MT_DTYPE_F32));
  *     ...
  *     mt_module_init(net, seed);           (PyTorch's default initialisation, seeded)
  *
@@ -17,7 +17,7 @@
  * `fc2: matmul: inner dims of f32[64,120] and f32[84,10] differ`.
  *
  * Ownership: a module owns its parameters' tensors and its children; mt_module_free frees the
- * subtree. mt_module_add_child takes the child, also on failure. Strings passed in are copied.
+ * subtree. mt_module_add_child takes the child. Strings passed in are copied.
  */
 #ifndef MT_FRONTEND_MODULE_H
 #define MT_FRONTEND_MODULE_H
@@ -72,7 +72,7 @@ void mt_module_free(mt_module *m); /* frees the subtree; NULL is fine */
 int mt_module_add_param(mt_module *m, const char *name, mt_type type, double bound);
 /* Adds `child` (owned from now on, also on failure) under `name`; NULL `name` gives the next
  * index ("0", "1", ... as nn.Sequential). Returns child, or NULL on failure (out of memory, a
- * name as above, a child that already has a parent). */
+ * name as above). A child that already has a parent is refused and stays with that parent. */
 mt_module *mt_module_add_child(mt_module *m, const char *name, mt_module *child);
 
 /* Lookups by name: NULL / -1 when absent. */
