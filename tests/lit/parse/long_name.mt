@@ -1,3 +1,5 @@
+# (A template, not a graph: %%W becomes a long name in each RUN line, so it lives with the
+# malformed files.)
 # Every name a graph holds prints and parses back: value names are at most 255 characters,
 # everywhere. The gradient of a param named with 250 characters is %grad.NAME (255) and reads
 # back; with 251 characters %grad.NAME would not fit, and `mtc grad` says so instead of writing
@@ -10,7 +12,7 @@
 # CHECK: output %l, %grad.wwwwwwwwww{{w+}}, %grad.x
 # LONG: {{.*}}.251.mt: value name '%grad.wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...' is longer than 255 characters
 # FITS: param %vvvvvvvvvv{{v+}} : f32[3]
-# PARSE: {{.*}}.256.mt:17:9: value name '%vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv...' is longer than 255 characters
+# PARSE: {{.*}}.256.mt:[[# @LINE + 4]]:9: value name '%vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv...' is longer than 255 characters
 mtir 1
 graph g {
   input %x : f32[3]
