@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,14 +78,16 @@ int mtc_write_text(const char *path, const char *text, mt_diag *d)
 int mtc_close_stdout(int rc)
 {
     /* stdio keeps what it could not write and tries again at fclose, so fclose's errno is the
-     * reason even when the first failure was long ago. */
-    int failed = ferror(stdout);
+     * reason even when the first failure was long ago. A stdout closed by the shell (>&-) is
+     * no error for a command that wrote nothing to it (as gnulib's close_stdout has it). */
+    int pending = __fpending(stdout) != 0, failed = ferror(stdout);
     errno = 0;
-    if (fclose(stdout) == 0 && !failed)
+    int close_failed = fclose(stdout) != 0;
+    if (!failed && (!close_failed || (!pending && errno == EBADF)))
         return rc;
     mt_diag d;
     mt_diag_init(&d);
-    if (errno)
+    if (close_failed && errno)
         mt_diag_set_at(&d, MT_ERR_IO, "<stdout>", 0, 0, "write failed: %s", strerror(errno));
     else
         mt_diag_set_at(&d, MT_ERR_IO, "<stdout>", 0, 0,

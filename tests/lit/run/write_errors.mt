@@ -15,11 +15,16 @@
 # A file that cannot be written names the file.
 # RUN: exits 1 %mtc run %s --in %S/affine.in.safetensors --out /dev/full --backend interp 2>&1 | FileCheck %s --check-prefix=DEVFULL
 # RUN: exits 1 %mtc grad %s -o /dev/full 2>&1 | FileCheck %s --check-prefix=DEVFULL
+# A stdout the shell closed is an error for a command that writes to it, and none for one that
+# does not.
+# RUN: exits 1 %mtc dump %s 2> %t.err >&- && FileCheck %s --check-prefix=CLOSED < %t.err
+# RUN: %mtc run %s --in %S/affine.in.safetensors --out %t.out --backend interp >&-
 # A failing command keeps its own message and status.
 # RUN: exits 1 %mtc show %S/nope.safetensors > /dev/full 2> %t.err && FileCheck %s --check-prefix=NOFILE < %t.err
 # CHECK: <stdout>: write failed: No space left on device
 # DEVSTDOUT: /dev/stdout: write failed: No space left on device
 # DEVFULL: /dev/full: write failed: No space left on device
+# CLOSED: <stdout>: write failed: Bad file descriptor
 # NOFILE: nope.safetensors: cannot open
 mtir 1
 graph affine {
