@@ -167,8 +167,8 @@ static mt_status replace(const char *target, const struct stat *old, const char 
         /* The owner first: changing it clears set-id bits that the mode then restores. Only
          * root may give a file away, so a failure here is no error. */
         if ((old->st_uid != geteuid() || old->st_gid != getegid()) &&
-            fchown(fd, old->st_uid, old->st_gid) != 0) {
-        }
+            fchown(fd, old->st_uid, old->st_gid) != 0)
+            errno = 0; /* not root: the new file stays ours */
         ok = fchmod(fd, old->st_mode & 07777) == 0;
     }
     ok = ok && write_fd(fd, parts, nparts) && fsync(fd) == 0;
