@@ -96,6 +96,14 @@ static int table_insert(mt_graph *g, int id)
     return 1;
 }
 
+/* The longest value name a graph holds. Names that passes derive from others (grad.W,
+ * adam.m.W, sgd.mom.W.next) are built in buffers with room for this plus their prefix, and are
+ * refused here when they grow past it, so every name a graph holds prints and parses back
+ * (ir/parse.c reads names of any length and leaves the limit to this file). */
+#define MAX_NAME_LEN 255
+
+static int name_too_long(const char *s) { return strnlen(s, MAX_NAME_LEN + 1) > MAX_NAME_LEN; }
+
 static int valid_name(const char *s)
 {
     if (!*s)
@@ -118,6 +126,10 @@ static int append(mt_graph *g, const mt_node *n, const char *name, const char *f
             snprintf(fresh, sizeof fresh, "%d", g->fresh++);
         while (mt_graph_find(g, fresh) >= 0);
         name = fresh;
+    } else if (name_too_long(name)) {
+        mt_diag_set_at(d, MT_ERR_ARG, file, n->line, n->col,
+                       "value name '%%%.40s...' is longer than %d characters", name, MAX_NAME_LEN);
+        return -1;
     } else if (!valid_name(name)) {
         mt_diag_set_at(d, MT_ERR_ARG, file, n->line, n->col,
                        "bad value name '%%%s': use letters, digits, '_' and '.'", name);
@@ -365,6 +377,9 @@ mt_status mt_graph_rename(mt_graph *g, int id, const char *name, mt_diag *d)
         return MT_OK;
     if (other >= 0)
         return mt_diag_set(d, MT_ERR_ARG, "rename: '%%%s' is already taken", name);
+    if (name_too_long(name))
+        return mt_diag_set(d, MT_ERR_ARG, "value name '%%%.40s...' is longer than %d characters",
+                           name, MAX_NAME_LEN);
     if (!valid_name(name))
         return mt_diag_set(d, MT_ERR_ARG, "rename: bad value name '%s'", name);
     const char *copy = mt_arena_strdup(&g->arena, name);

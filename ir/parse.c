@@ -221,6 +221,23 @@ static mt_status token_text(parser *ps, char *buf, size_t size, const char *what
     return MT_OK;
 }
 
+/* The current token's text as a C string: in buf when it fits, else in a new string stored in
+ * *heap for the caller to free. Value names have no limit here: the graph decides which names
+ * it holds (ir/graph.c), so whatever it holds and prints reads back. NULL when out of memory. */
+static const char *token_str(parser *ps, char *buf, size_t size, char **heap)
+{
+    *heap = NULL;
+    if (ps->t.len < size) {
+        memcpy(buf, ps->t.s, ps->t.len);
+        buf[ps->t.len] = 0;
+        return buf;
+    }
+    *heap = mt_strndup(ps->t.s, ps->t.len);
+    if (!*heap)
+        mt_diag_set(ps->d, MT_ERR_NOMEM, "out of memory");
+    return *heap;
+}
+
 static mt_status parse_int(parser *ps, int64_t *out)
 {
     if (ps->t.kind != T_NUMBER || !ps->t.is_int)
@@ -325,24 +342,31 @@ static mt_status parse_value_ref(parser *ps, int *id)
 {
     if (ps->t.kind != T_VALUE)
         return expected(ps, "a value like %x");
-    char name[256];
-    if (token_text(ps, name, sizeof name, "value name"))
+    char buf[256], *heap;
+    const char *name = token_str(ps, buf, sizeof buf, &heap);
+    if (!name)
         return ps->d->status;
     *id = mt_graph_find(ps->g, name);
+    mt_free(heap);
     if (*id < 0)
-        return err_at(ps, ps->t.line, ps->t.col, "undefined value '%%%s'", name);
+        return err_at(ps, ps->t.line, ps->t.col, "undefined value '%%%.*s'",
+                      (int)(ps->t.len > 200 ? 200 : ps->t.len), ps->t.s);
     next(ps);
     return MT_OK;
 }
 
-static mt_status take_name(parser *ps, char *name, size_t size)
+/* The name a definition gives (any length; the graph checks it when the node is added): in buf
+ * or in *heap, which the caller frees. */
+static mt_status take_name(parser *ps, char *buf, size_t size, const char **name, char **heap)
 {
+    *heap = NULL;
     if (ps->t.kind != T_VALUE)
         return expected(ps, "a value like %x");
-    if (token_text(ps, name, size, "value name"))
+    if (!(*name = token_str(ps, buf, size, heap)))
         return ps->d->status;
-    if (mt_graph_find(ps->g, name) >= 0)
-        return err_at(ps, ps->t.line, ps->t.col, "value '%%%s' is already defined", name);
+    if (mt_graph_find(ps->g, *name) >= 0)
+        return err_at(ps, ps->t.line, ps->t.col, "value '%%%.*s' is already defined",
+                      (int)(ps->t.len > 200 ? 200 : ps->t.len), ps->t.s);
     next(ps);
     return MT_OK;
 }
@@ -431,14 +455,32 @@ static const struct {
     {MT_OP_RAND, MT_A_SEED, "seed"},
 };
 
-/* %v = op %a, %b key=val ... [: TYPE] */
-static mt_status parse_node(parser *ps)
+/* Attributes are separated by whitespace: `stride=2padding=1` reads as two attributes only by
+ * accident of the lexer, and the printer never writes it. */
+static int after_space(const parser *ps)
+{
+    return ps->t.s > ps->text && (ps->t.s[-1] == ' ' || ps->t.s[-1] == '\t');
+}
+
+/* dim= in the text is an axis; the graph's marker for "every axis" (MT_DIM_ALL) is what an
+ * absent dim means, so the same number written out is out of range like any other. */
+static mt_status check_dim(parser *ps, mt_op op, const int *in, int nin, const mt_attrs *a,
+                           int line, int col)
+{
+    if (a->dim != MT_DIM_ALL)
+        return MT_OK;
+    char ts[MT_TYPE_STR_MAX];
+    if (nin == 0)
+        return err_at(ps, line, col, "%s: dim %lld is out of range", mt_op_name(op),
+                      (long long)a->dim);
+    return err_at(ps, line, col, "%s: dim %lld is out of range for %s", mt_op_name(op),
+                  (long long)a->dim, mt_type_str(&ps->g->nodes[in[0]].type, ts, sizeof ts));
+}
+
+/* The rest of `%v = op %a, %b key=val ... [: TYPE]` after the name. */
+static mt_status parse_node_rest(parser *ps, const char *name, int line, int col)
 {
     mt_status st;
-    int line = ps->t.line, col = ps->t.col;
-    char name[256];
-    if ((st = take_name(ps, name, sizeof name)))
-        return st;
     if ((st = expect_punct(ps, '=')))
         return st;
     if (ps->t.kind != T_IDENT)
@@ -463,9 +505,16 @@ static mt_status parse_node(parser *ps)
     mt_attrs a;
     mt_attrs_init(&a);
     unsigned seen = 0;
-    while (ps->t.kind == T_IDENT)
+    while (ps->t.kind == T_IDENT) {
+        if (!after_space(ps))
+            return err_at(ps, ps->t.line, ps->t.col,
+                          "%s: expected whitespace before attribute '%.*s'", mt_op_name((mt_op)op),
+                          (int)(ps->t.len > 40 ? 40 : ps->t.len), ps->t.s);
         if ((st = parse_attr(ps, (mt_op)op, &a, &seen)))
             return st;
+    }
+    if ((seen & MT_A_DIM) && (st = check_dim(ps, (mt_op)op, in, nin, &a, line, col)))
+        return st;
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (required[i].op == (mt_op)op && !(seen & required[i].bit))
             return err_at(ps, line, col, "%s: missing attribute '%s'", mt_op_name((mt_op)op),
@@ -484,22 +533,34 @@ static mt_status parse_node(parser *ps)
     return expect_eol(ps);
 }
 
+static mt_status parse_node(parser *ps)
+{
+    int line = ps->t.line, col = ps->t.col;
+    char buf[256], *heap;
+    const char *name;
+    mt_status st = take_name(ps, buf, sizeof buf, &name, &heap);
+    if (st == MT_OK)
+        st = parse_node_rest(ps, name, line, col);
+    mt_free(heap);
+    return st;
+}
+
 static mt_status parse_leaf(parser *ps, mt_op op)
 {
-    mt_status st;
     next(ps);
     int line = ps->t.line, col = ps->t.col;
-    char name[256];
-    if ((st = take_name(ps, name, sizeof name)))
-        return st;
-    if ((st = expect_punct(ps, ':')))
-        return st;
+    char buf[256], *heap;
+    const char *name;
+    mt_status st = take_name(ps, buf, sizeof buf, &name, &heap);
+    if (st == MT_OK)
+        st = expect_punct(ps, ':');
     mt_type t;
-    if ((st = parse_type(ps, &t)))
-        return st;
-    if (mt_graph_add_leaf(ps->g, op, name, t, ps->file, line, col, ps->d) < 0)
-        return ps->d->status;
-    return expect_eol(ps);
+    if (st == MT_OK)
+        st = parse_type(ps, &t);
+    if (st == MT_OK && mt_graph_add_leaf(ps->g, op, name, t, ps->file, line, col, ps->d) < 0)
+        st = ps->d->status;
+    mt_free(heap);
+    return st == MT_OK ? expect_eol(ps) : st;
 }
 
 /* update %target <- %value */

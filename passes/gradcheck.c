@@ -248,6 +248,17 @@ mt_status mt_gradcheck_compare(const mt_graph *g, const mt_tensor *const *leaves
         if (is_leaf(mt_graph_node_op(g, id)))
             gl[mt_graph_find(gg, mt_graph_node_name(g, id))] = leaves[id];
     st = mt_interp_run(gg, gl, outs, d);
+    /* Neither side means anything where the loss is inf or nan: every param would look wrong,
+     * and the one blamed would be an accident of the order. Name the cause instead. */
+    double loss = st == MT_OK ? ((const double *)outs[0]->data)[0] : 0;
+    if (st == MT_OK && !isfinite(loss))
+        st = mt_diag_set(d, MT_ERR_ARG,
+                         "the loss %%%s is not finite at the given inputs (it is %s): gradients "
+                         "cannot be checked there",
+                         mt_graph_node_name(g, g->outputs[0]),
+                         isnan(loss) ? "nan"
+                         : loss > 0  ? "inf"
+                                     : "-inf");
     for (int i = 0; i < nwrt && st == MT_OK; i++) {
         mt_tensor *num = NULL;
         st = mt_gradcheck_numeric(g, leaves, wrt[i], eps, &num, d);
@@ -298,6 +309,15 @@ static mt_graph *one_node_graph(const mt_graph *g, const mt_node *n, mt_diag *d)
     return h;
 }
 
+static int all_finite(const mt_tensor *t)
+{
+    const double *x = t->data;
+    for (int64_t i = 0; i < mt_type_numel(&t->type); i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
 static mt_status check_node(const mt_graph *g, int id, mt_tensor *const *values, uint64_t *state,
                             double eps, double tol, mt_gradcheck_node *bad, mt_diag *d)
 {
@@ -306,8 +326,8 @@ static mt_status check_node(const mt_graph *g, int id, mt_tensor *const *values,
     for (int k = 0; k < n->nin; k++)
         if (mt_ad_differentiable(n->op, k))
             wrt[nwrt++] = k; /* param xk has id k in the one-node graph */
-    if (nwrt == 0)
-        return MT_OK;
+    if (nwrt == 0 || !all_finite(values[id]))
+        return MT_OK; /* where a value is inf or nan, neither side of the check means anything */
     mt_graph *h = one_node_graph(g, n, d);
     if (!h)
         return d->status;

@@ -13,20 +13,18 @@
  * silently writing byte-swapped files. The header length is decoded byte by byte anyway.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "ir/alloc.h"
 #include "ir/type.h"
+#include "runtime/outfile.h"
 #include "runtime/tensor.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -442,8 +440,6 @@ static char *build_header(const mt_tensor_map *m, size_t *hlen)
     return mt_buf_take(&b);
 }
 
-static int write_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
-
 mt_status mt_safetensors_save(const char *path, const mt_tensor_map *m, mt_diag *d)
 {
     if (!path || !m)
@@ -455,62 +451,22 @@ mt_status mt_safetensors_save(const char *path, const mt_tensor_map *m, mt_diag 
                                   "reserved for the header's metadata");
     size_t hlen = 0;
     char *header = build_header(m, &hlen);
-    if (!header)
-        return mt_diag_set_at(d, MT_ERR_NOMEM, path, 0, 0, "out of memory writing the file");
-
-    /* Write beside the target and rename over it: readers and crashes see the old file or the
-     * whole new one, never half of one. O_EXCL with a per-process counter makes the name ours;
-     * mode 0666 lets the umask decide permissions like any other new file. */
-    static atomic_uint counter;
-    size_t tlen = strlen(path) + 64;
-    char *tmp = mt_malloc(tlen);
-    if (!tmp) {
+    int n = mt_tensor_map_count(m);
+    mt_span *parts = header ? mt_calloc((size_t)n + 2, sizeof *parts) : NULL;
+    if (!parts) {
         mt_free(header);
         return mt_diag_set_at(d, MT_ERR_NOMEM, path, 0, 0, "out of memory writing the file");
     }
-    int fd = -1;
-    for (int tries = 0; tries < 100 && fd < 0; tries++) {
-        snprintf(tmp, tlen, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        mt_status st =
-            mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot create temporary file '%s': %s", tmp,
-                           strerror(errno));
-        mt_free(tmp);
-        mt_free(header);
-        return st;
-    }
-    FILE *f = fdopen(fd, "wb");
-    int ok = f != NULL;
-    if (!f)
-        close(fd);
     unsigned char lenbytes[8];
     for (int i = 0; i < 8; i++)
         lenbytes[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    ok = ok && write_all(f, lenbytes, 8) && write_all(f, header, hlen);
-    for (int i = 0; ok && i < mt_tensor_map_count(m); i++) {
-        const mt_tensor *t = mt_tensor_map_at(m, i);
-        ok = write_all(f, t->data, t->nbytes);
-    }
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    if (f && fclose(f) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        err = errno;
-    }
-    mt_status st = MT_OK;
-    if (!ok) {
-        unlink(tmp);
-        st = mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot write: %s", strerror(err));
-    }
-    mt_free(tmp);
+    parts[0] = (mt_span){lenbytes, 8};
+    parts[1] = (mt_span){header, hlen};
+    for (int i = 0; i < n; i++)
+        parts[i + 2] = (mt_span){mt_tensor_map_at(m, i)->data, mt_tensor_map_at(m, i)->nbytes};
+    /* Atomic over a regular file, through to a FIFO or device, symlinks followed. */
+    mt_status st = mt_outfile_write(path, parts, n + 2, d);
+    mt_free(parts);
     mt_free(header);
     return st;
 }

@@ -1,14 +1,12 @@
 /* cli.c - helpers shared by the subcommands: error printing and argument lists. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "runtime/outfile.h"
 #include "tools/cmd.h"
 
 int mtc_fail(const mt_diag *d)
@@ -71,77 +69,32 @@ int mtc_value_list(const mt_graph *g, const char *list, int *ids, int max, mt_di
     return n;
 }
 
-static int write_all(int fd, const char *text, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, text, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 0;
-        text += n;
-        len -= (size_t)n;
-    }
-    return 1;
-}
-
 int mtc_write_text(const char *path, const char *text, mt_diag *d)
 {
-    size_t len = strlen(text);
-    if (!path) {
-        if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
-            mt_diag_set_at(d, MT_ERR_IO, "<stdout>", 0, 0, "write failed: %s", strerror(errno));
-            return 0;
-        }
-        return 1;
-    }
-    struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) { /* a FIFO, /dev/stdout, a device */
-        int fd = open(path, O_WRONLY);
-        int ok = fd >= 0 && write_all(fd, text, len);
-        int err = errno;
-        if (fd >= 0 && close(fd) != 0 && ok) {
-            ok = 0;
-            err = errno;
-        }
-        if (!ok)
-            mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot write: %s", strerror(err));
-        return ok;
-    }
-    /* Through a symlink, the file it names is the one replaced. */
-    char real[PATH_MAX];
-    const char *target = realpath(path, real) ? real : path;
-    char tmp[PATH_MAX + 16];
-    if (snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", target) >= (int)sizeof tmp) {
-        mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "path too long");
-        return 0;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot create a file beside it: %s",
-                       strerror(errno));
-        return 0;
-    }
-    /* mkstemp makes the file 0600: give it the mode a plain create (or the old file) has. */
-    mode_t mask = umask(0);
-    umask(mask);
-    struct stat old;
-    mode_t mode = stat(target, &old) == 0 ? old.st_mode & 07777 : 0666 & ~mask;
-    int ok = fchmod(fd, mode) == 0 && write_all(fd, text, len) && fsync(fd) == 0;
-    int err = errno;
-    if (close(fd) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    if (ok && rename(tmp, target) != 0) {
-        ok = 0;
-        err = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "write failed: %s", strerror(err));
-    }
-    return ok;
+    mt_span all = {text, strlen(text)};
+    return mt_outfile_write(path, &all, 1, d) == MT_OK;
+}
+
+int mtc_close_stdout(int rc)
+{
+    /* stdio keeps what it could not write and tries again at fclose, so fclose's errno is the
+     * reason even when the first failure was long ago. A stdout closed by the shell (>&-) is
+     * no error for a command that wrote nothing to it (as gnulib's close_stdout has it). */
+    int pending = __fpending(stdout) != 0, failed = ferror(stdout);
+    errno = 0;
+    int close_failed = fclose(stdout) != 0;
+    if (!failed && (!close_failed || (!pending && errno == EBADF)))
+        return rc;
+    mt_diag d;
+    mt_diag_init(&d);
+    if (close_failed && errno)
+        mt_diag_set_at(&d, MT_ERR_IO, "<stdout>", 0, 0, "write failed: %s", strerror(errno));
+    else
+        mt_diag_set_at(&d, MT_ERR_IO, "<stdout>", 0, 0,
+                       "write failed: an earlier write failed and its reason is lost");
+    mtc_fail(&d);
+    mt_diag_fini(&d);
+    return rc ? rc : 1;
 }
 
 int mtc_parse_double(const char *cmd, const char *flag, const char *s, double *out)

@@ -22,10 +22,15 @@ int mtc_fail(const mt_diag *d);
 int mtc_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when argv holds -h or --help. */
 int mtc_wants_help(int argc, char **argv);
-/* Writes text to `path` (stdout when NULL). A regular file (or a new path) is replaced
- * atomically: written beside it, then renamed over it, so a failed write leaves the old file;
- * a FIFO or device is written through. Returns 1, or 0 with d naming the file and the reason. */
+/* Writes text to `path` (stdout when NULL) by the rules of mt_outfile_write (runtime/outfile.h):
+ * a regular file (or a new path) is replaced atomically, so a failed write leaves the old file;
+ * a FIFO or device is written through; a symlink is followed. Returns 1, or 0 with d naming the
+ * file and the reason. */
 int mtc_write_text(const char *path, const char *text, mt_diag *d);
+/* Closes stdout after a command that returned `rc`: a write that failed at any point (a full
+ * disk, `> /dev/full`) is reported as "<stdout>: write failed: REASON" and makes the exit status
+ * 1 (a failing rc is kept). Returns the exit status. */
+int mtc_close_stdout(int rc);
 /* Parses a flag's number (the whole string); 0 and a usage error on anything else. */
 int mtc_parse_double(const char *cmd, const char *flag, const char *s, double *out);
 /* Splits "a,b,c" into graph value ids; an unknown name is a user error naming it. Returns the

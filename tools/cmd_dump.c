@@ -38,7 +38,8 @@ enum { NSTAGES = sizeof stages / sizeof stages[0] };
 
 typedef struct dump_opts {
     int dot, provenance, why;
-    const char *wrt; /* NULL: no grad stage unless asked for by name */
+    const char *wrt;  /* NULL: no grad stage unless asked for by name */
+    const char *file; /* the graph file, to locate --wrt errors */
 } dump_opts;
 
 /* Prints graph g in the requested format. */
@@ -53,12 +54,29 @@ static int print_graph(const mt_graph *g, const dump_opts *o, unsigned flags, mt
 }
 
 /* The gradient graph of g for the --wrt list (every param when NULL). */
-static mt_status grad_of(const mt_graph *g, const char *wrt, mt_graph **out, mt_diag *d)
+static mt_status grad_of(const mt_graph *g, const dump_opts *o, mt_graph **out, mt_diag *d)
 {
     int ids[256], n = 0;
-    if (wrt && (n = mtc_value_list(g, wrt, ids, 256, d)) < 0)
+    if (o->wrt && (n = mtc_value_list(g, o->wrt, ids, 256, d)) <= 0) {
+        char msg[MT_DIAG_MSG];
+        memcpy(msg, d->msg, sizeof msg);
+        if (n == 0)
+            mt_diag_set(d, MT_ERR_ARG, "no values given");
+        /* as `mtc grad` says it */
+        snprintf(d->msg, sizeof d->msg, "--wrt: %.400s", n ? msg : "no values given");
+        snprintf(d->file, sizeof d->file, "%s", o->file);
         return d->status;
-    return mt_pass_grad(g, wrt ? ids : NULL, n, out, d);
+    }
+    return mt_pass_grad(g, o->wrt ? ids : NULL, n, out, d);
+}
+
+/* Checks the --wrt list as the grad stage would take it, for a dump that does not use it. */
+static int check_wrt(const mt_graph *g, const dump_opts *o, mt_diag *d)
+{
+    mt_graph *gr = NULL;
+    mt_status st = grad_of(g, o, &gr, d);
+    mt_graph_free(gr);
+    return st != MT_OK;
 }
 
 /* The graph at stage k (0 parsed, 1 grad, 2 optimized): *out is g itself for parsed, else a new
@@ -71,7 +89,7 @@ static mt_status graph_at(const mt_graph *g, int k, const dump_opts *o, mt_graph
         return MT_OK;
     }
     mt_graph *gr = NULL;
-    if ((k == 1 || o->wrt) && grad_of(g, o->wrt, &gr, d) != MT_OK)
+    if ((k == 1 || o->wrt) && grad_of(g, o, &gr, d) != MT_OK)
         return d->status;
     if (k == 1) {
         *out = gr;
@@ -145,7 +163,7 @@ static int dump_stats(const mt_graph *g, const dump_opts *o, mt_diag *d)
     add_row(&c, "parsed", g);
     mt_graph *gr = NULL, *opt = NULL;
     if (o->wrt) {
-        if (grad_of(g, o->wrt, &gr, d) != MT_OK) {
+        if (grad_of(g, o, &gr, d) != MT_OK) {
             mt_buf_fini(&b);
             return 1;
         }
@@ -210,6 +228,7 @@ int mtc_cmd_dump(int argc, char **argv)
     }
     if (!file)
         return mtc_usage_error("dump", "no graph file given");
+    o.file = file;
     if (!strcmp(format, "dot"))
         o.dot = 1;
     else if (strcmp(format, "text"))
@@ -220,6 +239,14 @@ int mtc_cmd_dump(int argc, char **argv)
             k = i;
     if (k < 0)
         return mtc_usage_error("dump", "unknown stage '%s'", stage);
+    /* Graphviz draws graphs; the later stages are kernels and code, which it cannot show. */
+    if (o.dot && (stats || all || k > 2))
+        return mtc_usage_error("dump",
+                               "--format dot applies to the graph stages (parsed, grad, "
+                               "optimized), not %s",
+                               stats ? "--stats"
+                               : all ? "--all"
+                                     : stage);
 
     mt_diag d;
     mt_diag_init(&d);
@@ -227,6 +254,8 @@ int mtc_cmd_dump(int argc, char **argv)
     int rc = 1;
     if (mt_graph_parse_file(file, &g, &d) == MT_OK) {
         rc = 0;
+        if (o.wrt && k == 0 && !all && !stats)
+            rc = check_wrt(g, &o, &d); /* no stage uses it, but a wrong one is still wrong */
         if (stats)
             rc = dump_stats(g, &o, &d);
         for (int i = all ? 0 : k; !stats && i <= (all ? NSTAGES - 1 : k) && rc == 0; i++) {

@@ -23,11 +23,27 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mtc COMMAND [ARGS...]\n\nMiniTorch as an ahead-of-time graph compiler.\n\n"
+    fprintf(f, "usage: mtc COMMAND [ARGS...]\n       mtc --version\n\nMiniTorch as an "
+               "ahead-of-time graph compiler.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].doc);
     fprintf(f, "\n'mtc COMMAND --help' describes each command.\n");
+}
+
+#ifndef MTC_VERSION /* set by CMake from project(VERSION) */
+#define MTC_VERSION "unknown"
+#endif
+#ifndef MTC_GIT_COMMIT
+#define MTC_GIT_COMMIT ""
+#endif
+
+static void version(void)
+{
+    if (MTC_GIT_COMMIT[0])
+        printf("mtc %s (git %s)\n", MTC_VERSION, MTC_GIT_COMMIT);
+    else
+        printf("mtc %s\n", MTC_VERSION);
 }
 
 int main(int argc, char **argv)
@@ -38,11 +54,17 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return 0;
+        return mtc_close_stdout(0);
     }
+    if (!strcmp(argv[1], "--version")) {
+        version();
+        return mtc_close_stdout(0);
+    }
+    /* Every command's output is checked here once: a write to a full disk or a closed pipe
+     * fails the command instead of passing silently. */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+            return mtc_close_stdout(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "mtc: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -492,7 +492,7 @@ static void a_failed_save_names_the_path_and_leaves_no_temporary_file(void **sta
     assert_string_equal(d.file, path);
     assert_non_null(strstr(d.msg, strerror(ENOENT)));
 
-    /* The rename fails when the target is a non-empty directory: the temporary file goes. */
+    /* A directory is refused, and no temporary file is left beside it. */
     tmp_path(path, sizeof path, "adir");
     assert_int_equal(mkdir(path, 0700), 0);
     char inner[600];
