@@ -403,6 +403,67 @@ static void a_thousand_runs_do_not_grow_memory(void **state)
     }
 }
 
+/* A step graph: w <- w - 0.5 x (in place on cpu), and a counter state. A thousand steps keep
+ * the params in the program, allocate nothing on cpu, and land where the arithmetic says. */
+static void a_thousand_steps_keep_state_in_place_without_growth(void **state)
+{
+    (void)state;
+    const char *text = "mtir 1\n"
+                       "graph sgd {\n"
+                       "  input %x : f32[4]\n"
+                       "  param %w : f32[4]\n"
+                       "  state %n : f32[]\n"
+                       "  %xw = mul %x, %w\n"
+                       "  %loss = sum %xw\n"
+                       "  %lr = const value=0.5 : f32[]\n"
+                       "  %g = mul %x, %lr\n"
+                       "  %w.next = sub %w, %g\n"
+                       "  %one = const value=1 : f32[]\n"
+                       "  %n.next = add %n, %one\n"
+                       "  update %w <- %w.next\n"
+                       "  update %n <- %n.next\n"
+                       "  output %loss\n"
+                       "}\n";
+    const float x[4] = {0.25f, -0.5f, 1, 2}, w0[4] = {1, 2, 3, 4};
+    for (int t = 0; t < NTARGETS; t++) {
+        mt_program *p = compile(text, targets[t]);
+        mt_diag d;
+        mt_diag_init(&d);
+        float loss, w[4], n;
+        assert_int_equal(mt_program_bind_input(p, "x", x, sizeof x, &d), MT_OK);
+        assert_int_equal(mt_program_set(p, "w", w0, sizeof w0, &d), MT_OK);
+        assert_int_equal(mt_program_bind_output(p, "loss", &loss, sizeof loss, &d), MT_OK);
+        assert_int_equal(mt_program_run(p, &d), MT_OK);
+        mt_test_alloc_fail_nth(0);
+        mt_status st = MT_OK;
+        for (int run = 1; run < 1000 && st == MT_OK; run++)
+            st = mt_program_run(p, &d);
+        long calls = mt_test_alloc_calls(), live = mt_test_alloc_live();
+        mt_test_alloc_restore();
+        assert_int_equal(st, MT_OK);
+        assert_int_equal(live, 0);
+        if (!strcmp(targets[t], "cpu"))
+            assert_int_equal(calls, 0);
+        assert_int_equal(mt_program_get(p, "w", w, sizeof w, &d), MT_OK);
+        assert_int_equal(mt_program_get(p, "n", &n, sizeof n, &d), MT_OK);
+        assert_float_equal(n, 1000.0f, 0);
+        /* The last run read w after 999 steps: loss = sum(x * (w0 - 999 * 0.5 x)). */
+        float want_loss = 0;
+        for (int i = 0; i < 4; i++) {
+            float wi = w0[i];
+            for (int k = 0; k < 1000; k++) {
+                if (k == 999)
+                    want_loss += x[i] * wi;
+                wi = wi - x[i] * 0.5f;
+            }
+            assert_float_equal(w[i], wi, 1e-3);
+        }
+        assert_float_equal(loss, want_loss, 1e-2);
+        mt_program_free(p);
+        mt_diag_fini(&d);
+    }
+}
+
 /* The same with kernels big enough to be split over a pool of threads. */
 static void runs_split_over_threads_allocate_nothing(void **state)
 {
@@ -543,6 +604,7 @@ int main(void)
         cmocka_unit_test(a_graph_with_a_builder_error_does_not_compile),
         cmocka_unit_test(a_thousand_runs_do_not_grow_memory),
         cmocka_unit_test(runs_split_over_threads_allocate_nothing),
+        cmocka_unit_test(a_thousand_steps_keep_state_in_place_without_growth),
         cmocka_unit_test(every_allocation_failure_is_a_clean_error),
         cmocka_unit_test(cpu_and_interp_agree_through_the_program_api),
     };
