@@ -245,7 +245,7 @@ static mt_status infer(mt_op op, const mt_type *const *in, int nin, mt_attrs *at
         *out = *declared;
         return check_numel(name, out, msg, msgsize);
     }
-    if (f & MT_F_UNARY) {
+    if (f & (MT_F_UNARY | MT_F_COLLECTIVE)) {
         *out = *in[0];
         return MT_OK;
     }

@@ -168,6 +168,9 @@ typedef struct mt_kernel {
     unsigned *access; /* MT_KACC_* per entry of bufs */
     int64_t work;     /* innermost iterations of one whole run (a GEMM row counts N * K):
                          how much there is to split */
+    /* An allreduce kernel (allreduce = 1): after it has run, the executor reduces buffer
+     * allreduce_buf across the ranks with allreduce_op (MT_REDUCE_SUM or MT_REDUCE_MEAN). */
+    int allreduce, allreduce_op, allreduce_buf;
 } mt_kernel;
 
 typedef enum mt_kbuf_kind {

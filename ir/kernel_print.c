@@ -9,6 +9,7 @@
 
 #include "ir/alloc.h"
 #include "ir/kernel.h"
+#include "ir/op.h"
 #include "ir/type.h"
 
 /* Binding strength of infix operators; everything else prints as an atom or a call. */
@@ -220,6 +221,9 @@ char *mt_kprog_print(const mt_kprog *p)
         mt_buf_puts(&b, ") {");
         if (k->note)
             mt_buf_printf(&b, "  # %s", k->note);
+        if (k->allreduce)
+            mt_buf_printf(&b, "; then allreduce b%d op=%s", k->allreduce_buf,
+                          k->allreduce_op == MT_REDUCE_MEAN ? "mean" : "sum");
         mt_buf_puts(&b, "\n");
         names nm = {mt_calloc((size_t)k->nloops + 1, sizeof(int)),
                     mt_calloc((size_t)k->nscalars + 1, sizeof(int))};

@@ -53,7 +53,7 @@ void mt_attrs_init(mt_attrs *a)
 int mt_attrs_equal(const mt_attrs *a, const mt_attrs *b)
 {
     /* Compare field by field: padding bytes and -0.0 vs 0.0 make memcmp unreliable. */
-    if (a->dim != b->dim || a->seed != b->seed)
+    if (a->dim != b->dim || a->seed != b->seed || a->reduce != b->reduce)
         return 0;
     if (memcmp(&a->value, &b->value, sizeof a->value) != 0)
         return 0;

@@ -18,7 +18,8 @@
 #define MT_F_MOVE (1u << 6)     /* data movement: no arithmetic */
 #define MT_F_CONTRACT (1u << 7) /* matmul, conv */
 #define MT_F_POOL (1u << 8)
-#define MT_F_SOURCE (1u << 9) /* the result type is declared, not inferred: const, rand */
+#define MT_F_SOURCE (1u << 9)      /* the result type is declared, not inferred: const, rand */
+#define MT_F_COLLECTIVE (1u << 10) /* across the ranks of the run: allreduce */
 
 /* Arities that are not a fixed count (mt_op_info.arity). */
 #define MT_ARITY_VARIADIC (-1) /* one or more: concat */
@@ -36,6 +37,11 @@
 #define MT_A_KERNEL (1u << 24)
 #define MT_A_VALUE (1u << 25)
 #define MT_A_SEED (1u << 26)
+#define MT_A_OP (1u << 27)
+
+/* The reduction of a collective (MT_A_OP); the numbers are the .so ABI's `op` argument. */
+#define MT_REDUCE_SUM 0
+#define MT_REDUCE_MEAN 1
 
 /* dim of a full reduction (no `dim=`). */
 #define MT_DIM_ALL INT64_MIN
@@ -62,6 +68,7 @@ typedef struct mt_attrs {
     int64_t kernel[2];  /* MT_A_KERNEL */
     double value;       /* MT_A_VALUE */
     int64_t seed;       /* MT_A_SEED: 0 .. 2^63-1 */
+    int64_t reduce;     /* MT_A_OP: MT_REDUCE_SUM or MT_REDUCE_MEAN */
 } mt_attrs;
 
 /* Zeroes every field and sets the defaults (dim = MT_DIM_ALL, stride 1, padding 0). */

@@ -386,7 +386,7 @@ static mt_status parse_attr(parser *ps, mt_op op, mt_attrs *a, unsigned *seen)
     } keys[] = {{"dim", MT_A_DIM},       {"shape", MT_A_SHAPE},     {"perm", MT_A_PERM},
                 {"start", MT_A_START},   {"end", MT_A_END},         {"pads", MT_A_PADS},
                 {"stride", MT_A_STRIDE}, {"padding", MT_A_PADDING}, {"kernel", MT_A_KERNEL},
-                {"value", MT_A_VALUE},   {"seed", MT_A_SEED}};
+                {"value", MT_A_VALUE},   {"seed", MT_A_SEED},       {"op", MT_A_OP}};
     unsigned bit = 0;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strlen(keys[i].key) == ps->t.len && !memcmp(keys[i].key, ps->t.s, ps->t.len))
@@ -410,6 +410,13 @@ static mt_status parse_attr(parser *ps, mt_op op, mt_attrs *a, unsigned *seen)
     case MT_A_END: return parse_list(ps, a->end.v, &a->end.n, MT_MAX_RANK);
     case MT_A_PADS: return parse_list(ps, a->pads.v, &a->pads.n, 2 * MT_MAX_RANK);
     case MT_A_VALUE: return parse_float(ps, &a->value);
+    case MT_A_OP:
+        if (is_ident(ps, "sum") || is_ident(ps, "mean")) {
+            a->reduce = is_ident(ps, "mean") ? MT_REDUCE_MEAN : MT_REDUCE_SUM;
+            next(ps);
+            return MT_OK;
+        }
+        return expected(ps, "'sum' or 'mean'");
     case MT_A_SEED:
         if ((st = parse_int(ps, &a->seed)))
             return st;
@@ -452,7 +459,7 @@ static const struct {
     {MT_OP_SLICE, MT_A_END, "end"},           {MT_OP_PAD, MT_A_PADS, "pads"},
     {MT_OP_CONCAT, MT_A_DIM, "dim"},          {MT_OP_AVGPOOL2D, MT_A_KERNEL, "kernel"},
     {MT_OP_MAXPOOL2D, MT_A_KERNEL, "kernel"}, {MT_OP_CONST, MT_A_VALUE, "value"},
-    {MT_OP_RAND, MT_A_SEED, "seed"},
+    {MT_OP_RAND, MT_A_SEED, "seed"},          {MT_OP_ALLREDUCE, MT_A_OP, "op"},
 };
 
 /* Attributes are separated by whitespace: `stride=2padding=1` reads as two attributes only by

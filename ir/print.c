@@ -92,6 +92,8 @@ static void print_attrs(mt_buf *b, const mt_node *n)
     }
     if (f & MT_A_SEED)
         mt_buf_printf(b, " seed=%lld", (long long)a->seed);
+    if (f & MT_A_OP)
+        mt_buf_printf(b, " op=%s", a->reduce == MT_REDUCE_MEAN ? "mean" : "sum");
 }
 
 char *mt_graph_print_ex(const mt_graph *g, unsigned flags)

@@ -535,6 +535,14 @@ int mt_ad_vjp(mt_ad *ad, int id, int k, int dy)
     case MT_OP_CONV2D: return vjp_conv(ad, n, k, a, b, dy);
     case MT_OP_AVGPOOL2D:
     case MT_OP_MAXPOOL2D: return vjp_pool(ad, n, x, y, dy, xt);
+    case MT_OP_ALLREDUCE: {
+        /* Every rank's output depends on every rank's input with weight 1 (sum) or 1/R
+         * (mean): the adjoint is reduced the same way. */
+        mt_attrs at;
+        mt_attrs_init(&at);
+        at.reduce = n->attrs.reduce;
+        return mt_graph_add(ad->g, MT_OP_ALLREDUCE, &dy, 1, &at, NULL, NULL, NULL, 0, 0, ad->d);
+    }
     default:
         return mt_diag_set(ad->d, MT_ERR_INTERNAL, "grad: no rule for %s", mt_op_name(n->op)), -1;
     }

@@ -154,7 +154,8 @@ static mt_status fold(mt_rewrite *rw, mt_diag *d)
     mt_status st = MT_OK;
     for (int i = 0; i < src->nnodes && st == MT_OK; i++) {
         const mt_node *n = &src->nodes[i];
-        int foldable = !mt_op_is(n->op, MT_F_LEAF | MT_F_SOURCE);
+        /* A collective's value depends on the other ranks: never folded. */
+        int foldable = !mt_op_is(n->op, MT_F_LEAF | MT_F_SOURCE | MT_F_COLLECTIVE);
         for (int k = 0; k < n->nin && foldable; k++)
             foldable = dst->nodes[map[n->in[k]]].op == MT_OP_CONST;
         int id = -1;

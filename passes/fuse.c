@@ -92,7 +92,7 @@ static int is_reduction(const mt_graph *g, int id)
 
 static int is_elementwise(const mt_graph *g, int id)
 {
-    return (flags_of(g, id) & (MT_F_UNARY | MT_F_BINARY | MT_F_TERNARY)) != 0 ||
+    return (flags_of(g, id) & (MT_F_UNARY | MT_F_BINARY | MT_F_TERNARY | MT_F_COLLECTIVE)) != 0 ||
            g->nodes[id].op == MT_OP_RAND;
 }
 
@@ -373,6 +373,11 @@ static void decide(fstate *s, int id, int is_output)
         return;
     if (is_output) {
         make_root(s, id, MT_WHY_OUTPUT, -1);
+        return;
+    }
+    /* A collective's value exists only after the ranks have exchanged the stored local one. */
+    if (mt_op_is(g->nodes[id].op, MT_F_COLLECTIVE)) {
+        make_root(s, id, MT_WHY_COLLECTIVE, -1);
         return;
     }
     int k = s->uses[0].k, depth = 0;

@@ -21,19 +21,20 @@ typedef enum mt_fuse_role {
 
 /* Why a stored node is not fused into the kernel that reads it. */
 typedef enum mt_fuse_why {
-    MT_WHY_NONE,      /* fused, or not stored for a reason (leaf, inline, dead) */
-    MT_WHY_OUTPUT,    /* a graph output: the caller gets its buffer */
-    MT_WHY_KERNELS,   /* read by several kernels: recomputing it in each would repeat work */
-    MT_WHY_LEVELS,    /* read inside and outside a reduction's loop of one kernel */
-    MT_WHY_OPERAND,   /* operand of a matmul or conv, which reads each element many times */
-    MT_WHY_BROADCAST, /* a reduction whose result is broadcast along an outer loop: the
-                         reduction would be recomputed for every iteration of that loop */
-    MT_WHY_WHOLE,     /* a reduction broadcast over a whole parallel kernel: every thread
-                         would recompute it */
-    MT_WHY_CORE,      /* a matmul or conv whose reader already holds one */
-    MT_WHY_EPILOGUE,  /* a matmul or conv whose readers are not elementwise ops of its shape */
-    MT_WHY_LOOPS,     /* the kernel would nest too many loops */
-    MT_WHY_DEPTH,     /* the kernel already computes a chain MT_FUSE_MAX_DEPTH ops deep */
+    MT_WHY_NONE,       /* fused, or not stored for a reason (leaf, inline, dead) */
+    MT_WHY_OUTPUT,     /* a graph output: the caller gets its buffer */
+    MT_WHY_KERNELS,    /* read by several kernels: recomputing it in each would repeat work */
+    MT_WHY_LEVELS,     /* read inside and outside a reduction's loop of one kernel */
+    MT_WHY_OPERAND,    /* operand of a matmul or conv, which reads each element many times */
+    MT_WHY_BROADCAST,  /* a reduction whose result is broadcast along an outer loop: the
+                          reduction would be recomputed for every iteration of that loop */
+    MT_WHY_WHOLE,      /* a reduction broadcast over a whole parallel kernel: every thread
+                          would recompute it */
+    MT_WHY_CORE,       /* a matmul or conv whose reader already holds one */
+    MT_WHY_EPILOGUE,   /* a matmul or conv whose readers are not elementwise ops of its shape */
+    MT_WHY_LOOPS,      /* the kernel would nest too many loops */
+    MT_WHY_DEPTH,      /* the kernel already computes a chain MT_FUSE_MAX_DEPTH ops deep */
+    MT_WHY_COLLECTIVE, /* an allreduce: its buffer is exchanged between the ranks */
 } mt_fuse_why;
 
 /* Fused chains are at most this deep, which bounds the recursion of lowering. */

@@ -301,6 +301,7 @@ static mt_kexpr *scalar_op(mt_lower_state *s, mt_op op, mt_ktype t, mt_kexpr *co
     mt_kexpr *a = x[0], *b = x[1];
     switch (op) {
     case MT_OP_NEG: return mt_kx_unary(p, MT_KX_NEG, a);
+    case MT_OP_ALLREDUCE: return a; /* the local value; the executor reduces the buffer */
     case MT_OP_EXP: return mt_kx_unary(p, MT_KX_EXP, a);
     case MT_OP_LOG: return mt_kx_unary(p, MT_KX_LOG, a);
     case MT_OP_SQRT: return mt_kx_unary(p, MT_KX_SQRT, a);
@@ -537,7 +538,7 @@ static mt_kexpr *compute(mt_lower_state *s, int id, mt_kexpr *const *idx)
     mt_kexpr *v;
     if (n->op == MT_OP_RAND) {
         v = lower_rand(s, n, idx);
-    } else if (fl & (MT_F_UNARY | MT_F_BINARY | MT_F_TERNARY)) {
+    } else if (fl & (MT_F_UNARY | MT_F_BINARY | MT_F_TERNARY | MT_F_COLLECTIVE)) {
         mt_kexpr *x[3] = {NULL, NULL, NULL};
         for (int j = 0; j < n->nin; j++) {
             mt_kexpr *in[MT_MAX_RANK];
@@ -667,6 +668,12 @@ void mt_lower_finish(mt_lower_state *s, const char *note)
         memcpy(kern.scalar_types, s->scalar_types, (size_t)s->nscalars * sizeof *kern.scalar_types);
     kern.body = s->top.block.first;
     kern.work = block_work(kern.body);
+    const mt_node *r = &s->g->nodes[s->root];
+    if (mt_op_is(r->op, MT_F_COLLECTIVE)) {
+        kern.allreduce = 1;
+        kern.allreduce_op = (int)r->attrs.reduce;
+        kern.allreduce_buf = s->buf_of[s->root];
+    }
     if (s->oom || !mt_kernel_collect_bufs(p, &kern) || mt_kprog_add_kernel(p, &kern) < 0)
         s->oom = 1;
 }

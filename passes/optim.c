@@ -9,7 +9,9 @@
  * Adam (bias-corrected, weight decay added to the gradient). The optimiser's memory is state
  * named as the CLI contract says (docs/cli.md): `sgd.mom.W`, `adam.m.W`, `adam.v.W` and one
  * step count `adam.t`; all of it starts at zero, which is PyTorch's first step. A rank-0
- * `state %step` of the loss graph (the stream of dropout's rand) counts steps too.
+ * `state %step` of the loss graph (the stream of dropout's rand) counts steps too. With
+ * data_parallel, the gradients pass through `allreduce op=mean` first, a few params per
+ * collective (buckets).
  *
  * The step graph is ordinary MTIR: the pipeline simplifies and fuses it like any graph, so the
  * update of a weight fuses into the kernel that finishes its gradient.
@@ -106,10 +108,6 @@ static mt_status check_options(const mt_optim *o, mt_diag *d)
         if (!(o->eps >= 0))
             return mt_diag_set(d, MT_ERR_ARG, "step: invalid eps %g (must be >= 0)", o->eps);
     }
-    if (o->data_parallel)
-        return mt_diag_set(d, MT_ERR_UNSUPPORTED,
-                           "step: --data-parallel needs the allreduce op, which this build does "
-                           "not have yet");
     return MT_OK;
 }
 
@@ -138,6 +136,91 @@ static mt_status pick_params(const mt_graph *g, const int *wrt, int nwrt, int *o
                 return mt_diag_set(d, MT_ERR_ARG, "step: %%%s is listed twice", w->name);
         out[(*n)++] = id;
     }
+    return MT_OK;
+}
+
+/* ---- data parallel --------------------------------------------------------------------- */
+
+/* Gradients are averaged over the ranks in buckets of at most this many elements, as
+ * PyTorch's DDP does: one collective per bucket, not one per param. */
+#define BUCKET_ELEMS (INT64_C(1) << 22)
+
+static int node_with(step *s, mt_op op, const int *in, int nin, const mt_attrs *a, const char *name)
+{
+    for (int i = 0; i < nin; i++)
+        if (in[i] < 0)
+            return -1;
+    return mt_graph_add(s->h, op, in, nin, a, name ? free_name(s, name) : NULL, NULL, NULL, 0, 0,
+                        s->d);
+}
+
+/* grads[first .. last) flattened, joined, averaged over the ranks in one allreduce, and cut
+ * back into their shapes; grads[i] is replaced by the averaged one. */
+static void reduce_bucket(step *s, int *grads, int first, int last, int bucket)
+{
+    mt_attrs a;
+    int flat[64], nflat = 0, joined;
+    char name[64];
+    snprintf(name, sizeof name, "grad.bucket%d", bucket);
+    if (last - first == 1) {
+        joined = grads[first];
+    } else {
+        for (int i = first; i < last; i++) {
+            mt_attrs_init(&a);
+            a.shape.n = 1;
+            a.shape.v[0] = mt_type_numel(&s->h->nodes[grads[i]].type);
+            flat[nflat++] = node_with(s, MT_OP_RESHAPE, &grads[i], 1, &a, NULL);
+        }
+        mt_attrs_init(&a);
+        a.dim = 0;
+        joined = node_with(s, MT_OP_CONCAT, flat, nflat, &a, name);
+    }
+    mt_attrs_init(&a);
+    a.reduce = MT_REDUCE_MEAN;
+    snprintf(name, sizeof name, "grad.bucket%d.mean", bucket);
+    int mean = node_with(s, MT_OP_ALLREDUCE, &joined, 1, &a, name);
+    if (last - first == 1) {
+        grads[first] = mean;
+        return;
+    }
+    int64_t at = 0;
+    for (int i = first; i < last; i++) {
+        if (grads[i] < 0 || mean < 0)
+            return;
+        mt_type t = s->h->nodes[grads[i]].type;
+        int64_t n = mt_type_numel(&t);
+        mt_attrs_init(&a);
+        a.start.n = a.end.n = 1;
+        a.start.v[0] = at;
+        a.end.v[0] = at + n;
+        int piece = node_with(s, MT_OP_SLICE, &mean, 1, &a, NULL);
+        mt_attrs_init(&a);
+        a.shape.n = t.rank;
+        for (int k = 0; k < t.rank; k++)
+            a.shape.v[k] = t.dims[k];
+        grads[i] = node_with(s, MT_OP_RESHAPE, &piece, 1, &a, NULL);
+        at += n;
+    }
+}
+
+/* With --data-parallel every gradient is replaced by its mean over the ranks, so R ranks that
+ * each see B samples take the step of one process that sees all R*B (for a mean loss). */
+static mt_status average_over_ranks(step *s, int *grads, int np)
+{
+    int first = 0, bucket = 0;
+    int64_t size = 0;
+    for (int i = 0; i <= np; i++) {
+        int64_t n = i < np ? mt_type_numel(&s->h->nodes[grads[i]].type) : 0;
+        if (i > first && (i == np || size + n > BUCKET_ELEMS || i - first == 64)) {
+            reduce_bucket(s, grads, first, i, bucket++);
+            first = i;
+            size = 0;
+        }
+        size += n;
+    }
+    for (int i = 0; i < np; i++)
+        if (grads[i] < 0)
+            return mt_rewrite_err(s->d);
     return MT_OK;
 }
 
@@ -301,10 +384,14 @@ mt_status mt_pass_step(const mt_graph *loss, const mt_optim *o, const int *wrt, 
     int *next = st == MT_OK ? mt_calloc((size_t)np + 1, sizeof *next) : NULL;
     if (st == MT_OK && !next)
         st = mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
+    /* The gradients, averaged over the ranks first with --data-parallel. */
+    for (int i = 0; i < np && st == MT_OK; i++)
+        next[i] = map[gg->outputs[loss->noutputs + i]];
+    if (st == MT_OK && o->data_parallel)
+        st = average_over_ranks(&s, next, np);
     for (int i = 0; i < np && st == MT_OK; i++) {
         int w = map[mt_graph_find(gg, loss->nodes[params[i]].name)];
-        int g = map[gg->outputs[loss->noutputs + i]];
-        next[i] = update_param(&s, o, &c, &loss->nodes[params[i]], w, g, &state[2 * i]);
+        next[i] = update_param(&s, o, &c, &loss->nodes[params[i]], w, next[i], &state[2 * i]);
         if (next[i] < 0)
             st = mt_rewrite_err(d);
     }

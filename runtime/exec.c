@@ -5,6 +5,7 @@
 
 #include "ir/alloc.h"
 #include "ir/type.h"
+#include "runtime/collective.h"
 
 typedef struct split {
     mt_kernel_fn fn;
@@ -123,8 +124,17 @@ mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const 
     /* The first output naming a buffer is where the kernels write it. */
     for (int i = p->noutputs - 1; i >= 0; i--)
         e->bufs[p->outputs[i]] = outputs[i];
-    for (int k = 0; k < p->nkernels; k++)
-        run_kernel(&p->exec, &p->kernels[k], fns[k], pool, e->bufs);
+    for (int k = 0; k < p->nkernels; k++) {
+        const mt_kernel *kern = &p->kernels[k];
+        run_kernel(&p->exec, kern, fns[k], pool, e->bufs);
+        if (kern->allreduce) { /* the local value is in the buffer: the ranks exchange it */
+            const mt_kbuf *u = &p->bufs[kern->allreduce_buf];
+            mt_status st = mt_collective_allreduce(e->bufs[kern->allreduce_buf], (size_t)u->numel,
+                                                   u->type.dtype, kern->allreduce_op, d);
+            if (st != MT_OK)
+                return st;
+        }
+    }
     /* Every kernel has read the old values: the updates not stored in place land now. */
     for (int i = 0; i < p->nupdates; i++) {
         const mt_kupdate *u = &p->updates[i];

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ir/alloc.h"
+#include "runtime/collective.h"
 #include "runtime/philox.h"
 
 /* ---- element access ------------------------------------------------------------------- */
@@ -482,6 +483,7 @@ static void eval_node(const mt_node *n, const mt_tensor *const *in, mt_tensor *o
     case MT_OP_MAXPOOL2D: eval_pool(n, in[0], out); break;
     case MT_OP_CONST: eval_const(n, out); break;
     case MT_OP_RAND: eval_rand(n, n->nin ? in[0] : NULL, out); break;
+    case MT_OP_ALLREDUCE: memcpy(out->data, in[0]->data, out->nbytes); break;
     default: break; /* leaves never get here: mt_interp_node refuses them */
     }
 }
@@ -535,6 +537,13 @@ mt_status mt_interp_node(const mt_node *n, const mt_tensor *const *in, mt_tensor
     if (!t)
         return mt_diag_set(d, MT_ERR_NOMEM, "interp: out of memory for %%%s", n->name);
     eval_node(n, in, t);
+    /* The local value is in t: the process group reduces it in place (one rank: as is). */
+    if (mt_op_is(n->op, MT_F_COLLECTIVE) &&
+        (st = mt_collective_allreduce(t->data, (size_t)numel(t), t->type.dtype,
+                                      (int)n->attrs.reduce, d)) != MT_OK) {
+        mt_tensor_free(t);
+        return st;
+    }
     *out = t;
     return MT_OK;
 }

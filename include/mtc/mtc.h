@@ -145,6 +145,7 @@ typedef enum mt_op {
     MT_OP_MAXPOOL2D,
     MT_OP_CONST,
     MT_OP_RAND,
+    MT_OP_ALLREDUCE,
     MT_OP_COUNT
 } mt_op;
 
@@ -249,6 +250,16 @@ MT_API int mt_rand(mt_graph *g, uint64_t seed, mt_type type);
 /* rand whose rank-0 operand k (a step counter of the result's dtype; -1 for none) selects the
  * stream: element i depends on (seed, i, floor(k)), and k = 0 gives mt_rand's numbers. */
 MT_API int mt_rand_at(mt_graph *g, uint64_t seed, mt_type type, int k);
+
+/* ---- collectives ---------------------------------------------------------------------- */
+
+/* The process's allreduce, behind the `allreduce` op (docs/ops.md): reduce `count` values of
+ * `dtype` (0 = f32, 1 = f64) in `buf` across the ranks, in place, with `op` (0 = sum,
+ * 1 = mean); return 0 on success. The caller's MPI or NCCL implements it (the same hook as a
+ * compiled .so's NAME_set_allreduce). Until one is set, or after mt_set_allreduce(NULL, NULL),
+ * a run has one rank and allreduce is the identity. Set it before runs start. */
+typedef int (*mt_allreduce_fn)(void *buf, size_t count, int dtype, int op, void *ctx);
+MT_API void mt_set_allreduce(mt_allreduce_fn fn, void *ctx);
 
 /* ---- tensors (runtime/tensor.c) -------------------------------------------------------- */
 
