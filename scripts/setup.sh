@@ -10,6 +10,8 @@ packages=(
     libcmocka-dev libcjson-dev zlib1g-dev
     libopenblas-dev   # bench/sgemm only: mtc itself never calls a BLAS
     dataset-fashion-mnist   # `mtc train --data fashion-mnist` (/usr/share/datasets/fashion-mnist)
+    libopenmpi-dev openmpi-bin   # data-parallel runs under mpirun (libmpi is loaded with dlopen)
+    python3-numpy   # the Python package's tests
 )
 missing=()
 for p in "${packages[@]}"; do
