@@ -39,13 +39,13 @@ static mt_status bind_weights(const mt_graph *g, const mt_aot_options *o, mt_aot
             continue;
         const mt_tensor *t = o->weights ? mt_tensor_map_get(o->weights, nd->name) : NULL;
         if (!t && nd->op == MT_OP_PARAM)
-            return o->weights ? mt_diag_set(d, MT_ERR_ARG, "%s: no tensor for param %%%s", file,
-                                            nd->name)
+            return o->weights ? mt_diag_set(d, MT_ERR_ARG, "%s: missing tensor '%s' for param %%%s",
+                                            file, nd->name, nd->name)
                               : mt_diag_set(d, MT_ERR_ARG,
                                             "param %%%s needs a value: give --weights", nd->name);
         if (t && !mt_type_equal(&t->type, &nd->type)) {
             char a[MT_TYPE_STR_MAX], b[MT_TYPE_STR_MAX];
-            return mt_diag_set(d, MT_ERR_ARG, "%s: tensor %s is %s but %%%s is declared %s", file,
+            return mt_diag_set(d, MT_ERR_ARG, "%s: tensor '%s' is %s but %%%s is declared %s", file,
                                nd->name, mt_type_str(&t->type, a, sizeof a), nd->name,
                                mt_type_str(&nd->type, b, sizeof b));
         }

@@ -93,9 +93,9 @@ static void describe(text *t, const char *graph, const char *kind, int index, co
     char ty[MT_TYPE_STR_MAX], m[600];
     int64_t numel = mt_type_numel(&n->type);
     macro_name(m, sizeof m, graph, n->name);
-    put(t, "\n/* %s %s%%%s : %s (%s, %lld elements, %lld bytes) */\n", kind,
-        index >= 0 ? "" : "", n->name, mt_type_str(&n->type, ty, sizeof ty),
-        n->type.dtype == MT_DTYPE_F64 ? "double" : "float", (long long)numel,
+    put(t, "\n/* %s %%%s : %s (%s, %lld element%s, %lld bytes) */\n", kind, n->name,
+        mt_type_str(&n->type, ty, sizeof ty), n->type.dtype == MT_DTYPE_F64 ? "double" : "float",
+        (long long)numel, numel == 1 ? "" : "s",
         (long long)(numel * (int64_t)mt_dtype_size(n->type.dtype)));
     if (index >= 0)
         put(t, "#define %s_%s %d /* its index in %s */\n", m,
@@ -103,11 +103,15 @@ static void describe(text *t, const char *graph, const char *kind, int index, co
             !strcmp(kind, "input") ? "inputs[]" : "outputs[]");
     put(t, "#define %s_DTYPE \"%s\"\n", m, mt_dtype_name(n->type.dtype));
     put(t, "#define %s_RANK %d\n", m, n->type.rank);
-    put(t, "#define %s_SHAPE {", m);
-    for (int i = 0; i < n->type.rank; i++)
-        put(t, "%s%lld", i ? ", " : "", (long long)n->type.dims[i]);
-    put(t, "}\n#define %s_NUMEL %lld\n", m, (long long)numel);
-    put(t, "#define %s_BYTES %lld\n", m, (long long)(numel * (int64_t)mt_dtype_size(n->type.dtype)));
+    if (n->type.rank > 0) { /* C has no empty initializer list */
+        put(t, "#define %s_SHAPE {", m);
+        for (int i = 0; i < n->type.rank; i++)
+            put(t, "%s%lld", i ? ", " : "", (long long)n->type.dims[i]);
+        put(t, "}\n");
+    }
+    put(t, "#define %s_NUMEL %lld\n", m, (long long)numel);
+    put(t, "#define %s_BYTES %lld\n", m,
+        (long long)(numel * (int64_t)mt_dtype_size(n->type.dtype)));
 }
 
 char *mt_aot_header(const mt_graph *g)
@@ -153,9 +157,10 @@ char *mt_aot_header(const mt_graph *g)
         describe(&t, G, "output", i, &g->nodes[g->outputs[i]]);
     for (int i = 0; i < g->nnodes; i++)
         if (g->nodes[i].op == MT_OP_PARAM || g->nodes[i].op == MT_OP_STATE)
-            describe(&t, G, step ? mt_op_name(g->nodes[i].op)
-                                 : g->nodes[i].op == MT_OP_PARAM ? "param (baked in)"
-                                                                 : "state (baked in)",
+            describe(&t, G,
+                     step                            ? mt_op_name(g->nodes[i].op)
+                     : g->nodes[i].op == MT_OP_PARAM ? "param (baked in)"
+                                                     : "state (baked in)",
                      -1, &g->nodes[i]);
     put(&t,
         "\n/* 1: the ABI this header describes. */\nint %s_abi_version(void);\n"

@@ -177,8 +177,7 @@ mt_status mt_aot_link(const void *obj, size_t obj_len, const char *soname,
         return mt_diag_set(d, MT_ERR_IO, "aot: cannot make a temporary directory %s: %s", dir,
                            strerror(errno));
     mt_status st = link_in(dir, obj, obj_len, soname, exports, nexports, so, so_len, d);
-    static const char *const names[] = {"model.o", "aotrt.o", "exports.map", "lib.so",
-                                        "link.log"};
+    static const char *const names[] = {"model.o", "aotrt.o", "exports.map", "lib.so", "link.log"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char p[PATH_CAP];
         path_in(p, dir, names[i]);

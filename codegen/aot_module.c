@@ -87,7 +87,10 @@ static void make_types(builder *b)
 
 static int64_t round_up(int64_t x) { return (x + MTRT_ALIGN - 1) / MTRT_ALIGN * MTRT_ALIGN; }
 
-static int64_t bytes_of(const mt_type *t) { return mt_type_numel(t) * (int64_t)mt_dtype_size(t->dtype); }
+static int64_t bytes_of(const mt_type *t)
+{
+    return mt_type_numel(t) * (int64_t)mt_dtype_size(t->dtype);
+}
 
 /* The position of leaf `name` among g's leaves of kind op, or -1. */
 static int leaf_index(const mt_graph *g, mt_op op, const char *name)
@@ -235,9 +238,8 @@ static LLVMValueRef int_array(builder *b, const int64_t *x, int64_t n)
 
 /* `ret NAME_suffix(params...)` calling `ret rt(prog, params...)`, or returning `value` when
  * rt is NULL. */
-static void export(builder *b, const char *suffix, LLVMTypeRef ret, LLVMTypeRef *params,
-                   unsigned n, const char *rt, LLVMValueRef prog, LLVMValueRef value,
-                   const char *graph)
+static void export(builder *b, const char *suffix, LLVMTypeRef ret, LLVMTypeRef *params, unsigned n,
+                   const char *rt, LLVMValueRef prog, LLVMValueRef value, const char *graph)
 {
     char name[512];
     snprintf(name, sizeof name, "%s_%s", graph, suffix);
@@ -322,8 +324,7 @@ mt_status mt_aot_add_entry(mt_llvm_module *m, const mt_graph *g, const mt_graph 
     int64_t nnamed = 0, state_bytes = 0, ninputs = 0;
     for (int i = 0; i < g->nnodes; i++)
         ninputs += g->nodes[i].op == MT_OP_INPUT;
-    LLVMValueRef named = step ? named_table(&b, g, leaves, nleaves, offsets, &nnamed,
-                                            &state_bytes)
+    LLVMValueRef named = step ? named_table(&b, g, leaves, nleaves, offsets, &nnamed, &state_bytes)
                               : LLVMConstNull(b.ptr);
     LLVMValueRef bufs =
         named ? buffer_table(&b, g, opt, p, step, leaves, nleaves, offsets, d) : NULL;

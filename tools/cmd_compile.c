@@ -86,7 +86,9 @@ int mtc_cmd_compile(int argc, char **argv)
         goto done;
     }
     mt_aot_options o = {.so_path = out,
-                        .header_path = no_header ? NULL : header ? header : hpath,
+                        .header_path = no_header ? NULL
+                                       : header  ? header
+                                                 : hpath,
                         .cpu = target,
                         .weights = w,
                         .weights_path = weights};

@@ -262,7 +262,10 @@ static void scratch_free(void *v)
     free(s);
 }
 
-static void make_key(void) { scratch_key_made = pthread_key_create(&scratch_key, scratch_free) == 0; }
+static void make_key(void)
+{
+    scratch_key_made = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
 
 /* After dlclose the key's destructor would point into unmapped code: delete the key first.
  * (Blocks of threads other than the unloading one are then not freed at their exit.) */
@@ -301,7 +304,10 @@ static void *thread_scratch(size_t bytes)
     return mem;
 }
 
-static int64_t table_bytes(const mtrt_prog *p) { return round_up(p->nbufs * (int64_t)sizeof(void *)); }
+static int64_t table_bytes(const mtrt_prog *p)
+{
+    return round_up(p->nbufs * (int64_t)sizeof(void *));
+}
 
 int mtrt_run(const mtrt_prog *p, const void *const *inputs, void *const *outputs)
 {

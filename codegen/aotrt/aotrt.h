@@ -79,8 +79,7 @@ typedef struct mtrt_state mtrt_state;
 int mtrt_run(const mtrt_prog *p, const void *const *inputs, void *const *outputs);
 /* The step-graph API of SPEC section 5. */
 mtrt_state *mtrt_state_new(const mtrt_prog *p);
-int mtrt_step(const mtrt_prog *p, mtrt_state *s, const void *const *inputs,
-              void *const *outputs);
+int mtrt_step(const mtrt_prog *p, mtrt_state *s, const void *const *inputs, void *const *outputs);
 int mtrt_state_get(const mtrt_prog *p, const mtrt_state *s, const char *name, void *dst,
                    size_t bytes);
 int mtrt_state_set(const mtrt_prog *p, mtrt_state *s, const char *name, const void *src,

@@ -436,8 +436,7 @@ static void a_step_so_follows_the_jit_for_ten_steps(void **state)
         void *out[2] = {&loss, logits};
         assert_int_equal(step(s, in, out), 0);
         assert_int_equal(mt_program_get(jit, "loss", &want_loss, sizeof want_loss, &d), MT_OK);
-        assert_int_equal(mt_program_get(jit, "logits", want_logits, sizeof want_logits, &d),
-                         MT_OK);
+        assert_int_equal(mt_program_get(jit, "logits", want_logits, sizeof want_logits, &d), MT_OK);
         assert_float_equal(loss, want_loss, 1e-5 * fmax(1.0, fabs(want_loss)));
         for (int i = 0; i < 24; i++)
             assert_float_equal(logits[i], want_logits[i], 1e-5 * fmax(1.0, fabs(want_logits[i])));
@@ -501,14 +500,14 @@ static void missing_and_misshaped_weights_are_named(void **state)
     mt_diag_init(&d);
     mt_tensor_map *w = mt_tensor_map_new();
     assert_int_equal(compile_error(g, w, out, &d), MT_ERR_ARG);
-    assert_string_equal(d.msg, "w.safetensors: no tensor for param %w");
+    assert_string_equal(d.msg, "w.safetensors: missing tensor 'w' for param %w");
     mt_diag_fini(&d);
     int64_t dims[2] = {256, 255};
     mt_tensor_map_put(w, "w", mt_tensor_new(mt_type_make(MT_DTYPE_F32, 2, dims)));
     mt_diag_init(&d);
     assert_int_equal(compile_error(g, w, out, &d), MT_ERR_ARG);
-    assert_string_equal(d.msg,
-                        "w.safetensors: tensor w is f32[256,255] but %w is declared f32[256,256]");
+    assert_string_equal(
+        d.msg, "w.safetensors: tensor 'w' is f32[256,255] but %w is declared f32[256,256]");
     mt_diag_fini(&d);
     assert_int_equal(access(out, F_OK), -1);
     mt_tensor_map_free(w);
