@@ -10,6 +10,7 @@ packages=(
     libcmocka-dev libcjson-dev zlib1g-dev
     libopenblas-dev   # bench/sgemm only: mtc itself never calls a BLAS
     dataset-fashion-mnist   # `mtc train --data fashion-mnist` (/usr/share/datasets/fashion-mnist)
+    python3 python3-numpy   # python/: the ctypes package for compiled .so files, and its tests
 )
 missing=()
 for p in "${packages[@]}"; do
