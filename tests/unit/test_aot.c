@@ -347,6 +347,74 @@ static void four_threads_running_at_once_get_their_own_results(void **state)
     mt_graph_free(g);
 }
 
+/* Temporaries of 64 KiB: the scratch comes from the per-thread cache, not the stack. */
+static const char scratch_text[] = "mtir 1\n"
+                                   "graph scratch {\n"
+                                   "  input %x : f32[64,256]\n"
+                                   "  param %w : f32[256,256]\n"
+                                   "  %y = matmul %x, %w\n"
+                                   "  %m = max %y dim=1\n"
+                                   "  %s = sub %y, %m\n"
+                                   "  %e = exp %s\n"
+                                   "  output %e\n"
+                                   "}\n";
+
+typedef struct scratch_caller {
+    run_fn run;
+    const float *x, *want;
+    int ok;
+} scratch_caller;
+
+static void *call_scratch(void *arg)
+{
+    scratch_caller *c = arg;
+    float *e = malloc(64 * 256 * sizeof *e);
+    c->ok = 1;
+    for (int it = 0; it < 50 && c->ok; it++) {
+        const void *in[1] = {c->x};
+        void *out[1] = {e};
+        c->ok = c->run(in, out) == 0 && memcmp(e, c->want, 64 * 256 * sizeof *e) == 0;
+    }
+    free(e);
+    return NULL;
+}
+
+static void threads_with_cached_scratch_get_their_own_results(void **state)
+{
+    (void)state;
+    mt_graph *g = parse(scratch_text);
+    mt_tensor **leaves = random_leaves(g);
+    mt_tensor_map *w = weights_of(g, leaves);
+    char path[512];
+    void *h = compile_and_open(g, w, NULL, path);
+    run_fn run = (run_fn)sym(h, g->name, "run");
+    scratch_caller c[4];
+    pthread_t t[4];
+    mt_tensor *xs[4];
+    mt_tensor **wants[4];
+    for (int k = 0; k < 4; k++) {
+        xs[k] = mt_test_random_leaf(&g->nodes[mt_graph_find(g, "x")]);
+        mt_tensor *all[16] = {0};
+        for (int i = 0; i < g->nnodes; i++)
+            all[i] = leaves[i];
+        all[mt_graph_find(g, "x")] = xs[k];
+        wants[k] = run_so(run, g, all);
+        c[k] = (scratch_caller){run, xs[k]->data, wants[k][0]->data, 0};
+    }
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, call_scratch, &c[k]), 0);
+    for (int k = 0; k < 4; k++) {
+        pthread_join(t[k], NULL);
+        assert_true(c[k].ok);
+        mt_tensor_free(xs[k]);
+        free_outs(g, wants[k]);
+    }
+    dlclose(h);
+    mt_tensor_map_free(w);
+    free_leaves(g, leaves);
+    mt_graph_free(g);
+}
+
 static void null_arguments_are_refused(void **state)
 {
     (void)state;
@@ -544,6 +612,7 @@ int main(void)
         cmocka_unit_test(a_product_shared_among_threads_matches_the_interpreter),
         cmocka_unit_test(a_portable_build_matches_the_interpreter),
         cmocka_unit_test(four_threads_running_at_once_get_their_own_results),
+        cmocka_unit_test(threads_with_cached_scratch_get_their_own_results),
         cmocka_unit_test(null_arguments_are_refused),
         cmocka_unit_test(a_step_so_follows_the_jit_for_ten_steps),
         cmocka_unit_test(missing_and_misshaped_weights_are_named),
