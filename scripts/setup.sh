@@ -11,7 +11,7 @@ packages=(
     libopenblas-dev   # bench/sgemm only: mtc itself never calls a BLAS
     dataset-fashion-mnist   # `mtc train --data fashion-mnist` (/usr/share/datasets/fashion-mnist)
     libopenmpi-dev openmpi-bin   # data-parallel runs under mpirun (libmpi is loaded with dlopen)
-    python3-numpy   # the Python package's tests
+    python3 python3-numpy   # python/: the ctypes package for compiled .so files, and its tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -41,12 +41,13 @@
 /* The emitter's descriptor of product g, whose result C has type tc. The batch axes are C's:
  * an operand broadcast along one (size 1, missing, or an expand that was never copied) reads
  * it with stride 0. */
-static mt_status gemm_desc(const mt_kgemm *g, const mt_type *tc, mt_llvm_gemm_desc *d,
-                           mt_diag *diag)
+static mt_status gemm_desc(const mt_kgemm *g, const mt_type *tc, const mt_cpu_target *t,
+                           mt_llvm_gemm_desc *d, mt_diag *diag)
 {
     mt_status st = mt_llvm_gemm_desc_matmul(d, &g->ta, &g->tb, g->trans_a, g->trans_b, diag);
     if (st != MT_OK)
         return st;
+    d->isa = mt_llvm_gemm_isa_of(t);
     int r = tc->rank;
     if (r < 2 || tc->dims[r - 2] != d->M || tc->dims[r - 1] != d->N)
         return mt_diag_set(diag, MT_ERR_INTERNAL, "llvm: a product does not fit its result");
@@ -75,7 +76,7 @@ static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueR
 {
     const mt_kgemm *g = s->gemm;
     mt_llvm_gemm_desc desc;
-    mt_status st = gemm_desc(g, &e->p->bufs[g->c].type, &desc, e->d);
+    mt_status st = gemm_desc(g, &e->p->bufs[g->c].type, e->target, &desc, e->d);
     if (st == MT_OK)
         st = mt_llvm_gemm_build_call(e->M, e->B, &desc, e->bufptr[g->a], e->bufptr[g->b],
                                      e->bufptr[g->c], lo, hi, NULL, e->gemm_bodies, e->d);
@@ -545,6 +546,12 @@ static mt_status verify(mt_llvm_module *m, mt_diag *d)
 mt_status mt_llvm_emit_unit(const mt_kprog *p, const char *prefix, int gemm_bodies,
                             mt_llvm_module **out, mt_diag *d)
 {
+    return mt_llvm_emit_for(p, prefix, mt_cpu_target_host(), gemm_bodies, out, d);
+}
+
+mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_target *target,
+                           int gemm_bodies, mt_llvm_module **out, mt_diag *d)
+{
     *out = NULL;
     mt_llvm_module *m = new_module(p->name);
     emitter *e = mt_calloc(1, sizeof *e);
@@ -571,9 +578,9 @@ mt_status mt_llvm_emit_unit(const mt_kprog *p, const char *prefix, int gemm_bodi
     e->prefix = prefix;
     e->gemm_bodies = gemm_bodies;
     e->d = d;
-    const mt_cpu_target *tgt = mt_cpu_target_host();
-    e->x86 = tgt->x86;
-    const char *cpu = tgt->cpu, *features = tgt->features;
+    e->target = target;
+    e->x86 = target->x86;
+    const char *cpu = target->cpu, *features = target->features;
     int ok = 1;
     for (int i = 0; i < p->nkernels && ok && e->fail == MT_OK; i++)
         ok = emit_kernel(e, &p->kernels[i], prefix, cpu, features);
@@ -629,7 +636,7 @@ static mt_status add_pieces(const mt_kprog *p, const mt_kstmt *s, mt_llvm_gemm_p
         if (s->kind == MT_KS_GEMM) {
             mt_llvm_gemm_desc desc;
             mt_llvm_gemm_piece need[MT_LLVM_GEMM_PIECES];
-            st = gemm_desc(s->gemm, &p->bufs[s->gemm->c].type, &desc, d);
+            st = gemm_desc(s->gemm, &p->bufs[s->gemm->c].type, mt_cpu_target_host(), &desc, d);
             if (st == MT_OK)
                 st = mt_llvm_gemm_pieces(&desc, need, d);
             for (int i = 0; i < MT_LLVM_GEMM_PIECES && st == MT_OK; i++) {

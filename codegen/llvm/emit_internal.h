@@ -6,6 +6,7 @@
 #include <llvm-c/Core.h>
 
 #include "codegen/llvm/llvm.h"
+#include "codegen/llvm/target.h"
 #include "ir/kernel.h"
 
 typedef struct memo_slot {
@@ -31,7 +32,8 @@ typedef struct emitter {
     int nmemo;
     const char *prefix;
     int gemm_bodies; /* define the GEMM's pieces in this module, not just declare them */
-    int x86;         /* the host is x86-64: non-temporal stores and sfence are available */
+    const mt_cpu_target *target; /* the CPU the code is for (target.h) */
+    int x86; /* the target is x86-64: non-temporal stores and sfence are available */
     /* Non-temporal stores (see nt_plan): the store statement and its loop, or NULL. While the
      * aligned copy of that loop is emitted, nt_base is the store's 64-byte aligned address at
      * the copy's first iteration nt_first. nt_used: the kernel has such stores. */

@@ -36,6 +36,12 @@ mt_status mt_llvm_emit(const mt_kprog *p, const char *prefix, mt_llvm_module **o
  * compiled on their own (mt_llvm_emit_gemm_piece) and linked with the kernels. */
 mt_status mt_llvm_emit_unit(const mt_kprog *p, const char *prefix, int gemm_bodies,
                             mt_llvm_module **out, mt_diag *d);
+/* The same for CPU target t (codegen/llvm/target.h: `mtc compile --target`) instead of the
+ * host: the functions' target attributes, the GEMM's instruction set and the x86-only stores
+ * follow t. Optimise and generate code with a target machine for t (mt_llvm_target_machine). */
+typedef struct mt_cpu_target mt_cpu_target;
+mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_target *t,
+                           int gemm_bodies, mt_llvm_module **out, mt_diag *d);
 /* Every distinct GEMM piece (gemm.h) that the kernels of p call, into out[0 .. *n), which
  * must have room for MT_LLVM_GEMM_MAX_PIECES. */
 #define MT_LLVM_GEMM_MAX_PIECES 32
@@ -67,7 +73,6 @@ char *mt_llvm_module_print(const mt_llvm_module *m);
 void mt_llvm_module_free(mt_llvm_module *m);
 
 /* A target machine for t (codegen/llvm/target.h): its triple, CPU name and features, at O3. */
-typedef struct mt_cpu_target mt_cpu_target;
 mt_status mt_llvm_target_machine(const mt_cpu_target *t, LLVMTargetMachineRef *out, mt_diag *d);
 /* The same for mt_cpu_target_host(). */
 mt_status mt_llvm_host_machine(LLVMTargetMachineRef *out, mt_diag *d);

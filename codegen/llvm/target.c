@@ -55,6 +55,77 @@ static const struct level {
                   "+f16c,+fma,+lzcnt,+movbe,+avx512f,+avx512bw,+avx512cd,+avx512dq,+avx512vl"},
 };
 
+/* The 64-bit x86 CPUs LLVM 14 knows (llc -march=x86-64 -mcpu=help, without the 32-bit ones):
+ * LLVM only warns about any other name, then aborts while generating code, so names are
+ * checked here first. */
+static const char *const x86_cpus[] = {
+    "alderlake",
+    "amdfam10",
+    "athlon-fx",
+    "athlon64",
+    "athlon64-sse3",
+    "atom",
+    "barcelona",
+    "bdver1",
+    "bdver2",
+    "bdver3",
+    "bdver4",
+    "bonnell",
+    "broadwell",
+    "btver1",
+    "btver2",
+    "cannonlake",
+    "cascadelake",
+    "cooperlake",
+    "core-avx-i",
+    "core-avx2",
+    "core2",
+    "corei7",
+    "corei7-avx",
+    "generic",
+    "goldmont",
+    "goldmont-plus",
+    "haswell",
+    "icelake-client",
+    "icelake-server",
+    "ivybridge",
+    "k8",
+    "k8-sse3",
+    "knl",
+    "knm",
+    "nehalem",
+    "nocona",
+    "opteron",
+    "opteron-sse3",
+    "penryn",
+    "rocketlake",
+    "sandybridge",
+    "sapphirerapids",
+    "silvermont",
+    "skx",
+    "skylake",
+    "skylake-avx512",
+    "slm",
+    "tigerlake",
+    "tremont",
+    "westmere",
+    "x86-64",
+    "x86-64-v2",
+    "x86-64-v3",
+    "x86-64-v4",
+    "znver1",
+    "znver2",
+    "znver3",
+};
+
+static int known_x86(const char *cpu)
+{
+    for (size_t i = 0; i < sizeof x86_cpus / sizeof x86_cpus[0]; i++)
+        if (strcmp(x86_cpus[i], cpu) == 0)
+            return 1;
+    return 0;
+}
+
 mt_status mt_cpu_target_from_name(const char *cpu, mt_cpu_target *out, mt_diag *d)
 {
     memset(out, 0, sizeof *out);
@@ -62,6 +133,11 @@ mt_status mt_cpu_target_from_name(const char *cpu, mt_cpu_target *out, mt_diag *
         return mt_diag_set(d, MT_ERR_ARG, "target: no CPU name or a name too long: '%s'",
                            cpu ? cpu : "");
     const mt_cpu_target *h = mt_cpu_target_host();
+    if (h->x86 && !known_x86(cpu))
+        return mt_diag_set(d, MT_ERR_ARG,
+                           "target: unknown CPU '%s' (x86-64, x86-64-v2, x86-64-v3, x86-64-v4, "
+                           "skylake, znver3, ...: llc -mcpu=help lists them)",
+                           cpu);
     copy(out->triple, sizeof out->triple, h->triple);
     copy(out->cpu, sizeof out->cpu, cpu);
     out->x86 = h->x86;

@@ -23,7 +23,8 @@ typedef struct mt_cpu_target {
 const mt_cpu_target *mt_cpu_target_host(void);
 /* A target for CPU `cpu` on the host's triple. The x86-64 levels (x86-64, x86-64-v2, -v3, -v4)
  * get their feature strings here; any other name gets the features LLVM implies for it
- * (an empty string). MT_ERR_ARG for an empty or overlong name. */
+ * (an empty string). MT_ERR_ARG for an empty or overlong name, and on x86-64 hosts for a name
+ * LLVM 14 does not know as a 64-bit x86 CPU. */
 mt_status mt_cpu_target_from_name(const char *cpu, mt_cpu_target *out, mt_diag *d);
 /* The kernel cache environment (runtime/cache.h) of code generated for the host: LLVM's
  * version, the host target's triple, CPU and features, and the optimisation settings. Made
