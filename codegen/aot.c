@@ -63,6 +63,8 @@ static int export_names(const mt_graph *g, char names[][300])
     int is_step = g->nupdates > 0, n = is_step ? 7 : 3;
     for (int i = 0; i < n; i++)
         snprintf(names[i], 300, "%s_%s", g->name, is_step ? step[i] : run[i]);
+    if (mt_aot_has_allreduce(g))
+        snprintf(names[n++], 300, "%s_set_allreduce", g->name);
     return n;
 }
 

@@ -49,6 +49,9 @@ typedef struct mt_aot_leaf {
 } mt_aot_leaf;
 
 typedef struct mt_llvm_module mt_llvm_module;
+/* Whether g uses `allreduce`: its .so then also exports NAME_set_allreduce (SPEC section 5). */
+int mt_aot_has_allreduce(const mt_graph *g);
+
 /* Adds to m (the kernels of p, emitted with symbol prefix `prefix`) the weights, p's
  * descriptor and the exported functions of graph `g`'s ABI. `opt` is the graph p was
  * scheduled from (its leaves carry g's names); leaves[] gives every param and state of g its

@@ -186,6 +186,15 @@ char *mt_aot_header(const mt_graph *g)
             " * order above. 0 on success. */\n"
             "int %s_run(const void *const *inputs, void *const *outputs);\n",
             up, up, G);
+    if (mt_aot_has_allreduce(g))
+        put(&t,
+            "\n/* The graph uses allreduce: your MPI or NCCL reduces `count` values of `dtype` (0 "
+            "f32,\n"
+            " * 1 f64) in `buf` in place with `op` (0 sum, 1 mean), returning 0. Until it is set,\n"
+            " * allreduce is the identity (one rank). */\n"
+            "void %s_set_allreduce(int (*fn)(void *buf, size_t count, int dtype, int op, void "
+            "*ctx),\n    void *ctx);\n",
+            G);
     put(&t, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
     return finish(&t);
 }

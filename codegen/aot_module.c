@@ -79,8 +79,9 @@ static void make_types(builder *b)
     b->pptr = LLVMPointerType(b->ptr, 0);
     LLVMTypeRef buf[4] = {b->i64, b->i64, b->i64, b->ptr};
     b->buf_t = LLVMStructTypeInContext(b->C, buf, 4, 0);
-    LLVMTypeRef kernel[5] = {b->ptr, b->i64, b->i64, b->i64, b->i64};
-    b->kernel_t = LLVMStructTypeInContext(b->C, kernel, 5, 0);
+    LLVMTypeRef kernel[9] = {b->ptr, b->i64, b->i64, b->i64, b->i64,
+                             b->i64, b->i64, b->i64, b->i64};
+    b->kernel_t = LLVMStructTypeInContext(b->C, kernel, 9, 0);
     LLVMTypeRef named[4] = {b->ptr, b->i64, b->i64, b->ptr};
     b->named_t = LLVMStructTypeInContext(b->C, named, 4, 0);
 }
@@ -212,10 +213,17 @@ static LLVMValueRef kernel_table(builder *b, const mt_kprog *p, mt_diag *d)
         }
         const mt_kgemm *g = mt_kernel_gemm(k);
         int64_t q = p->exec.gemm_rows > 0 ? p->exec.gemm_rows : 1;
-        LLVMValueRef f[5] = {as_ptr(b, fn), c64(b, mt_kernel_is_parallel(k) ? k->body->trip : 0),
-                             c64(b, k->work), c64(b, g ? q : 0),
-                             c64(b, g ? mt_kgemm_row_macs(g) : 0)};
-        v[i] = record(b, b->kernel_t, f, 5);
+        const mt_kbuf *ab = k->allreduce ? &p->bufs[k->allreduce_buf] : NULL;
+        LLVMValueRef f[9] = {as_ptr(b, fn),
+                             c64(b, mt_kernel_is_parallel(k) ? k->body->trip : 0),
+                             c64(b, k->work),
+                             c64(b, g ? q : 0),
+                             c64(b, g ? mt_kgemm_row_macs(g) : 0),
+                             c64(b, ab ? 1 + k->allreduce_op : 0),
+                             c64(b, ab ? k->allreduce_buf : 0),
+                             c64(b, ab ? ab->numel : 0),
+                             c64(b, ab && ab->type.dtype == MT_DTYPE_F64 ? 1 : 0)};
+        v[i] = record(b, b->kernel_t, f, 9);
     }
     LLVMValueRef t = array(b, b->kernel_t, v, p->nkernels);
     mt_free(v);
@@ -278,9 +286,14 @@ static void export(builder *b, const char *suffix, LLVMTypeRef ret, LLVMTypeRef 
     LLVMDisposeBuilder(B);
 }
 
-static void exports(builder *b, const char *graph, int step, LLVMValueRef prog, LLVMValueRef sig)
+static void exports(builder *b, const char *graph, int step, int collective, LLVMValueRef prog,
+                    LLVMValueRef sig)
 {
     LLVMTypeRef v = LLVMVoidTypeInContext(b->C);
+    if (collective) { /* the caller's MPI or NCCL does the graph's allreduce */
+        LLVMTypeRef hook[2] = {b->ptr, b->ptr};
+        export(b, "set_allreduce", v, hook, 2, "mtrt_set_allreduce", NULL, NULL, graph);
+    }
     export(b, "abi_version", b->i32, NULL, 0, NULL, NULL, LLVMConstInt(b->i32, MTRT_ABI_VERSION, 0),
            graph);
     export(b, "signature", b->ptr, NULL, 0, NULL, NULL, sig, graph);
@@ -297,6 +310,14 @@ static void exports(builder *b, const char *graph, int step, LLVMValueRef prog, 
     export(b, "state_get", b->i32, access, 4, "mtrt_state_get", prog, NULL, graph);
     export(b, "state_set", b->i32, access, 4, "mtrt_state_set", prog, NULL, graph);
     export(b, "state_free", v, one, 1, "mtrt_state_free", NULL, NULL, graph);
+}
+
+int mt_aot_has_allreduce(const mt_graph *g)
+{
+    for (int i = 0; i < g->nnodes; i++)
+        if (mt_op_is(g->nodes[i].op, MT_F_COLLECTIVE))
+            return 1;
+    return 0;
 }
 
 mt_status mt_aot_add_entry(mt_llvm_module *m, const mt_graph *g, const mt_graph *opt,
@@ -357,6 +378,6 @@ mt_status mt_aot_add_entry(mt_llvm_module *m, const mt_graph *g, const mt_graph 
                           named,
                           sig};
     LLVMValueRef prog = as_ptr(&b, constant(&b, LLVMConstStructInContext(b.C, f, 18, 0), 8));
-    exports(&b, g->name, step, prog, sig);
+    exports(&b, g->name, step, mt_aot_has_allreduce(g), prog, sig);
     return MT_OK;
 }

@@ -192,8 +192,20 @@ static void run_kernel(const mtrt_prog *p, const mtrt_kernel *k, void *const *bu
 /* Binds every buffer, runs the kernels, applies the updates and copies outputs that share a
  * buffer. `table` has room for p->nbufs pointers, `arena` for p->arena_bytes, `state` is the
  * state block of a step graph (else NULL). */
-static void execute(const mtrt_prog *p, void **table, unsigned char *arena, unsigned char *state,
-                    const void *const *inputs, void *const *outputs)
+/* NAME_set_allreduce's hook: one per shared object, like MPI's world communicator. Set before
+ * runs start; read by every run. */
+static mtrt_allreduce_fn allreduce_hook;
+static void *allreduce_ctx;
+
+void mtrt_set_allreduce(mtrt_allreduce_fn fn, void *ctx)
+{
+    allreduce_ctx = ctx;
+    allreduce_hook = fn;
+}
+
+/* Runs the program; 0, or 3 when the allreduce hook failed (the run stops there). */
+static int execute(const mtrt_prog *p, void **table, unsigned char *arena, unsigned char *state,
+                   const void *const *inputs, void *const *outputs)
 {
     for (int64_t b = 0; b < p->nbufs; b++) {
         const mtrt_buf *u = &p->bufs[b];
@@ -214,10 +226,20 @@ static void execute(const mtrt_prog *p, void **table, unsigned char *arena, unsi
         pthread_once(&pool_once, start_pool);
         threads = pool.nthreads + 1;
     }
-    for (int64_t k = 0; k < p->nkernels; k++)
-        run_kernel(p, &p->kernels[k], table, threads);
+    int failed = 0;
+    for (int64_t k = 0; k < p->nkernels && !failed; k++) {
+        const mtrt_kernel *kn = &p->kernels[k];
+        run_kernel(p, kn, table, threads);
+        /* The local value is in the buffer: the caller's ranks exchange it. */
+        mtrt_allreduce_fn hook = allreduce_hook;
+        if (kn->allreduce && hook)
+            failed = hook(table[kn->allreduce_buf], (size_t)kn->allreduce_count,
+                          (int)kn->allreduce_dtype, (int)kn->allreduce - 1, allreduce_ctx) != 0;
+    }
     if (pooled)
         pthread_mutex_unlock(&pool.busy);
+    if (failed)
+        return 3;
     /* Every kernel has read the old values: the updates not stored in place land now. */
     for (int64_t i = 0; i < p->nupdates; i++) {
         int64_t t = p->updates[2 * i], v = p->updates[2 * i + 1];
@@ -227,6 +249,7 @@ static void execute(const mtrt_prog *p, void **table, unsigned char *arena, unsi
     for (int64_t i = 0; i < p->noutputs; i++)
         if (outputs[i] != table[p->outputs[i]])
             memcpy(outputs[i], table[p->outputs[i]], (size_t)p->bufs[p->outputs[i]].bytes);
+    return 0;
 }
 
 /* NULL arrays, or NULL elements, fail the call (SPEC section 5). */
@@ -318,8 +341,7 @@ int mtrt_run(const mtrt_prog *p, const void *const *inputs, void *const *outputs
     unsigned char *mem = need <= SMALL_SCRATCH ? small : thread_scratch((size_t)need);
     if (!mem)
         return 2;
-    execute(p, (void **)mem, mem + table_bytes(p), NULL, inputs, outputs);
-    return 0;
+    return execute(p, (void **)mem, mem + table_bytes(p), NULL, inputs, outputs);
 }
 
 /* ---- step graphs ----------------------------------------------------------------------- */
@@ -354,8 +376,7 @@ int mtrt_step(const mtrt_prog *p, mtrt_state *s, const void *const *inputs, void
 {
     if (!s || s->p != p || bad_args(p, inputs, outputs))
         return 1;
-    execute(p, s->table, s->arena, s->state, inputs, outputs);
-    return 0;
+    return execute(p, s->table, s->arena, s->state, inputs, outputs);
 }
 
 static const mtrt_named *find(const mtrt_prog *p, const char *name)

@@ -48,6 +48,10 @@ typedef struct mtrt_kernel {
     int64_t work;     /* innermost iterations of the whole kernel (mt_kernel.work) */
     int64_t quantum;  /* > 0: a matmul kernel whose shares start at multiples of this */
     int64_t row_macs; /* matmul kernels: multiply-adds per row */
+    /* An allreduce kernel: 1 + the reduction (0 sum, 1 mean), else 0. After the kernel the
+     * runtime hands buffer allreduce_buf (count values of dtype 0 = f32, 1 = f64) to the hook
+     * of NAME_set_allreduce; without one the run has one rank. */
+    int64_t allreduce, allreduce_buf, allreduce_count, allreduce_dtype;
 } mtrt_kernel;
 
 /* A param or state of a step graph, for NAME_state_get and NAME_state_set. */
@@ -85,5 +89,9 @@ int mtrt_state_get(const mtrt_prog *p, const mtrt_state *s, const char *name, vo
 int mtrt_state_set(const mtrt_prog *p, mtrt_state *s, const char *name, const void *src,
                    size_t bytes);
 void mtrt_state_free(mtrt_state *s);
+/* NAME_set_allreduce (SPEC section 5): the caller's MPI or NCCL reduces for every run of this
+ * shared object from then on; NULL goes back to one rank. */
+typedef int (*mtrt_allreduce_fn)(void *buf, size_t count, int dtype, int op, void *ctx);
+void mtrt_set_allreduce(mtrt_allreduce_fn fn, void *ctx);
 
 #endif

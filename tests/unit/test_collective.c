@@ -10,11 +10,14 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/aot.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "passes/optim.h"
@@ -280,6 +283,127 @@ static void data_parallel_adam_equals_the_combined_batch(void **state)
     two_ranks_on_half_batches_take_the_step_of_one_process(MT_OPTIM_ADAM, "cpu");
 }
 
+/* ---- the same through a compiled .so (NAME_set_allreduce) ------------------------------ */
+
+typedef void *(*state_new_fn)(void);
+typedef int (*step_fn)(void *, const void *const *, void *const *);
+typedef int (*get_fn)(const void *, const char *, void *, size_t);
+typedef int (*set_fn)(void *, const char *, const void *, size_t);
+typedef void (*free_fn)(void *);
+typedef void (*set_allreduce_fn)(mt_allreduce_fn, void *);
+
+typedef struct so_job {
+    void *lib;
+    train_job *j;
+} so_job;
+
+static void *(*sym)(void *, const char *) = dlsym;
+
+static void *train_so(void *arg)
+{
+    so_job *sj = arg;
+    train_job *j = sj->j;
+    my_rank = j->rank;
+    state_new_fn snew = (state_new_fn)(size_t)sym(sj->lib, "mlp_state_new");
+    step_fn step = (step_fn)(size_t)sym(sj->lib, "mlp_step");
+    get_fn get = (get_fn)(size_t)sym(sj->lib, "mlp_state_get");
+    set_fn set = (set_fn)(size_t)sym(sj->lib, "mlp_state_set");
+    free_fn sfree = (free_fn)(size_t)sym(sj->lib, "mlp_state_free");
+    void *st = snew();
+    const char *names[4] = {"w1", "b1", "w2", "b2"};
+    float *vals[4] = {j->w1, j->b1, j->w2, j->b2};
+    size_t sizes[4] = {sizeof j->w1, sizeof j->b1, sizeof j->w2, sizeof j->b2};
+    for (int i = 0; i < 4; i++)
+        set(st, names[i], vals[i], sizes[i]);
+    float loss, logits[8 * 3];
+    void *outs[2] = {&loss, logits};
+    for (int s = 0; s < j->steps; s++) {
+        size_t first = (size_t)s * (size_t)(j->batch * nranks) + (size_t)j->offset;
+        const void *ins[2] = {j->x + first * 4, j->y + first * 3};
+        step(st, ins, outs);
+    }
+    for (int i = 0; i < 4; i++)
+        get(st, names[i], vals[i], sizes[i]);
+    sfree(st);
+    return NULL;
+}
+
+static void a_compiled_data_parallel_step_reduces_through_the_callers_hook(void **state)
+{
+    (void)state;
+    enum { STEPS = 5, R = 2, B = 8 };
+    static float x[STEPS * R * B * 4], y[STEPS * R * B * 3];
+    for (int i = 0; i < STEPS * R * B; i++) {
+        for (int k = 0; k < 4; k++)
+            x[i * 4 + k] = cosf((float)(i * 4 + k) * 0.3f);
+        for (int k = 0; k < 3; k++)
+            y[i * 3 + k] = (float)((i * 5) % 3 == k);
+    }
+    mt_optim o;
+    mt_optim_defaults(&o, MT_OPTIM_ADAM);
+    o.lr = 0.01;
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_graph *whole = mlp_with_batch(R * B), *half = mlp_with_batch(B), *gw = NULL, *gh = NULL;
+    assert_int_equal(mt_pass_step(whole, &o, NULL, 0, &gw, &d), MT_OK);
+    o.data_parallel = 1;
+    assert_int_equal(mt_pass_step(half, &o, NULL, 0, &gh, &d), MT_OK);
+    char dir[] = "/tmp/mtc-dp-XXXXXX", so[600];
+    assert_non_null(mkdtemp(dir));
+    snprintf(so, sizeof so, "%s/libmlp.so", dir);
+    /* The params are baked in as zeros and set per state below. */
+    mt_tensor_map *w = mt_tensor_map_new();
+    const char *pn[4] = {"w1", "b1", "w2", "b2"};
+    for (int i = 0; i < 4; i++)
+        mt_tensor_map_put(w, pn[i], mt_tensor_new(gh->nodes[mt_graph_find(gh, pn[i])].type));
+    mt_aot_options ao = {.so_path = so, .weights = w};
+    if (mt_aot_compile(gh, &ao, &d) != MT_OK)
+        fail_msg("compile: %s", d.msg);
+    mt_tensor_map_free(w);
+    void *lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(lib);
+    set_allreduce_fn hook = (set_allreduce_fn)(size_t)sym(lib, "mlp_set_allreduce");
+    assert_non_null(hook);
+
+    train_job one = {gw, "cpu", 0, R * B, 0, STEPS, x, y, {0}, {0}, {0}, {0}};
+    train_job ranks[R];
+    so_job jobs[R];
+    for (int i = 0; i < 20; i++)
+        one.w1[i] = 0.2f * sinf((float)i + 1);
+    for (int i = 0; i < 15; i++)
+        one.w2[i] = 0.2f * cosf((float)i + 1);
+    for (int r = 0; r < R; r++) {
+        ranks[r] = one;
+        ranks[r].rank = r;
+        ranks[r].batch = B;
+        ranks[r].offset = r * B;
+        jobs[r] = (so_job){lib, &ranks[r]};
+    }
+    nranks = 1;
+    train(&one);
+    nranks = R;
+    calls = 0;
+    pthread_barrier_init(&barrier, NULL, R);
+    hook(thread_allreduce, NULL);
+    pthread_t th[R];
+    for (int r = 0; r < R; r++)
+        pthread_create(&th[r], NULL, train_so, &jobs[r]);
+    for (int r = 0; r < R; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&barrier);
+    assert_int_equal(calls, STEPS);
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < 20; i++)
+            assert_true(fabsf(ranks[r].w1[i] - one.w1[i]) <= 1e-5f * fmaxf(1, fabsf(one.w1[i])));
+    dlclose(lib);
+    remove(so);
+    remove(dir);
+    mt_graph_free(gw);
+    mt_graph_free(gh);
+    mt_graph_free(whole);
+    mt_graph_free(half);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +411,7 @@ int main(void)
         cmocka_unit_test(without_a_hook_allreduce_is_the_identity),
         cmocka_unit_test(data_parallel_sgd_with_momentum_equals_the_combined_batch),
         cmocka_unit_test(data_parallel_adam_equals_the_combined_batch),
+        cmocka_unit_test(a_compiled_data_parallel_step_reduces_through_the_callers_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
