@@ -24,6 +24,7 @@
 
 typedef struct trainer {
     const mt_train_options *o;
+    const char *target; /* o->target, or "cpu" */
     mt_train_result *r;
     mt_train_model m;
     const mt_dataset *ds;         /* the data as fed */
@@ -141,7 +142,7 @@ static mt_status compile_eval(trainer *t, mt_diag *d)
     if (s < 0 || !mt_graph_is_output(e, s))
         return mt_diag_set(d, MT_ERR_ARG, "the eval-mode graph '%s' has no output %%%s",
                            mt_graph_name(e), t->score_name);
-    mt_status st = mt_program_compile(e, t->o->target, &t->ev, d);
+    mt_status st = mt_program_compile(e, t->target, &t->ev, d);
     if (st == MT_OK && t->o->threads > 0)
         st = mt_program_set_threads(t->ev, t->o->threads, d);
     return st == MT_OK ? bind_batch(t, t->ev, d) : st;
@@ -177,7 +178,7 @@ static mt_status setup(trainer *t, mt_diag *d)
             snprintf(d->file, sizeof d->file, "%s", t->m.source);
         return st;
     }
-    st = mt_program_compile(t->step, o->target ? o->target : "cpu", &t->p, d);
+    st = mt_program_compile(t->step, t->target, &t->p, d);
     if (st == MT_OK && o->threads > 0)
         st = mt_program_set_threads(t->p, o->threads, d);
     if (st != MT_OK)
@@ -436,13 +437,13 @@ mt_status mt_train_run(const mt_train_options *o, mt_train_result *r, mt_diag *d
     memset(r, 0, sizeof *r);
     trainer t = {0};
     t.o = o;
+    t.target = o->target ? o->target : "cpu";
     t.r = r;
     mt_status st = setup(&t, d);
     if (st == MT_OK) {
         r->model = mt_strdup(mt_graph_name(t.m.loss));
         r->data = mt_strdup(t.ds->name ? t.ds->name : "");
-        r->epochs = mt_calloc(o->epochs ? (size_t)o->epochs : 1, sizeof *r->epochs);
-        if (!r->model || !r->data || !r->epochs)
+        if (!r->model || !r->data)
             st = mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
     }
     if (st == MT_OK) {
@@ -458,7 +459,18 @@ mt_status mt_train_run(const mt_train_options *o, mt_train_result *r, mt_diag *d
         if (o->callbacks.start)
             o->callbacks.start(o->callbacks.ctx, info);
     }
+    int cap = 0;
     for (int e = 0; st == MT_OK && e < o->epochs; e++) {
+        if (e == cap) { /* grown as epochs complete: --epochs may be large */
+            cap = cap ? (cap > o->epochs / 2 ? o->epochs : 2 * cap)
+                      : (o->epochs < 64 ? o->epochs : 64);
+            mt_train_epoch *more = mt_realloc(r->epochs, (size_t)cap * sizeof *more);
+            if (!more) {
+                st = mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
+                break;
+            }
+            r->epochs = more;
+        }
         st = train_epoch(&t, e, &r->epochs[e], d);
         if (st != MT_OK)
             break;
