@@ -50,7 +50,7 @@ static mt_status parse_file(const char *path, mt_train_model *m, mt_diag *d)
     if (stat(path, &sb) != 0) {
         if (errno == ENOENT && !strchr(path, '/') && !strstr(path, ".mt"))
             return mt_diag_set(d, MT_ERR_ARG,
-                               "unknown model '%s' (built-in: minitorch, mlp, lenet; or a "
+                               "--model: unknown model '%s' (built-in: minitorch, mlp, lenet; or a "
                                "FILE.mt loss graph)",
                                path);
         return mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot read the model: %s",
