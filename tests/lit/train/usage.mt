@@ -16,6 +16,12 @@
 # RUN: exits 2 %mtc train --model minitorch --data xor --optimizer adam --momentum 0.9 2>&1 | FileCheck %s --check-prefix=MOM
 # RUN: exits 2 %mtc train --model minitorch --data xor --weight-decay w 2>&1 | FileCheck %s --check-prefix=WD
 # RUN: exits 2 %mtc train --model minitorch --data xor --backend tpu 2>&1 | FileCheck %s --check-prefix=BACKEND
+# (Every .mt file of the repository is a graph: this one is not used.)
+mtir 1
+graph unused {
+  input %x : f32[2]
+  output %x
+}
 # HELP: usage: mtc train --model NAME|FILE.mt --data NAME|PATH [--epochs N] [--batch B]
 # HELP: epoch E/N loss L train_acc A test_acc T samples/s S
 # NOMODEL: mtc train: --model is required (minitorch, mlp, lenet or FILE.mt)
