@@ -17,6 +17,7 @@ static const struct {
     {"show", mtc_cmd_show, "print the tensors of a safetensors file"},
     {"grad", mtc_cmd_grad, "write the gradient graph (reverse-mode autodiff) as MTIR"},
     {"step", mtc_cmd_step, "write the training step of a loss graph (SGD or Adam) as MTIR"},
+    {"train", mtc_cmd_train, "train a model: built-in or a FILE.mt loss graph, on a data set"},
     {"compile", mtc_cmd_compile, "compile ahead of time to a shared object and a C header"},
     {"gradcheck", mtc_cmd_gradcheck, "check gradients against central differences in f64"},
     {"bisect", mtc_cmd_bisect, "name the first pass that changes the numbers of a graph"},

@@ -122,14 +122,19 @@ char *mt_train_plot_svg(const char *title, const mt_train_epoch *e, int n)
 
     panel acc = {LEFT + PANEL_W + 80, TOP, 0, 1, loss.epochs};
     axes(&b, &acc, "accuracy", 1);
-    if (has(e, n, 1))
+    /* A series and its legend entry only where some epoch has that accuracy. */
+    if (has(e, n, 1)) {
         series(&b, &acc, e, n, 1, "#1f77b4");
-    if (has(e, n, 2))
+        mt_buf_printf(&b,
+                      "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#1f77b4\">train</text>\n",
+                      acc.x0 + 8, TOP + PANEL_H + 34);
+    }
+    if (has(e, n, 2)) {
         series(&b, &acc, e, n, 2, "#2ca02c");
-    mt_buf_printf(&b, "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#1f77b4\">train</text>\n",
-                  acc.x0 + 8, TOP + PANEL_H + 34);
-    mt_buf_printf(&b, "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#2ca02c\">test</text>\n",
-                  acc.x0 + 60, TOP + PANEL_H + 34);
+        mt_buf_printf(&b,
+                      "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#2ca02c\">test</text>\n",
+                      acc.x0 + 60, TOP + PANEL_H + 34);
+    }
     mt_buf_puts(&b, "</svg>\n");
     return mt_buf_take(&b);
 }
