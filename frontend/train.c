@@ -19,6 +19,8 @@
 
 #include "frontend/nn.h"
 #include "frontend/train_model.h"
+#include "ir/op.h"
+#include "runtime/collective.h"
 #include "runtime/interp.h"
 #include "runtime/tensor.h"
 
@@ -36,6 +38,7 @@ typedef struct trainer {
     void *xbuf, *ybuf; /* one batch, bound as %x and %y of both programs */
     size_t xbytes, ybytes;
     int64_t nbatches;
+    int nranks, rank; /* data parallel: 1 and 0 for one process */
     /* The params and state at the epoch's start, slot by slot (NULL for other slots). */
     void **snap;
     int nslots;
@@ -167,12 +170,16 @@ static mt_status setup(trainer *t, mt_diag *d)
     const mt_graph *g = t->m.loss;
     t->loss_name = g->nodes[g->outputs[0]].name;
     t->score_name = t->m.score >= 0 ? g->nodes[t->m.score].name : NULL;
-    t->nbatches = mt_dataset_nbatches(t->ds->n, t->m.batch);
+    t->nranks = o->nranks > 1 ? o->nranks : 1;
+    t->rank = t->nranks > 1 ? o->rank : 0;
+    t->nbatches = mt_dataset_nbatches(t->ds->n, t->m.batch * t->nranks);
     if (t->nbatches < 1)
         return mt_diag_set(d, MT_ERR_ARG,
                            "data '%s' has %lld samples, fewer than one batch of %lld", t->ds->name,
-                           (long long)t->ds->n, (long long)t->m.batch);
-    st = mt_pass_step(g, &o->optim, NULL, 0, &t->step, d);
+                           (long long)t->ds->n, (long long)(t->m.batch * t->nranks));
+    mt_optim optim = o->optim;
+    optim.data_parallel = t->nranks > 1;
+    st = mt_pass_step(g, &optim, NULL, 0, &t->step, d);
     if (st != MT_OK) {
         if (t->m.source && !d->file[0]) /* the pass names values; the file locates them */
             snprintf(d->file, sizeof d->file, "%s", t->m.source);
@@ -211,7 +218,8 @@ static mt_status run_step(trainer *t, int64_t b, double *loss, int64_t *correct,
 {
     const mt_graph *g = t->m.loss;
     mt_status st =
-        mt_dataset_batch(t->ds, t->order, b * t->m.batch, t->m.batch, t->xbuf, t->ybuf, d);
+        mt_dataset_batch(t->ds, t->order, mt_dataset_batch_start(b, t->m.batch, t->nranks, t->rank),
+                         t->m.batch, t->xbuf, t->ybuf, d);
     if (st == MT_OK)
         st = mt_program_run(t->p, d);
     if (st != MT_OK)
@@ -270,7 +278,9 @@ static mt_status diagnose(trainer *t, int epoch, int64_t b, double loss, mt_diag
     for (int64_t k = 0; st == MT_OK && k < b; k++)
         st = run_step(t, k, &l, &c, d);
     if (st == MT_OK)
-        st = mt_dataset_batch(t->ds, t->order, b * t->m.batch, t->m.batch, t->xbuf, t->ybuf, d);
+        st = mt_dataset_batch(t->ds, t->order,
+                              mt_dataset_batch_start(b, t->m.batch, t->nranks, t->rank), t->m.batch,
+                              t->xbuf, t->ybuf, d);
     const mt_tensor **leaves = mt_calloc((size_t)g->nnodes, sizeof *leaves);
     mt_tensor *views = mt_calloc((size_t)g->nnodes, sizeof *views);
     mt_tensor **values = mt_calloc((size_t)g->nnodes, sizeof *values);
@@ -399,19 +409,27 @@ static mt_status train_epoch(trainer *t, int e, mt_train_epoch *out, mt_diag *d)
             pr.batch = b + 1;
             pr.loss = sum / (double)(b + 1);
             pr.elapsed_s = busy;
-            pr.samples_per_s = busy > 0 ? (double)(b + 1) * (double)t->m.batch / busy : 0;
+            pr.samples_per_s =
+                busy > 0 ? (double)(b + 1) * (double)(t->m.batch * t->nranks) / busy : 0;
             o->callbacks.batch(o->callbacks.ctx, &pr);
         }
     }
     if (st != MT_OK)
         return st;
-    int64_t samples = t->nbatches * t->m.batch;
+    /* Over every rank: their losses and counts summed through the process's allreduce. */
+    double totals[2] = {sum, (double)correct};
+    if (t->nranks > 1 &&
+        (st = mt_collective_allreduce(totals, 2, MT_DTYPE_F64, MT_REDUCE_SUM, d)) != MT_OK)
+        return st;
+    sum = totals[0];
+    correct = (int64_t)totals[1];
+    int64_t samples = t->nbatches * t->m.batch * t->nranks;
     out->epoch = e + 1;
-    out->loss = sum / (double)t->nbatches;
+    out->loss = sum / (double)(t->nbatches * t->nranks);
     out->train_acc = t->score_name ? (double)correct / (double)samples : NAN;
     out->test_acc = NAN;
     out->samples_per_s = busy > 0 ? (double)samples / busy : 0;
-    if (t->ev)
+    if (t->ev && t->rank == 0)
         st = evaluate(t, &out->test_acc, d);
     return st;
 }

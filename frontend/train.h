@@ -51,6 +51,15 @@
  * copies nothing per step).
  *
  * Threads: the program's default (MTC_NUM_THREADS, else every core) unless o.threads > 0.
+ *
+ * Data parallel (o.nranks = R > 1, this process being rank o.rank, with the process's
+ * allreduce hook installed: runtime/mpi.h under mpirun): the step graph averages its gradients
+ * over the ranks (mt_pass_step with data_parallel), each global batch is R*B consecutive
+ * samples of the epoch's order (the same on every rank), rank r trains on the r-th slice of B,
+ * and every rank ends each step with the same params. N / (R*B) steps per epoch. An epoch's
+ * loss and train accuracy are over all ranks (summed through the hook); samples/s counts every
+ * rank's samples; rank 0 alone evaluates the test set (the others report NaN) and only rank 0
+ * should save (the caller's choice: o.save is written by whichever rank has it set).
  */
 #ifndef MT_FRONTEND_TRAIN_H
 #define MT_FRONTEND_TRAIN_H
@@ -116,6 +125,7 @@ typedef struct mt_train_options {
     int threads;                  /* > 0: threads per run; 0: the program's default */
     const char *load;             /* W.safetensors to start from, or NULL */
     const char *save;             /* where to write every param and state at the end, or NULL */
+    int nranks, rank;             /* data parallel (see below); 0 or 1 rank: one process */
     mt_train_callbacks callbacks; /* any may be NULL */
 } mt_train_options;
 

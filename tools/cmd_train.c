@@ -4,8 +4,9 @@
  *
  * Display: when stdout is a terminal, a progress bar per epoch (loss, samples/s, time left)
  * redrawn in place with \r, which the epoch's summary line replaces when the epoch ends; when
- * it is not (a pipe, a file, a test), exactly one line per epoch. Errors go to stderr either
- * way; --quiet prints nothing else.
+ * it is not (a pipe, a file, a test, or any rank of a run under mpirun), exactly one line per
+ * epoch. Errors go to stderr either way; --quiet prints nothing else. Under mpirun every rank
+ * trains (frontend/train.h, data parallel) and rank 0 alone prints, logs, plots and saves.
  */
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 
 #include "frontend/models.h"
 #include "ir/alloc.h"
+#include "runtime/mpi.h"
 #include "tools/cmd.h"
 #include "tools/train.h"
 
@@ -63,6 +65,7 @@ static const char usage_text[] =
 /* What the callbacks need. */
 typedef struct display {
     int quiet, terminal;
+    const mt_mpi *mpi; /* the ranks of a data-parallel run (one without mpirun) */
     int bar_open;      /* a progress bar is on the current line */
     double last_draw;  /* when it was last drawn */
     double epoch_wall; /* when the epoch's first step started drawing */
@@ -75,9 +78,32 @@ static double wall_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Every rank must train the same model on the same data, or the collectives would mix
+ * different tensors (or wait forever): a hash of what was compiled, compared across ranks. */
+static void check_ranks_agree(const display *s, const mt_train_info *info)
+{
+    if (s->mpi->size <= 1)
+        return;
+    uint64_t h = 1469598103934665603u;
+    const char *parts[2] = {info->model, info->data};
+    for (int i = 0; i < 2; i++)
+        for (const char *c = parts[i]; c && *c; c++)
+            h = (h ^ (unsigned char)*c) * 1099511628211u;
+    int64_t nums[4] = {info->samples, info->test, info->batch, info->nbatches};
+    for (int i = 0; i < 4; i++)
+        h = (h ^ (uint64_t)nums[i]) * 1099511628211u;
+    mt_diag d;
+    mt_diag_init(&d);
+    if (!mt_mpi_agree(s->mpi, h, &d)) {
+        fprintf(stderr, "mtc train: rank %d: %s\n", s->mpi->rank, d.msg);
+        mt_mpi_abort(s->mpi, 1);
+    }
+}
+
 static void on_start(void *ctx, const mt_train_info *info)
 {
     display *s = ctx;
+    check_ranks_agree(s, info);
     if (s->quiet || !s->terminal)
         return;
     printf("training %s on %s: %lld samples", info->model, info->data, (long long)info->samples);
@@ -310,24 +336,48 @@ int mtc_cmd_train(int argc, char **argv)
     if (!options_from(vals, &o))
         return 2;
     o.shuffle = !no_shuffle;
-    display s = {quiet, isatty(STDOUT_FILENO), 0, 0, 0};
-    o.callbacks = (mt_train_callbacks){on_start, on_batch, on_epoch, &s};
 
+    /* Under mpirun: one model on every rank; rank 0 alone prints, logs, plots and saves. */
     mt_diag d;
     mt_diag_init(&d);
+    mt_mpi mpi;
+    if (mt_mpi_start(&mpi, &d) != MT_OK) {
+        mtc_fail(&d);
+        mt_diag_fini(&d);
+        return 1;
+    }
+    o.nranks = mpi.size;
+    o.rank = mpi.rank;
+    int lead = mpi.rank == 0;
+    if (!lead)
+        o.save = NULL;
+    /* mpirun hands every rank a pseudo-terminal, wherever its output really goes: a
+     * multi-rank run prints plain lines. */
+    display s = {quiet || !lead, isatty(STDOUT_FILENO) && mpi.size == 1, &mpi, 0, 0, 0};
+    o.callbacks = (mt_train_callbacks){on_start, on_batch, on_epoch, &s};
+
     mt_train_result r;
     int rc = mt_train_run(&o, &r, &d) == MT_OK ? 0 : 1;
     if (s.bar_open) { /* end the bar's line before the error */
         fputs("\n", stdout);
         fflush(stdout);
     }
+    if (rc && mpi.size > 1) {
+        /* A rank that fails must not leave the others waiting in a collective. */
+        char msg[MT_DIAG_MSG + MT_DIAG_FILE + 32];
+        mt_diag_format(&d, msg, sizeof msg);
+        fprintf(stderr, "mtc train: rank %d of %d: %s\n", mpi.rank, mpi.size, msg);
+        fflush(stderr);
+        mt_mpi_abort(&mpi, 1);
+    }
     if (rc)
         mtc_fail(&d);
     mt_diag_fini(&d);
     mt_diag_init(&d);
-    if (r.nepochs > 0 && !write_reports(vals[F_LOG], vals[F_PLOT], &o, &r, &d))
+    if (lead && r.nepochs > 0 && !write_reports(vals[F_LOG], vals[F_PLOT], &o, &r, &d))
         rc = mtc_fail(&d);
     mt_train_result_fini(&r);
     mt_diag_fini(&d);
+    mt_mpi_stop(&mpi);
     return rc;
 }
