@@ -93,4 +93,5 @@ static mt_status run(void *impl, const void *const *leaves, void *const *outputs
 
 const mt_target mt_target_interp = {
     "interp", "the reference interpreter: slow, the numeric oracle", compile, run, NULL, free_impl,
+    NULL,     NULL,
 };
