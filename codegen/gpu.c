@@ -21,7 +21,8 @@ struct mt_gpu_program {
     int *resident;      /* per buffer: a param or state, kept on the device between runs */
     int nnodes;         /* of the caller's graph */
     int *node_buf;      /* caller's node id -> the buffer holding that leaf, or -1 */
-    mt_gpu_mem **args;  /* per kernel: its buffers, as mt_kernel.bufs lists them */
+    mt_gpu_mem **args;  /* per kernel: its parameters (render.h) */
+    int *nargs;
     pthread_mutex_t lock;
 };
 
@@ -47,6 +48,7 @@ void mt_gpu_free(mt_gpu_program *p)
     for (int k = 0; p->args && k < p->kp->nkernels; k++)
         mt_free(p->args[k]);
     mt_free(p->args);
+    mt_free(p->nargs);
     mt_free(p->fns);
     mt_free(p->mem);
     mt_free(p->owned);
@@ -74,13 +76,13 @@ static mt_status allocate(mt_gpu_program *p, mt_diag *d)
     const mt_kprog *kp = p->kp;
     const mt_gpu_ops *o = p->ops;
     mt_status st = MT_OK;
-    int arena = o->at != NULL && kp->arena_bytes > 0;
-    if (arena)
+    if (kp->arena_bytes > 0)
         st = o->alloc(p->dev, (size_t)kp->arena_bytes, &p->arena, d);
     for (int b = 0; b < kp->nbufs && st == MT_OK; b++) {
         const mt_kbuf *u = &kp->bufs[b];
-        if (arena && u->kind == MT_KBUF_TEMP) {
-            p->mem[b] = o->at(p->arena, (size_t)u->offset);
+        if (u->kind == MT_KBUF_TEMP) {
+            /* In the arena: a pointer into it, or reached through the arena parameter. */
+            p->mem[b] = o->at ? o->at(p->arena, (size_t)u->offset) : 0;
         } else {
             st = o->alloc(p->dev, buf_bytes(u), &p->mem[b], d);
             p->owned[b] = st == MT_OK;
@@ -104,12 +106,18 @@ static mt_status build(mt_gpu_program *p, mt_diag *d)
         else
             memcpy(names[k], prefix, strlen(prefix) + 1), strcat(names[k], kp->kernels[k].name);
     }
+    const mt_c_dialect *dl = p->ops->dialect;
     for (int k = 0; k < kp->nkernels && st == MT_OK; k++) {
         const mt_kernel *ke = &kp->kernels[k];
-        if (!(p->args[k] = mt_calloc((size_t)ke->nbufs + 1, sizeof *p->args[k])))
+        if (!(p->args[k] = mt_calloc((size_t)ke->nbufs + 2, sizeof *p->args[k])))
             st = MT_ERR_NOMEM;
+        int n = 0;
         for (int i = 0; st == MT_OK && i < ke->nbufs; i++)
-            p->args[k][i] = p->mem[ke->bufs[i]];
+            if (mt_c_buffer_is_param(dl, kp, ke->bufs[i]))
+                p->args[k][n++] = p->mem[ke->bufs[i]];
+        if (st == MT_OK && mt_c_kernel_takes_arena(dl, kp, ke))
+            p->args[k][n++] = p->arena;
+        p->nargs[k] = n;
     }
     if (st == MT_ERR_NOMEM)
         mt_diag_set(d, MT_ERR_NOMEM, "%s: out of memory", p->ops->name);
@@ -148,7 +156,9 @@ mt_status mt_gpu_compile(const mt_gpu_ops *ops, const mt_graph *g, mt_gpu_progra
         p->node_buf = mt_calloc((size_t)g->nnodes + 1, sizeof *p->node_buf);
         p->fns = mt_calloc((size_t)nk + 1, sizeof *p->fns);
         p->args = mt_calloc((size_t)nk + 1, sizeof *p->args);
-        if (!p->mem || !p->owned || !p->resident || !p->node_buf || !p->fns || !p->args)
+        p->nargs = mt_calloc((size_t)nk + 1, sizeof *p->nargs);
+        if (!p->mem || !p->owned || !p->resident || !p->node_buf || !p->fns || !p->args ||
+            !p->nargs)
             st = mt_diag_set(d, MT_ERR_NOMEM, "%s: out of memory", ops->name);
     }
     if (st == MT_OK) {
@@ -194,7 +204,7 @@ static mt_status run_locked(mt_gpu_program *p, const void *const *leaves, void *
         st = o->write(p->dev, p->mem[b], leaves[i], buf_bytes(&kp->bufs[b]), d);
     }
     for (int k = 0; k < kp->nkernels && st == MT_OK; k++)
-        st = o->launch(p->dev, p->fns[k], kp->kernels[k].nbufs, p->args[k],
+        st = o->launch(p->dev, p->fns[k], p->nargs[k], p->args[k],
                        mt_c_kernel_items(&kp->kernels[k]), d);
     /* Every kernel has read the old values: the updates not stored in place land now. */
     for (int i = 0; i < kp->nupdates && st == MT_OK; i++) {

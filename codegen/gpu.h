@@ -9,9 +9,10 @@
  * says what is missing.
  *
  * Memory (docs/gpu.md): inputs, outputs, params and state have device buffers of their own;
- * temporaries live in one arena at the offsets memory planning chose where the API can point
- * into a buffer (CUDA), else each in a buffer of its own (OpenCL 1.2 sub-buffers need origins
- * aligned to the device's CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the plan does not promise).
+ * temporaries share one arena at the offsets memory planning chose (which may overlap where
+ * the plan stores a value over an operand it replaces), reached through a pointer into it
+ * where the API has one (CUDA: `at`), else through the kernels' arena parameter (OpenCL,
+ * render.h: arena_temps).
  * A run copies each input to the device, launches every kernel in order, applies the step
  * graph's updates on the device (a device-to-device copy where the update was not stored in
  * place) and copies the outputs back. Params and state stay on the device between runs: the
@@ -44,7 +45,8 @@ typedef struct mt_gpu_ops {
                        void **module, void **fns, mt_diag *d);
     void (*unload)(void *dev, void *module, int n, void **fns);
     mt_status (*alloc)(void *dev, size_t bytes, mt_gpu_mem *mem, mt_diag *d);
-    /* The buffer at byte `offset` of `base`; NULL when the API cannot point into a buffer. */
+    /* The buffer at byte `offset` of `base`; NULL when the API cannot point into a buffer
+     * (the dialect must then have arena_temps). */
     mt_gpu_mem (*at)(mt_gpu_mem base, size_t offset);
     void (*release)(void *dev, mt_gpu_mem mem);
     /* Copies; they may complete asynchronously, in order, until finish. Host memory must stay

@@ -24,4 +24,6 @@ const mt_c_dialect mt_c_cuda = {
     .mulhi = "__umulhi",
     .f32_bits = "__int_as_float((int)0x%08xu)",
     .f64_bits = "__longlong_as_double((long long)0x%016llxULL)",
+    .arena_temps = 0,
+    .byte = "unsigned char",
 };

@@ -23,4 +23,6 @@ const mt_c_dialect mt_c_opencl = {
     .mulhi = "mul_hi",
     .f32_bits = "as_float(0x%08xu)",
     .f64_bits = "as_double(0x%016llxUL)",
+    .arena_temps = 1,
+    .byte = "uchar",
 };

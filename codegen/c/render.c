@@ -1,7 +1,7 @@
 /* render.c - kernel IR statements and kernels -> one C-style translation unit (render.h).
  *
- * Each kernel becomes one function taking a pointer per buffer it uses (ascending buffer
- * ids, as mt_kernel.bufs lists them): `const` where the kernel only reads it, restrict-
+ * Each kernel becomes one function taking a pointer per buffer it uses (render.h says which
+ * are reached through the arena instead): `const` where the kernel only reads it, restrict-
  * qualified where memory planning proved it overlaps no other buffer of the kernel. Loops
  * are C for loops with constant trips; scalars are C variables of the block that declares
  * them; loop variables and indices are the dialect's 64-bit signed integer. The parallel nest
@@ -100,22 +100,55 @@ static void block(rctx *c, const mt_kstmt *s, int ind)
 
 /* ---- kernels --------------------------------------------------------------------------- */
 
+int mt_c_buffer_is_param(const mt_c_dialect *dl, const mt_kprog *p, int b)
+{
+    return !dl->arena_temps || p->bufs[b].kind != MT_KBUF_TEMP;
+}
+
+int mt_c_kernel_takes_arena(const mt_c_dialect *dl, const mt_kprog *p, const mt_kernel *k)
+{
+    for (int i = 0; i < k->nbufs; i++)
+        if (!mt_c_buffer_is_param(dl, p, k->bufs[i]))
+            return 1;
+    return 0;
+}
+
 static void signature(rctx *c, const mt_kernel *k, const char *prefix)
 {
     const mt_c_dialect *dl = c->dl;
     mt_buf_printf(c->b, "%s %s%s(", dl->kernel, prefix, k->name);
+    int n = 0;
     for (int i = 0; i < k->nbufs; i++) {
         int id = k->bufs[i];
         mt_ktype t = mt_ktype_of(c->p->bufs[id].type.dtype);
         if (t == MT_KT_F64)
             c->f64 = 1;
+        if (!mt_c_buffer_is_param(dl, c->p, id))
+            continue;
         unsigned acc = k->access[i];
-        mt_buf_printf(c->b, "%s%s%s%s *%s%sb%d", i ? ", " : "", dl->global,
+        mt_buf_printf(c->b, "%s%s%s%s *%s%sb%d", n++ ? ", " : "", dl->global,
                       acc & MT_KACC_WRITE ? "" : "const ", dl->types[t],
                       acc & MT_KACC_NOALIAS ? dl->restrict_ : "", acc & MT_KACC_NOALIAS ? " " : "",
                       id);
     }
+    if (mt_c_kernel_takes_arena(dl, c->p, k))
+        mt_buf_printf(c->b, "%s%s%s *arena", n ? ", " : "", dl->global, dl->byte);
     mt_buf_puts(c->b, ")\n");
+}
+
+/* The temporaries reached through the arena: a pointer each at its planned offset. */
+static void arena_pointers(rctx *c, const mt_kernel *k)
+{
+    const mt_c_dialect *dl = c->dl;
+    for (int i = 0; i < k->nbufs; i++) {
+        int id = k->bufs[i];
+        if (mt_c_buffer_is_param(dl, c->p, id))
+            continue;
+        const char *t = dl->types[mt_ktype_of(c->p->bufs[id].type.dtype)];
+        const char *cq = k->access[i] & MT_KACC_WRITE ? "" : "const ";
+        mt_buf_printf(c->b, "    %s%s%s *b%d = (%s%s%s *)(arena + %lld);\n", dl->global, cq, t, id,
+                      dl->global, cq, t, (long long)c->p->bufs[id].offset);
+    }
 }
 
 /* The kernel's one-line note as a comment ("*" "/" cannot end it early). */
@@ -142,6 +175,7 @@ static void kernel(rctx *c, const mt_kernel *k, const char *prefix)
     note(c, k);
     signature(c, k, prefix);
     mt_buf_puts(b, "{\n");
+    arena_pointers(c, k);
     const mt_kstmt *loops[MAX_NEST];
     int n = parallel_nest(k, loops, MAX_NEST);
     if (n == 0) {

@@ -7,6 +7,9 @@
  * a kernel computes, and in what order, is decided by the kernel IR, so the LLVM, CUDA and
  * OpenCL code of a program share every decision made before rendering.
  *
+ * Parameters: one pointer per buffer the kernel uses (ascending buffer ids, as
+ * mt_kernel.bufs lists them), except temporaries in a dialect with arena_temps.
+ *
  * Grid mapping (docs/gpu.md): a kernel whose body is a nest of loops marked
  * MT_KLOOP_PARALLEL (each one the only statement of the one above) runs the flattened nest as
  * a grid-stride loop: work-item g of G handles flat iterations g, g + G, g + 2G, ... and
@@ -43,6 +46,14 @@ typedef struct mt_c_dialect {
     const char *mulhi;                   /* the high word of a u32 x u32 product: "mul_hi" */
     /* printf formats of a float from its bits, for infinities and NaNs (%08x, %016llx). */
     const char *f32_bits, *f64_bits;
+    /* Temporaries are reached through one `arena` parameter of byte type `byte` (last, where a
+     * kernel uses any), at the offsets memory planning chose, instead of a pointer parameter
+     * each. Memory planning may store a temporary over an operand it replaces and the kernel
+     * then reads the operand through the new buffer, so temporaries must share the arena;
+     * OpenCL 1.2 can point into a buffer only with sub-buffers, whose origins must be aligned
+     * to the device's CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the plan does not promise. */
+    int arena_temps;
+    const char *byte;
 } mt_c_dialect;
 
 extern const mt_c_dialect mt_c_cuda;   /* codegen/c/cuda.c */
@@ -53,6 +64,12 @@ extern const mt_c_dialect mt_c_opencl; /* codegen/c/opencl.c */
  * set on failure (out of memory, a GEMM statement). */
 char *mt_c_render_program(const mt_c_dialect *dl, const mt_kprog *p, const char *prefix,
                           mt_diag *d);
+
+/* Whether buffer b of p is a parameter of its own of a kernel in dialect dl (else it is
+ * reached through the arena parameter). */
+int mt_c_buffer_is_param(const mt_c_dialect *dl, const mt_kprog *p, int b);
+/* Whether kernel k takes the arena parameter (last) in dialect dl. */
+int mt_c_kernel_takes_arena(const mt_c_dialect *dl, const mt_kprog *p, const mt_kernel *k);
 
 /* The work-items kernel k's launch needs: the flat trip count of its parallel nest, or 1 when
  * it runs whole in work-item 0. */
