@@ -248,10 +248,11 @@ static mt_status cu_read(void *handle, mt_gpu_mem mem, void *dst, size_t bytes, 
     return r == 0 ? MT_OK : fail(d, "cuMemcpyDtoH", r);
 }
 
-static mt_status cu_copy(void *handle, mt_gpu_mem dst, mt_gpu_mem src, size_t bytes, mt_diag *d)
+static mt_status cu_copy(void *handle, mt_gpu_mem dst, mt_gpu_mem src, size_t src_offset,
+                         size_t bytes, mt_diag *d)
 {
     make_current(handle);
-    CUresult r = api.cuMemcpyDtoD_v2((CUdeviceptr)dst, (CUdeviceptr)src, bytes);
+    CUresult r = api.cuMemcpyDtoD_v2((CUdeviceptr)dst, (CUdeviceptr)src + src_offset, bytes);
     return r == 0 ? MT_OK : fail(d, "cuMemcpyDtoD", r);
 }
 

@@ -209,9 +209,13 @@ static mt_status run_locked(mt_gpu_program *p, const void *const *leaves, void *
     /* Every kernel has read the old values: the updates not stored in place land now. */
     for (int i = 0; i < kp->nupdates && st == MT_OK; i++) {
         const mt_kupdate *u = &kp->updates[i];
-        if (u->value != u->target)
-            st = o->copy(p->dev, p->mem[u->target], p->mem[u->value],
-                         buf_bytes(&kp->bufs[u->target]), d);
+        if (u->value == u->target)
+            continue;
+        /* The new value is a temporary kept live to the end, or an output. */
+        const mt_kbuf *v = &kp->bufs[u->value];
+        int in_arena = v->kind == MT_KBUF_TEMP && !o->at;
+        st = o->copy(p->dev, p->mem[u->target], in_arena ? p->arena : p->mem[u->value],
+                     in_arena ? (size_t)v->offset : 0, buf_bytes(&kp->bufs[u->target]), d);
     }
     for (int i = 0; i < kp->noutputs && st == MT_OK; i++)
         st = o->read(p->dev, p->mem[kp->outputs[i]], outputs[i],

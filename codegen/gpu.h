@@ -53,7 +53,8 @@ typedef struct mt_gpu_ops {
      * valid until then. */
     mt_status (*write)(void *dev, mt_gpu_mem mem, const void *src, size_t bytes, mt_diag *d);
     mt_status (*read)(void *dev, mt_gpu_mem mem, void *dst, size_t bytes, mt_diag *d);
-    mt_status (*copy)(void *dev, mt_gpu_mem dst, mt_gpu_mem src, size_t bytes, mt_diag *d);
+    mt_status (*copy)(void *dev, mt_gpu_mem dst, mt_gpu_mem src, size_t src_offset, size_t bytes,
+                      mt_diag *d);
     /* Runs kernel fn over `items` work-items (mt_c_kernel_items) with one buffer per
      * parameter. */
     mt_status (*launch)(void *dev, void *fn, int nargs, const mt_gpu_mem *args, int64_t items,

@@ -328,11 +328,12 @@ static mt_status cl_read(void *handle, mt_gpu_mem mem, void *dst, size_t bytes, 
     return err == CL_SUCCESS ? MT_OK : fail(d, "clEnqueueReadBuffer", err);
 }
 
-static mt_status cl_copy(void *handle, mt_gpu_mem dst, mt_gpu_mem src, size_t bytes, mt_diag *d)
+static mt_status cl_copy(void *handle, mt_gpu_mem dst, mt_gpu_mem src, size_t src_offset,
+                         size_t bytes, mt_diag *d)
 {
     cl_dev *v = handle;
-    cl_int err =
-        api.clEnqueueCopyBuffer(v->q, (cl_mem)src, (cl_mem)dst, 0, 0, bytes, 0, NULL, NULL);
+    cl_int err = api.clEnqueueCopyBuffer(v->q, (cl_mem)src, (cl_mem)dst, src_offset, 0, bytes, 0,
+                                         NULL, NULL);
     return err == CL_SUCCESS ? MT_OK : fail(d, "clEnqueueCopyBuffer", err);
 }
 
