@@ -35,26 +35,26 @@ typedef unsigned long long CUdeviceptr;
 #define CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR 76
 
 #define CU_API(X)                                                                                  \
-    X(CUresult, cuInit, (unsigned))                                                              \
-    X(CUresult, cuGetErrorString, (CUresult, const char **))                                     \
-    X(CUresult, cuDeviceGetCount, (int *))                                                       \
-    X(CUresult, cuDeviceGet, (CUdevice *, int))                                                  \
-    X(CUresult, cuDeviceGetAttribute, (int *, int, CUdevice))                                    \
-    X(CUresult, cuDevicePrimaryCtxRetain, (CUcontext *, CUdevice))                               \
-    X(CUresult, cuDevicePrimaryCtxRelease_v2, (CUdevice))                                        \
-    X(CUresult, cuCtxSetCurrent, (CUcontext))                                                    \
-    X(CUresult, cuCtxSynchronize, (void))                                                        \
-    X(CUresult, cuModuleLoadData, (CUmodule *, const void *))                                    \
-    X(CUresult, cuModuleUnload, (CUmodule))                                                      \
-    X(CUresult, cuModuleGetFunction, (CUfunction *, CUmodule, const char *))                     \
-    X(CUresult, cuMemAlloc_v2, (CUdeviceptr *, size_t))                                          \
-    X(CUresult, cuMemFree_v2, (CUdeviceptr))                                                     \
-    X(CUresult, cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t))                            \
-    X(CUresult, cuMemcpyDtoH_v2, (void *, CUdeviceptr, size_t))                                  \
-    X(CUresult, cuMemcpyDtoD_v2, (CUdeviceptr, CUdeviceptr, size_t))                             \
-    X(CUresult, cuLaunchKernel,                                                                  \
-      (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,         \
-       CUstream, void **, void **))
+    X(CUresult, cuInit, (unsigned))                                                                \
+    X(CUresult, cuGetErrorString, (CUresult, const char **))                                       \
+    X(CUresult, cuDeviceGetCount, (int *))                                                         \
+    X(CUresult, cuDeviceGet, (CUdevice *, int))                                                    \
+    X(CUresult, cuDeviceGetAttribute, (int *, int, CUdevice))                                      \
+    X(CUresult, cuDevicePrimaryCtxRetain, (CUcontext *, CUdevice))                                 \
+    X(CUresult, cuDevicePrimaryCtxRelease_v2, (CUdevice))                                          \
+    X(CUresult, cuCtxSetCurrent, (CUcontext))                                                      \
+    X(CUresult, cuCtxSynchronize, (void))                                                          \
+    X(CUresult, cuModuleLoadData, (CUmodule *, const void *))                                      \
+    X(CUresult, cuModuleUnload, (CUmodule))                                                        \
+    X(CUresult, cuModuleGetFunction, (CUfunction *, CUmodule, const char *))                       \
+    X(CUresult, cuMemAlloc_v2, (CUdeviceptr *, size_t))                                            \
+    X(CUresult, cuMemFree_v2, (CUdeviceptr))                                                       \
+    X(CUresult, cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t))                              \
+    X(CUresult, cuMemcpyDtoH_v2, (void *, CUdeviceptr, size_t))                                    \
+    X(CUresult, cuMemcpyDtoD_v2, (CUdeviceptr, CUdeviceptr, size_t))                               \
+    X(CUresult, cuLaunchKernel,                                                                    \
+      (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, \
+       void **, void **))
 
 static struct {
 #define FIELD(ret, name, args) ret(*name) args;
@@ -76,13 +76,13 @@ static void load(void)
     }
     loaded = 1;
 #define RESOLVE(ret, name, args)                                                                   \
-    if (loaded == 1) {                                                                           \
-        void *sym = dlsym(lib, #name);                                                           \
-        memcpy(&api.name, &sym, sizeof sym);                                                     \
-        if (!sym) {                                                                              \
-            snprintf(load_error, sizeof load_error, "libcuda.so.1 has no %s", #name);           \
-            loaded = -1;                                                                         \
-        }                                                                                        \
+    if (loaded == 1) {                                                                             \
+        void *sym = dlsym(lib, #name);                                                             \
+        memcpy(&api.name, &sym, sizeof sym);                                                       \
+        if (!sym) {                                                                                \
+            snprintf(load_error, sizeof load_error, "libcuda.so.1 has no %s", #name);              \
+            loaded = -1;                                                                           \
+        }                                                                                          \
     }
     CU_API(RESOLVE)
 #undef RESOLVE
@@ -260,8 +260,8 @@ static mt_status cu_copy(void *handle, mt_gpu_mem dst, mt_gpu_mem src, size_t sr
 /* The kernels stride over the grid, so capping the blocks keeps every launch complete. */
 #define MAX_BLOCKS 4096
 
-static mt_status cu_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *args,
-                           int64_t items, mt_diag *d)
+static mt_status cu_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *args, int64_t items,
+                           mt_diag *d)
 {
     make_current(handle);
     CUdeviceptr ptrs[64];
@@ -277,8 +277,7 @@ static mt_status cu_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *
     int64_t blocks = (items + block - 1) / block;
     if (blocks > MAX_BLOCKS)
         blocks = MAX_BLOCKS;
-    CUresult r =
-        api.cuLaunchKernel(fn, (unsigned)blocks, 1, 1, block, 1, 1, 0, NULL, params, NULL);
+    CUresult r = api.cuLaunchKernel(fn, (unsigned)blocks, 1, 1, block, 1, 1, 0, NULL, params, NULL);
     return r == 0 ? MT_OK : fail(d, "cuLaunchKernel", r);
 }
 

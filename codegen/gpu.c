@@ -14,14 +14,14 @@ struct mt_gpu_program {
     void *dev;
     mt_kprog *kp;
     void *module;
-    void **fns;         /* per kernel */
-    mt_gpu_mem *mem;    /* per buffer; 0 for none */
-    char *owned;        /* per buffer: mem[b] is a buffer of its own (release it) */
-    mt_gpu_mem arena;   /* the temporaries, where ops->at can point into it */
-    int *resident;      /* per buffer: a param or state, kept on the device between runs */
-    int nnodes;         /* of the caller's graph */
-    int *node_buf;      /* caller's node id -> the buffer holding that leaf, or -1 */
-    mt_gpu_mem **args;  /* per kernel: its parameters (render.h) */
+    void **fns;        /* per kernel */
+    mt_gpu_mem *mem;   /* per buffer; 0 for none */
+    char *owned;       /* per buffer: mem[b] is a buffer of its own (release it) */
+    mt_gpu_mem arena;  /* the temporaries, where ops->at can point into it */
+    int *resident;     /* per buffer: a param or state, kept on the device between runs */
+    int nnodes;        /* of the caller's graph */
+    int *node_buf;     /* caller's node id -> the buffer holding that leaf, or -1 */
+    mt_gpu_mem **args; /* per kernel: its parameters (render.h) */
     int *nargs;
     pthread_mutex_t lock;
 };
@@ -132,8 +132,7 @@ static mt_status build(mt_gpu_program *p, mt_diag *d)
     return st;
 }
 
-mt_status mt_gpu_compile(const mt_gpu_ops *ops, const mt_graph *g, mt_gpu_program **out,
-                         mt_diag *d)
+mt_status mt_gpu_compile(const mt_gpu_ops *ops, const mt_graph *g, mt_gpu_program **out, mt_diag *d)
 {
     *out = NULL;
     mt_gpu_program *p = mt_calloc(1, sizeof *p);
@@ -224,8 +223,7 @@ static mt_status run_locked(mt_gpu_program *p, const void *const *leaves, void *
     return st != MT_OK ? st : fin;
 }
 
-mt_status mt_gpu_run(mt_gpu_program *p, const void *const *leaves, void *const *outputs,
-                     mt_diag *d)
+mt_status mt_gpu_run(mt_gpu_program *p, const void *const *leaves, void *const *outputs, mt_diag *d)
 {
     pthread_mutex_lock(&p->lock);
     mt_status st = run_locked(p, leaves, outputs, d);

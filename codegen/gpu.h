@@ -41,8 +41,8 @@ typedef struct mt_gpu_ops {
     void (*close)(void *dev);
     /* Compiles the translation unit src and looks up the n kernels named names[k] (fns[k]);
      * a compile error puts the compiler's log in d->log. */
-    mt_status (*build)(void *dev, const char *src, int n, const char *const *names,
-                       void **module, void **fns, mt_diag *d);
+    mt_status (*build)(void *dev, const char *src, int n, const char *const *names, void **module,
+                       void **fns, mt_diag *d);
     void (*unload)(void *dev, void *module, int n, void **fns);
     mt_status (*alloc)(void *dev, size_t bytes, mt_gpu_mem *mem, mt_diag *d);
     /* The buffer at byte `offset` of `base`; NULL when the API cannot point into a buffer

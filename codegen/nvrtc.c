@@ -14,18 +14,17 @@ typedef struct _nvrtcProgram *nvrtcProgram;
 typedef int nvrtcResult; /* NVRTC_SUCCESS is 0 */
 
 #define NVRTC_API(X)                                                                               \
-    X(nvrtcResult, nvrtcVersion, (int *, int *))                                                 \
-    X(const char *, nvrtcGetErrorString, (nvrtcResult))                                          \
-    X(nvrtcResult, nvrtcCreateProgram,                                                           \
-      (nvrtcProgram *, const char *, const char *, int, const char *const *,                     \
-       const char *const *))                                                                     \
-    X(nvrtcResult, nvrtcCompileProgram, (nvrtcProgram, int, const char *const *))                \
-    X(nvrtcResult, nvrtcGetProgramLogSize, (nvrtcProgram, size_t *))                             \
-    X(nvrtcResult, nvrtcGetProgramLog, (nvrtcProgram, char *))                                   \
-    X(nvrtcResult, nvrtcGetPTXSize, (nvrtcProgram, size_t *))                                    \
-    X(nvrtcResult, nvrtcGetPTX, (nvrtcProgram, char *))                                          \
-    X(nvrtcResult, nvrtcGetCUBINSize, (nvrtcProgram, size_t *))                                  \
-    X(nvrtcResult, nvrtcGetCUBIN, (nvrtcProgram, char *))                                        \
+    X(nvrtcResult, nvrtcVersion, (int *, int *))                                                   \
+    X(const char *, nvrtcGetErrorString, (nvrtcResult))                                            \
+    X(nvrtcResult, nvrtcCreateProgram,                                                             \
+      (nvrtcProgram *, const char *, const char *, int, const char *const *, const char *const *)) \
+    X(nvrtcResult, nvrtcCompileProgram, (nvrtcProgram, int, const char *const *))                  \
+    X(nvrtcResult, nvrtcGetProgramLogSize, (nvrtcProgram, size_t *))                               \
+    X(nvrtcResult, nvrtcGetProgramLog, (nvrtcProgram, char *))                                     \
+    X(nvrtcResult, nvrtcGetPTXSize, (nvrtcProgram, size_t *))                                      \
+    X(nvrtcResult, nvrtcGetPTX, (nvrtcProgram, char *))                                            \
+    X(nvrtcResult, nvrtcGetCUBINSize, (nvrtcProgram, size_t *))                                    \
+    X(nvrtcResult, nvrtcGetCUBIN, (nvrtcProgram, char *))                                          \
     X(nvrtcResult, nvrtcDestroyProgram, (nvrtcProgram *))
 
 static struct {
@@ -68,13 +67,13 @@ static void load(void)
     }
     loaded = 1;
 #define RESOLVE(ret, name, args)                                                                   \
-    if (loaded == 1) {                                                                           \
-        void *sym = dlsym(lib, #name);                                                           \
-        memcpy(&api.name, &sym, sizeof sym);                                                     \
-        if (!sym) {                                                                              \
-            snprintf(load_error, sizeof load_error, "libnvrtc.so has no %s", #name);            \
-            loaded = -1;                                                                         \
-        }                                                                                        \
+    if (loaded == 1) {                                                                             \
+        void *sym = dlsym(lib, #name);                                                             \
+        memcpy(&api.name, &sym, sizeof sym);                                                       \
+        if (!sym) {                                                                                \
+            snprintf(load_error, sizeof load_error, "libnvrtc.so has no %s", #name);               \
+            loaded = -1;                                                                           \
+        }                                                                                          \
     }
     NVRTC_API(RESOLVE)
 #undef RESOLVE
@@ -136,8 +135,9 @@ mt_status mt_nvrtc_compile(const char *src, const char *arch, mt_nvrtc_output *o
     out->log = program_log(prog);
     mt_status st = out->log ? MT_OK : mt_diag_set(d, MT_ERR_NOMEM, "nvrtc: out of memory");
     if (st == MT_OK && r != 0) {
-        st = mt_diag_set(d, MT_ERR_BACKEND, "nvrtc: the kernels did not compile for %s (%s; the "
-                                            "log follows)",
+        st = mt_diag_set(d, MT_ERR_BACKEND,
+                         "nvrtc: the kernels did not compile for %s (%s; the "
+                         "log follows)",
                          arch, api.nvrtcGetErrorString(r));
         if (d && d->status == st) {
             mt_free(d->log);

@@ -42,37 +42,38 @@ typedef struct _cl_event *cl_event;
 #define CL_FALSE 0u
 
 #define CL_API(X)                                                                                  \
-    X(cl_int, clGetPlatformIDs, (cl_uint, cl_platform_id *, cl_uint *))                          \
-    X(cl_int, clGetDeviceIDs, (cl_platform_id, cl_bitfield, cl_uint, cl_device_id *, cl_uint *)) \
-    X(cl_int, clGetDeviceInfo, (cl_device_id, cl_uint, size_t, void *, size_t *))                \
-    X(cl_context, clCreateContext,                                                               \
-      (const intptr_t *, cl_uint, const cl_device_id *, void *, void *, cl_int *))               \
-    X(cl_command_queue, clCreateCommandQueue, (cl_context, cl_device_id, cl_bitfield, cl_int *)) \
-    X(cl_program, clCreateProgramWithSource,                                                     \
-      (cl_context, cl_uint, const char **, const size_t *, cl_int *))                            \
-    X(cl_int, clBuildProgram,                                                                    \
-      (cl_program, cl_uint, const cl_device_id *, const char *, void *, void *))                 \
-    X(cl_int, clGetProgramBuildInfo, (cl_program, cl_device_id, cl_uint, size_t, void *, size_t *)) \
-    X(cl_kernel, clCreateKernel, (cl_program, const char *, cl_int *))                           \
-    X(cl_int, clSetKernelArg, (cl_kernel, cl_uint, size_t, const void *))                       \
-    X(cl_int, clEnqueueNDRangeKernel,                                                            \
-      (cl_command_queue, cl_kernel, cl_uint, const size_t *, const size_t *, const size_t *,     \
-       cl_uint, const cl_event *, cl_event *))                                                   \
-    X(cl_mem, clCreateBuffer, (cl_context, cl_bitfield, size_t, void *, cl_int *))               \
-    X(cl_int, clEnqueueWriteBuffer,                                                              \
-      (cl_command_queue, cl_mem, cl_uint, size_t, size_t, const void *, cl_uint,                 \
-       const cl_event *, cl_event *))                                                            \
-    X(cl_int, clEnqueueReadBuffer,                                                               \
-      (cl_command_queue, cl_mem, cl_uint, size_t, size_t, void *, cl_uint, const cl_event *,     \
-       cl_event *))                                                                              \
-    X(cl_int, clEnqueueCopyBuffer,                                                               \
-      (cl_command_queue, cl_mem, cl_mem, size_t, size_t, size_t, cl_uint, const cl_event *,      \
-       cl_event *))                                                                              \
-    X(cl_int, clFinish, (cl_command_queue))                                                      \
-    X(cl_int, clReleaseMemObject, (cl_mem))                                                      \
-    X(cl_int, clReleaseKernel, (cl_kernel))                                                      \
-    X(cl_int, clReleaseProgram, (cl_program))                                                    \
-    X(cl_int, clReleaseCommandQueue, (cl_command_queue))                                         \
+    X(cl_int, clGetPlatformIDs, (cl_uint, cl_platform_id *, cl_uint *))                            \
+    X(cl_int, clGetDeviceIDs, (cl_platform_id, cl_bitfield, cl_uint, cl_device_id *, cl_uint *))   \
+    X(cl_int, clGetDeviceInfo, (cl_device_id, cl_uint, size_t, void *, size_t *))                  \
+    X(cl_context, clCreateContext,                                                                 \
+      (const intptr_t *, cl_uint, const cl_device_id *, void *, void *, cl_int *))                 \
+    X(cl_command_queue, clCreateCommandQueue, (cl_context, cl_device_id, cl_bitfield, cl_int *))   \
+    X(cl_program, clCreateProgramWithSource,                                                       \
+      (cl_context, cl_uint, const char **, const size_t *, cl_int *))                              \
+    X(cl_int, clBuildProgram,                                                                      \
+      (cl_program, cl_uint, const cl_device_id *, const char *, void *, void *))                   \
+    X(cl_int, clGetProgramBuildInfo,                                                               \
+      (cl_program, cl_device_id, cl_uint, size_t, void *, size_t *))                               \
+    X(cl_kernel, clCreateKernel, (cl_program, const char *, cl_int *))                             \
+    X(cl_int, clSetKernelArg, (cl_kernel, cl_uint, size_t, const void *))                          \
+    X(cl_int, clEnqueueNDRangeKernel,                                                              \
+      (cl_command_queue, cl_kernel, cl_uint, const size_t *, const size_t *, const size_t *,       \
+       cl_uint, const cl_event *, cl_event *))                                                     \
+    X(cl_mem, clCreateBuffer, (cl_context, cl_bitfield, size_t, void *, cl_int *))                 \
+    X(cl_int, clEnqueueWriteBuffer,                                                                \
+      (cl_command_queue, cl_mem, cl_uint, size_t, size_t, const void *, cl_uint, const cl_event *, \
+       cl_event *))                                                                                \
+    X(cl_int, clEnqueueReadBuffer,                                                                 \
+      (cl_command_queue, cl_mem, cl_uint, size_t, size_t, void *, cl_uint, const cl_event *,       \
+       cl_event *))                                                                                \
+    X(cl_int, clEnqueueCopyBuffer,                                                                 \
+      (cl_command_queue, cl_mem, cl_mem, size_t, size_t, size_t, cl_uint, const cl_event *,        \
+       cl_event *))                                                                                \
+    X(cl_int, clFinish, (cl_command_queue))                                                        \
+    X(cl_int, clReleaseMemObject, (cl_mem))                                                        \
+    X(cl_int, clReleaseKernel, (cl_kernel))                                                        \
+    X(cl_int, clReleaseProgram, (cl_program))                                                      \
+    X(cl_int, clReleaseCommandQueue, (cl_command_queue))                                           \
     X(cl_int, clReleaseContext, (cl_context))
 
 typedef struct cl_api {
@@ -88,8 +89,8 @@ static int loaded; /* 1 loaded, -1 failed */
 static char load_error[256];
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
-/* Opens every driver the ICD loader would (the libraries that the .icd files of /etc/OpenCL/vendors name)
- * before it does, with RTLD_DEEPBIND: a driver that links its own LLVM (PoCL links LLVM 15)
+/* Opens every driver the ICD loader would (the libraries that the .icd files of /etc/OpenCL/vendors
+ * name) before it does, with RTLD_DEEPBIND: a driver that links its own LLVM (PoCL links LLVM 15)
  * must resolve LLVM's C++ symbols within itself, not against the LLVM 14 that mtc itself
  * links and that is already in the global scope; an unversioned weak symbol (a template's
  * vtable) would otherwise bind to mtc's LLVM and crash inside the driver's compiler. The
@@ -138,13 +139,13 @@ static void load(void)
     }
     loaded = 1;
 #define RESOLVE(ret, name, args)                                                                   \
-    if (loaded == 1) {                                                                           \
-        void *sym = dlsym(lib, #name);                                                           \
-        memcpy(&api.name, &sym, sizeof sym);                                                     \
-        if (!sym) {                                                                              \
-            snprintf(load_error, sizeof load_error, "libOpenCL.so.1 has no %s", #name);         \
-            loaded = -1;                                                                         \
-        }                                                                                        \
+    if (loaded == 1) {                                                                             \
+        void *sym = dlsym(lib, #name);                                                             \
+        memcpy(&api.name, &sym, sizeof sym);                                                       \
+        if (!sym) {                                                                                \
+            snprintf(load_error, sizeof load_error, "libOpenCL.so.1 has no %s", #name);            \
+            loaded = -1;                                                                           \
+        }                                                                                          \
     }
     CL_API(RESOLVE)
 #undef RESOLVE
@@ -317,7 +318,8 @@ static void cl_release(void *handle, mt_gpu_mem mem)
 static mt_status cl_write(void *handle, mt_gpu_mem mem, const void *src, size_t bytes, mt_diag *d)
 {
     cl_dev *v = handle;
-    cl_int err = api.clEnqueueWriteBuffer(v->q, (cl_mem)mem, CL_FALSE, 0, bytes, src, 0, NULL, NULL);
+    cl_int err =
+        api.clEnqueueWriteBuffer(v->q, (cl_mem)mem, CL_FALSE, 0, bytes, src, 0, NULL, NULL);
     return err == CL_SUCCESS ? MT_OK : fail(d, "clEnqueueWriteBuffer", err);
 }
 
@@ -341,8 +343,8 @@ static mt_status cl_copy(void *handle, mt_gpu_mem dst, mt_gpu_mem src, size_t sr
  * complete, and fewer, fuller groups cost less to schedule on a CPU device. */
 #define MAX_GROUPS 256
 
-static mt_status cl_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *args,
-                           int64_t items, mt_diag *d)
+static mt_status cl_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *args, int64_t items,
+                           mt_diag *d)
 {
     cl_dev *v = handle;
     for (int i = 0; i < nargs; i++) {

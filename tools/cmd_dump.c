@@ -33,8 +33,8 @@ static const char usage_text[] =
     "  --why           in the fused stage, say why each stored value is not fused into its\n"
     "                  readers\n";
 
-static const char *const stages[] = {"parsed", "grad", "optimized", "fused",
-                                     "kernels", "llvm", "cuda", "opencl"};
+static const char *const stages[] = {"parsed",  "grad", "optimized", "fused",
+                                     "kernels", "llvm", "cuda",      "opencl"};
 enum { NSTAGES = sizeof stages / sizeof stages[0] };
 
 typedef struct dump_opts {

@@ -81,8 +81,8 @@ static void block(rctx *c, const mt_kstmt *s, int ind)
         switch (s->kind) {
         case MT_KS_FOR:
             mt_c_indent(c->b, ind);
-            mt_buf_printf(c->b, "for (%s i%d = 0; i%d < %lld; i%d++) {\n",
-                          c->dl->types[MT_KT_I64], s->id, s->id, (long long)s->trip, s->id);
+            mt_buf_printf(c->b, "for (%s i%d = 0; i%d < %lld; i%d++) {\n", c->dl->types[MT_KT_I64],
+                          s->id, s->id, (long long)s->trip, s->id);
             block(c, s->body, ind + 1);
             mt_c_indent(c->b, ind);
             mt_buf_puts(c->b, "}\n");
@@ -206,8 +206,7 @@ static void kernel(rctx *c, const mt_kernel *k, const char *prefix)
     mt_buf_puts(b, "}\n");
 }
 
-char *mt_c_render_program(const mt_c_dialect *dl, const mt_kprog *p, const char *prefix,
-                          mt_diag *d)
+char *mt_c_render_program(const mt_c_dialect *dl, const mt_kprog *p, const char *prefix, mt_diag *d)
 {
     mt_buf body = {0};
     rctx c = {&body, dl, p, mt_c_memo_new(), 0, MT_OK, d};
@@ -254,8 +253,8 @@ char *mt_c_symbol_prefix(const char *name)
         s[at++] = 'g';
     for (size_t i = 0; i < n; i++) {
         char ch = name[i];
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                 (ch >= '0' && ch <= '9') || ch == '_';
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_';
         s[at++] = ok ? ch : '_';
     }
     s[at++] = '_';

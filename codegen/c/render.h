@@ -85,8 +85,7 @@ typedef struct mt_c_memo mt_c_memo;
 
 /* Appends the expression x to b, for a statement whose shared subexpressions were declared
  * as temporaries by mt_c_render_temps. `top`: no enclosing parentheses. */
-void mt_c_render_expr(mt_buf *b, const mt_c_dialect *dl, mt_c_memo *m, const mt_kexpr *x,
-                      int top);
+void mt_c_render_expr(mt_buf *b, const mt_c_dialect *dl, mt_c_memo *m, const mt_kexpr *x, int top);
 /* Declares, at indentation `ind`, a `const T tN = ...;` for each node that the expressions
  * xs[0 .. n-1] use more than once (loads and operations; leaves are cheap to repeat), in
  * an order where each comes after those it uses. Temporary numbers continue across calls. */

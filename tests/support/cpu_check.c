@@ -134,8 +134,8 @@ static void run_target(const mt_graph *g, const mt_tensor *const *leaves, mt_ten
         fail_msg("%s: compile: %s", mt_check_target, d.msg);
     }
     for (int i = 0; i < g->nnodes; i++)
-        if (leaves[i] && mt_program_set(p, g->nodes[i].name, leaves[i]->data, leaves[i]->nbytes,
-                                        &d) != MT_OK)
+        if (leaves[i] &&
+            mt_program_set(p, g->nodes[i].name, leaves[i]->data, leaves[i]->nbytes, &d) != MT_OK)
             fail_msg("%s: set %%%s: %s", mt_check_target, g->nodes[i].name, d.msg);
     for (int r = 0; r < 2; r++) {
         for (int k = 0; k < g->noutputs; k++) {
@@ -149,8 +149,8 @@ static void run_target(const mt_graph *g, const mt_tensor *const *leaves, mt_ten
             /* A value listed twice is one slot: the first binding holds. */
             int first = 1;
             for (int j = 0; j < k; j++)
-                first &= g->outputs[j] != g->outputs[k] && strcmp(g->nodes[g->outputs[j]].name,
-                                                                  n->name) != 0;
+                first &= g->outputs[j] != g->outputs[k] &&
+                         strcmp(g->nodes[g->outputs[j]].name, n->name) != 0;
             if (first && mt_program_bind_output(p, n->name, t->data, t->nbytes, &d) != MT_OK)
                 fail_msg("%s: bind %%%s: %s", mt_check_target, n->name, d.msg);
         }

@@ -139,8 +139,9 @@ static void a_compile_error_is_a_backend_error_with_the_log(void **state)
     mt_diag d;
     mt_diag_init(&d);
     mt_nvrtc_output o;
-    assert_int_equal(mt_nvrtc_compile("extern \"C\" __global__ void k() { nope; }", "sm_90", &o, &d),
-                     MT_ERR_BACKEND);
+    assert_int_equal(
+        mt_nvrtc_compile("extern \"C\" __global__ void k() { nope; }", "sm_90", &o, &d),
+        MT_ERR_BACKEND);
     assert_non_null(strstr(d.msg, "did not compile"));
     assert_non_null(d.log);
     assert_non_null(strstr(d.log, "nope"));
