@@ -9,7 +9,10 @@
  * Params and state live in `own` for the program's whole life, never in a caller's buffer:
  * a step graph's run leaves each updated param or state holding its new value there (the
  * target stores it in place where memory planning proved nothing reads the old value any
- * more, else copies it in after the last kernel), so the next run reads it.
+ * more, else copies it in after the last kernel), so the next run reads it. A device target
+ * (target.h: upload, download) keeps its own copy of each param and state instead: `own` is
+ * then brought up to date lazily, copied to the device before the first run after it was
+ * stored, and back from it before it is read after a run that updated it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +33,10 @@ typedef struct slot {
     /* Where the slot's current value lives: for leaves own or bound, for outputs where the last
      * run wrote them; NULL while there is none. */
     const void *value;
+    /* Device targets: the device's copy is older than `own` (upload it before the next run),
+     * or newer (download it before `own` is read); `updated` by every run (a step graph's
+     * update target). */
+    int to_device, on_device, updated;
 } slot;
 
 struct mt_program {
@@ -106,7 +113,10 @@ static int make_slots(mt_program *p, const mt_graph *g)
             if (!(s->own = mt_calloc(1, s->nbytes)))
                 return 0;
             s->value = s->own;
+            s->to_device = 1;
         }
+        for (int u = 0; u < g->nupdates; u++)
+            s->updated |= g->updates[u].target == id;
     }
     p->nleaves = p->nslots;
     for (int i = 0; i < g->noutputs; i++) {
@@ -283,6 +293,8 @@ static mt_status store(slot *s, const void *data, mt_diag *d)
         memset(s->own, 0, s->nbytes);
     s->bound = NULL;
     s->value = s->own;
+    s->to_device = 1;
+    s->on_device = 0;
     return MT_OK;
 }
 
@@ -385,6 +397,18 @@ mt_status mt_program_bind_output(mt_program *p, const char *name, void *data, si
     return st;
 }
 
+/* Brings `own` of a param or state up to date with a device target's copy. The program is
+ * logically const: its value does not change, only where it is held. */
+static mt_status sync_host(const mt_program *p, const slot *s, mt_diag *d)
+{
+    if (!s->on_device)
+        return MT_OK;
+    mt_status st = p->target->download(p->impl, s->node, s->own, d);
+    if (st == MT_OK)
+        ((slot *)s)->on_device = 0;
+    return st;
+}
+
 /* The slot named `name` with a value, or NULL with d set. */
 static const slot *readable(const mt_program *p, const char *name, const char *call, mt_diag *d)
 {
@@ -406,6 +430,8 @@ mt_status mt_program_get(const mt_program *p, const char *name, void *dst, size_
         return MT_ERR_ARG;
     mt_status st = check_bytes(s, dst, nbytes, "mt_program_get", d);
     if (st == MT_OK)
+        st = sync_host(p, s, d);
+    if (st == MT_OK)
         memcpy(dst, s->value, s->nbytes);
     return st;
 }
@@ -413,7 +439,7 @@ mt_status mt_program_get(const mt_program *p, const char *name, void *dst, size_
 const void *mt_program_data(const mt_program *p, const char *name)
 {
     const slot *s = slot_at(p, mt_program_find(p, name));
-    return s ? s->value : NULL;
+    return s && sync_host(p, s, NULL) == MT_OK ? s->value : NULL;
 }
 
 mt_status mt_program_outputs(const mt_program *p, mt_tensor_map **out, mt_diag *d)
@@ -452,6 +478,11 @@ mt_status mt_program_params(const mt_program *p, mt_tensor_map **out, mt_diag *d
         const slot *s = &p->slots[i];
         if (s->kind != MT_SLOT_PARAM && s->kind != MT_SLOT_STATE)
             continue;
+        mt_status st = sync_host(p, s, d);
+        if (st != MT_OK) {
+            mt_tensor_map_free(m);
+            return st;
+        }
         mt_tensor *t = mt_tensor_new(s->type);
         if (t)
             memcpy(t->data, s->value, s->nbytes);
@@ -487,9 +518,21 @@ mt_status mt_program_run(mt_program *p, mt_diag *d)
         const slot *s = &p->slots[p->output_slot[i]];
         p->outputs[i] = s->bound ? s->bound : s->own;
     }
+    /* A device target gets the params and state stored since its last run. */
+    for (int i = 0; p->target->upload && i < p->nleaves; i++) {
+        slot *s = &p->slots[i];
+        if (!s->to_device || s->kind == MT_SLOT_INPUT)
+            continue;
+        mt_status st = p->target->upload(p->impl, s->node, s->own, d);
+        if (st != MT_OK)
+            return st;
+        s->to_device = 0;
+    }
     mt_status st = p->target->run(p->impl, p->leaves, p->outputs, d);
     if (st == MT_OK)
         for (int i = 0; i < p->noutputs; i++)
             p->slots[p->output_slot[i]].value = p->outputs[i];
+    for (int i = 0; st == MT_OK && p->target->download && i < p->nleaves; i++)
+        p->slots[i].on_device |= p->slots[i].updated;
     return st;
 }

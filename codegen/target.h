@@ -15,6 +15,11 @@
  * step graph (`update %p <- %v`) their pointers are the program's writable storage, and a run
  * leaves each updated param or state holding its new value there, having read only old values
  * while it ran.
+ *
+ * A device target (cuda, opencl) keeps params and state in its own memory between runs
+ * instead: it has `upload` and `download`, the program calls upload after it stores a param
+ * or state (set, load) and before the next run, and download before it reads one that a run
+ * has updated (get, data, params). Its run reads only the inputs from `leaves`.
  */
 #ifndef MT_CODEGEN_TARGET_H
 #define MT_CODEGEN_TARGET_H
@@ -30,6 +35,10 @@ typedef struct mt_target {
     /* NULL when runs use one thread whatever is asked. */
     mt_status (*set_threads)(void *impl, int n, mt_diag *d);
     void (*free)(void *impl);
+    /* Device targets only (else NULL): copy the value of param or state `node` to the
+     * target's memory, or from it. */
+    mt_status (*upload)(void *impl, int node, const void *data, mt_diag *d);
+    mt_status (*download)(void *impl, int node, void *data, mt_diag *d);
 } mt_target;
 
 /* NULL when no target has that name. */
@@ -38,5 +47,7 @@ const mt_target *mt_target_lookup(const char *name);
 /* The targets of the table, defined in their own files. */
 extern const mt_target mt_target_interp; /* codegen/target_interp.c */
 extern const mt_target mt_target_cpu;    /* codegen/target_cpu.c */
+extern const mt_target mt_target_cuda;   /* codegen/target_gpu.c */
+extern const mt_target mt_target_opencl; /* codegen/target_gpu.c */
 
 #endif

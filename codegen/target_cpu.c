@@ -23,6 +23,8 @@ static mt_status set_threads(void *impl, int n, mt_diag *d)
 static void free_impl(void *impl) { mt_cpu_free(impl); }
 
 const mt_target mt_target_cpu = {
-    "cpu",     "fused kernels compiled with LLVM for this machine", compile, run, set_threads,
-    free_impl,
+    "cpu",       "fused kernels compiled with LLVM for this machine",
+    compile,     run,
+    set_threads, free_impl,
+    NULL,        NULL,
 };

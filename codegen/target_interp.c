@@ -92,5 +92,8 @@ static mt_status run(void *impl, const void *const *leaves, void *const *outputs
 }
 
 const mt_target mt_target_interp = {
-    "interp", "the reference interpreter: slow, the numeric oracle", compile, run, NULL, free_impl,
+    "interp", "the reference interpreter: slow, the numeric oracle",
+    compile,  run,
+    NULL,     free_impl,
+    NULL,     NULL,
 };

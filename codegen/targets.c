@@ -3,12 +3,8 @@
 
 #include "codegen/target.h"
 
-/* Planned targets: named, so that asking for them says "not available" rather than
- * "unknown". */
-static const mt_target cuda = {"cuda", "NVRTC kernels on an NVIDIA GPU", NULL, NULL, NULL, NULL};
-static const mt_target opencl = {"opencl", "OpenCL kernels on a GPU", NULL, NULL, NULL, NULL};
-
-static const mt_target *const targets[] = {&mt_target_interp, &mt_target_cpu, &cuda, &opencl};
+static const mt_target *const targets[] = {&mt_target_interp, &mt_target_cpu, &mt_target_cuda,
+                                           &mt_target_opencl};
 
 const mt_target *mt_target_lookup(const char *name)
 {

@@ -15,8 +15,8 @@ static const char usage_text[] =
     "param, state and input as fed, so OUT can be the next run's IN (one training step).\n"
     "  --backend interp   the reference interpreter\n"
     "  --backend cpu      fused kernels compiled with LLVM (default)\n"
-    "  --backend cuda     NVRTC kernels on an NVIDIA GPU (not in this build yet)\n"
-    "  --backend opencl   OpenCL kernels on a GPU (not in this build yet)\n";
+    "  --backend cuda     NVRTC kernels on an NVIDIA GPU (the CUDA driver, loaded at run time)\n"
+    "  --backend opencl   OpenCL C kernels on any OpenCL 1.2 device (PoCL on a CPU included)\n";
 
 /* A step graph's run also writes the new value of each update target under the target's name,
  * and, so that OUT can be the next run's IN, every other param, state and input as fed (names

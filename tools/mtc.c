@@ -12,7 +12,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *doc;
 } commands[] = {
-    {"run", mtc_cmd_run, "run a graph on named tensors (interp or cpu target)"},
+    {"run", mtc_cmd_run, "run a graph on named tensors (interp, cpu, cuda or opencl)"},
     {"dump", mtc_cmd_dump, "print a graph at a stage of the pipeline (text or Graphviz)"},
     {"show", mtc_cmd_show, "print the tensors of a safetensors file"},
     {"grad", mtc_cmd_grad, "write the gradient graph (reverse-mode autodiff) as MTIR"},

@@ -118,6 +118,55 @@ static void check_into_garbage(const mt_graph *g, mt_cpu_program *p, const mt_te
     mt_diag_fini(&d);
 }
 
+const char *mt_check_target = NULL;
+
+/* mt_check_target's program for g, run twice on `leaves`: the outputs of each run in got[0 ..
+ * no-1] and got[no .. 2no-1]. */
+static void run_target(const mt_graph *g, const mt_tensor *const *leaves, mt_tensor **got)
+{
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_program *p = NULL;
+    if (mt_program_compile(g, mt_check_target, &p, &d) != MT_OK) {
+        char *text = mt_graph_print(g);
+        print_message("%s%s\n", text ? text : "", d.log ? d.log : "");
+        mt_free(text);
+        fail_msg("%s: compile: %s", mt_check_target, d.msg);
+    }
+    for (int i = 0; i < g->nnodes; i++)
+        if (leaves[i] &&
+            mt_program_set(p, g->nodes[i].name, leaves[i]->data, leaves[i]->nbytes, &d) != MT_OK)
+            fail_msg("%s: set %%%s: %s", mt_check_target, g->nodes[i].name, d.msg);
+    for (int r = 0; r < 2; r++) {
+        for (int k = 0; k < g->noutputs; k++) {
+            const mt_node *n = &g->nodes[g->outputs[k]];
+            mt_tensor *t = got[r * g->noutputs + k];
+            if (!t) {
+                assert_non_null(t = mt_tensor_new(n->type));
+                got[r * g->noutputs + k] = t;
+            }
+            memset(t->data, 0xff, t->nbytes);
+            /* A value listed twice is one slot: the first binding holds. */
+            int first = 1;
+            for (int j = 0; j < k; j++)
+                first &= g->outputs[j] != g->outputs[k] &&
+                         strcmp(g->nodes[g->outputs[j]].name, n->name) != 0;
+            if (first && mt_program_bind_output(p, n->name, t->data, t->nbytes, &d) != MT_OK)
+                fail_msg("%s: bind %%%s: %s", mt_check_target, n->name, d.msg);
+        }
+        if (mt_program_run(p, &d) != MT_OK)
+            fail_msg("%s: run %d: %s", mt_check_target, r + 1, d.msg);
+        for (int k = 0; k < g->noutputs; k++) {
+            mt_tensor *t = got[r * g->noutputs + k];
+            if (mt_program_data(p, g->nodes[g->outputs[k]].name) != t->data &&
+                mt_program_get(p, g->nodes[g->outputs[k]].name, t->data, t->nbytes, &d) != MT_OK)
+                fail_msg("%s: get: %s", mt_check_target, d.msg);
+        }
+    }
+    mt_program_free(p);
+    mt_diag_fini(&d);
+}
+
 void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_threads, int exact)
 {
     mt_check_cpu_for(g, NULL, leaves, max_threads, exact);
@@ -136,9 +185,16 @@ void mt_check_cpu_for(const mt_graph *g, const mt_target_desc *desc, const mt_te
         fail_msg("interp: %s", d.msg);
     double *scale = computation_scales(g, values);
     mt_cpu_program *p = NULL;
-    if (mt_cpu_compile_for(g, desc ? desc : mt_target_desc_cpu(), &p, &d) != MT_OK)
+    if (mt_check_target) {
+        /* The second "thread count" is the second run. */
+        free(got);
+        got = calloc((size_t)no * 2 + 1, sizeof *got);
+        assert_non_null(got);
+        max_threads = 2;
+        run_target(g, leaves, got);
+    } else if (mt_cpu_compile_for(g, desc ? desc : mt_target_desc_cpu(), &p, &d) != MT_OK)
         fail_msg("compile: %s\n%s", d.msg, d.log ? d.log : "");
-    for (int t = 0; t < max_threads; t++) {
+    for (int t = 0; !mt_check_target && t < max_threads; t++) {
         assert_int_equal(mt_cpu_set_threads(p, t + 1, &d), MT_OK);
         if (mt_cpu_run(p, leaves, got + (size_t)t * (size_t)no, &d) != MT_OK)
             fail_msg("run with %d threads: %s", t + 1, d.msg);
@@ -162,7 +218,8 @@ void mt_check_cpu_for(const mt_graph *g, const mt_target_desc *desc, const mt_te
                 fail_with_graph(g, msg);
             }
     }
-    check_into_garbage(g, p, leaves, got);
+    if (!mt_check_target)
+        check_into_garbage(g, p, leaves, got);
     mt_cpu_free(p);
     for (int i = 0; i < n; i++)
         mt_tensor_free(values[i]);

@@ -25,6 +25,12 @@ void mt_check_cpu(const mt_graph *g, const mt_tensor *const *leaves, int max_thr
 void mt_check_cpu_for(const mt_graph *g, const mt_target_desc *t, const mt_tensor *const *leaves,
                       int max_threads, int exact);
 
+/* When set (a target name, "opencl"), mt_check_cpu and mt_check_cpu_for check that target
+ * through the program API instead of the CPU backend (the description argument is then
+ * ignored): every leaf set by name, outputs bound to buffers full of NaNs, run twice (the
+ * second run must give the same bits), and compared with the interpreter as above. */
+extern const char *mt_check_target;
+
 /* The same on fresh random leaves (tests/support/random.h); frees g. */
 void mt_check_cpu_random(mt_graph *g, int max_threads, int exact);
 void mt_check_cpu_random_for(mt_graph *g, const mt_target_desc *t, int max_threads, int exact);

@@ -116,7 +116,8 @@ static void follow_torch(const char *name, const mt_optim *o)
 }
 
 /* The same through the program API on `target`: params and state stay in the program, which
- * applies the updates itself (in place where memory planning allows). */
+ * applies the updates itself (in place where memory planning allows); on opencl they stay on
+ * the device between steps and come back only for mt_program_params. */
 static void follow_torch_program(const char *target, const char *name, const mt_optim *o)
 {
     mt_graph *loss = load_graph("tests/torch/optim/mlp.mt"), *g = NULL;
@@ -128,7 +129,18 @@ static void follow_torch_program(const char *target, const char *name, const mt_
     mt_diag_init(&d);
     assert_int_equal(mt_pass_step(loss, o, NULL, 0, &g, &d), MT_OK);
     mt_program *p = NULL;
-    if (mt_program_compile(g, target, &p, &d) != MT_OK)
+    mt_status st = mt_program_compile(g, target, &p, &d);
+    if (st == MT_ERR_BACKEND && !strcmp(target, "opencl")) {
+        /* No OpenCL device here: the GPU run is checked where there is one (PoCL in CI). */
+        printf("%s on opencl: skipped: %s\n", name, d.msg);
+        mt_diag_fini(&d);
+        mt_tensor_map_free(data);
+        mt_tensor_map_free(want);
+        mt_graph_free(g);
+        mt_graph_free(loss);
+        return;
+    }
+    if (st != MT_OK)
         fail_msg("%s", d.msg);
     const char *params[] = {"w1", "b1", "w2", "b2"};
     for (int i = 0; i < 4; i++)
@@ -187,6 +199,7 @@ static void sgd_with_momentum_and_weight_decay_follows_torch(void **state)
     o.weight_decay = 0.01;
     follow_torch("sgd_momentum", &o);
     follow_torch_program("cpu", "sgd_momentum", &o);
+    follow_torch_program("opencl", "sgd_momentum", &o);
 }
 
 static void adam_follows_torch_optim_adam(void **state)
@@ -212,6 +225,7 @@ static void adam_with_its_own_betas_and_weight_decay_follows_torch(void **state)
     follow_torch("adam_decay", &o);
     follow_torch_program("interp", "adam_decay", &o);
     follow_torch_program("cpu", "adam_decay", &o);
+    follow_torch_program("opencl", "adam_decay", &o);
 }
 
 static void the_step_graph_keeps_the_loss_graph_signature_and_names_its_state(void **state)

@@ -108,7 +108,7 @@ static void slots_list_leaves_then_outputs_with_kind_and_type(void **state)
     }
 }
 
-static void targets_are_listed_and_unknown_or_unavailable_ones_are_errors(void **state)
+static void targets_are_listed_and_unknown_or_deviceless_ones_are_errors(void **state)
 {
     (void)state;
     assert_string_equal(mt_target_name(0), "interp");
@@ -122,13 +122,20 @@ static void targets_are_listed_and_unknown_or_unavailable_ones_are_errors(void *
     assert_null(p);
     assert_non_null(strstr(d.msg, "unknown target 'tpu'"));
     assert_non_null(strstr(d.msg, "interp, cpu, cuda or opencl"));
+    /* The GPU targets are in every build; without their library or a device, compiling for
+     * them is a backend error that names the target and what is missing. */
     for (int i = 0; i < 2; i++) {
         const char *name = i ? "opencl" : "cuda";
         mt_diag_fini(&d);
         mt_diag_init(&d);
-        assert_int_equal(mt_program_compile(g, name, &p, &d), MT_ERR_UNSUPPORTED);
+        mt_status st = mt_program_compile(g, name, &p, &d);
+        if (st == MT_OK) {
+            mt_program_free(p);
+            continue;
+        }
+        assert_int_equal(st, MT_ERR_BACKEND);
+        assert_null(p);
         assert_non_null(strstr(d.msg, name));
-        assert_non_null(strstr(d.msg, "not available in this build"));
     }
     mt_graph_free(g);
     mt_diag_fini(&d);
@@ -595,7 +602,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(slots_list_leaves_then_outputs_with_kind_and_type),
-        cmocka_unit_test(targets_are_listed_and_unknown_or_unavailable_ones_are_errors),
+        cmocka_unit_test(targets_are_listed_and_unknown_or_deviceless_ones_are_errors),
         cmocka_unit_test(inputs_and_params_bind_by_name_and_outputs_land_in_caller_buffers),
         cmocka_unit_test(params_start_at_zero_persist_between_runs_and_round_trip),
         cmocka_unit_test(load_feeds_every_leaf_by_name_and_outputs_collects_them),

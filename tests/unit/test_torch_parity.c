@@ -374,6 +374,43 @@ static void every_gradient_case_matches_pytorch_on_the_cpu_backend(void **state)
     backend = "interp";
 }
 
+/* The opencl target where an OpenCL device is present (PoCL in CI), else skipped. */
+static void on_opencl(int grad)
+{
+    mt_graph *g = mt_graph_new("probe");
+    int64_t one = 1;
+    int x = mt_input(g, "x", mt_type_make(MT_DTYPE_F32, 1, &one));
+    int y = mt_exp(g, x);
+    mt_set_outputs(g, &y, 1);
+    mt_program *p = NULL;
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_status st = mt_program_compile(g, "opencl", &p, &d);
+    mt_program_free(p);
+    mt_graph_free(g);
+    if (st != MT_OK) {
+        printf("skipped: %s\n", d.msg);
+        mt_diag_fini(&d);
+        skip();
+    }
+    mt_diag_fini(&d);
+    backend = "opencl";
+    check_all(grad);
+    backend = "interp";
+}
+
+static void every_forward_case_matches_pytorch_on_the_opencl_backend(void **state)
+{
+    (void)state;
+    on_opencl(0);
+}
+
+static void every_gradient_case_matches_pytorch_on_the_opencl_backend(void **state)
+{
+    (void)state;
+    on_opencl(1);
+}
+
 static int file_exists(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -480,6 +517,8 @@ int main(void)
         cmocka_unit_test(every_gradient_case_matches_pytorch_autograd),
         cmocka_unit_test(every_forward_case_matches_pytorch_on_the_cpu_backend),
         cmocka_unit_test(every_gradient_case_matches_pytorch_on_the_cpu_backend),
+        cmocka_unit_test(every_forward_case_matches_pytorch_on_the_opencl_backend),
+        cmocka_unit_test(every_gradient_case_matches_pytorch_on_the_opencl_backend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

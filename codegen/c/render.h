@@ -1,0 +1,105 @@
+/* render.h - the C-style renderer: kernel IR (ir/kernel.h) -> CUDA C or OpenCL C source.
+ *
+ * One renderer, a small dialect per language (tinygrad's renderer/cstyle.py: CStyleLanguage,
+ * CUDARenderer, OpenCLRenderer). The two languages differ only in the spellings a dialect
+ * holds: kernel and buffer qualifiers, thread and group indices, type names, integer literal
+ * suffixes, math function names, the 32-bit mulhi intrinsic and float bit casts. Everything
+ * a kernel computes, and in what order, is decided by the kernel IR, so the LLVM, CUDA and
+ * OpenCL code of a program share every decision made before rendering.
+ *
+ * Parameters: one pointer per buffer the kernel uses (ascending buffer ids, as
+ * mt_kernel.bufs lists them), except temporaries in a dialect with arena_temps.
+ *
+ * Grid mapping (docs/gpu.md): a kernel whose body is a nest of loops marked
+ * MT_KLOOP_PARALLEL (each one the only statement of the one above) runs the flattened nest as
+ * a grid-stride loop: work-item g of G handles flat iterations g, g + G, g + 2G, ... and
+ * recovers each loop variable by division, so any launch size is correct and the launch may
+ * cap its groups. Everything inside the nest (reductions into a scalar, inner loops) runs in
+ * one work-item, in the kernel IR's order, so results do not depend on the launch. Any other
+ * kernel runs whole in work-item 0 (mt_c_kernel_items is 1). Long reductions get their
+ * parallelism from the schedule: the GPU target description (codegen/gpu.h) asks lowering to
+ * split them into chunked partial sums and their combination (passes/lower_split.c).
+ *
+ * A GEMM statement is refused: GPU targets describe themselves with has_gemm = 0, so lowering
+ * writes matmuls as plain loops (passes/target.h).
+ */
+#ifndef MT_CODEGEN_C_RENDER_H
+#define MT_CODEGEN_C_RENDER_H
+
+#include <stdint.h>
+
+#include "ir/alloc.h"
+#include "ir/kernel.h"
+
+typedef struct mt_c_dialect {
+    const char *name; /* "cuda", "opencl" */
+    /* The first lines of a translation unit; fp64_prelude too where a kernel uses f64. */
+    const char *prelude, *fp64_prelude;
+    const char *kernel;     /* before the kernel's name: "__kernel void" */
+    const char *global;     /* before a buffer parameter's type: "__global " or "" */
+    const char *restrict_;  /* after the '*' of a buffer that overlaps no other: "restrict" */
+    const char *global_id;  /* this work-item's flat index in the grid, as an i64 expression */
+    const char *global_num; /* the number of work-items in the grid, as an i64 expression */
+    const char *types[6];   /* by mt_ktype: bool, i64, u32, u64, f32, f64 */
+    const char *i64_suffix, *u64_suffix; /* of integer literals beyond 32 bits */
+    int f32_math_suffix;                 /* f32 math calls add an 'f' (expf), else overloads */
+    const char *mulhi;                   /* the high word of a u32 x u32 product: "mul_hi" */
+    /* printf formats of a float from its bits, for infinities and NaNs (%08x, %016llx). */
+    const char *f32_bits, *f64_bits;
+    /* Temporaries are reached through one `arena` parameter of byte type `byte` (last, where a
+     * kernel uses any), at the offsets memory planning chose, instead of a pointer parameter
+     * each. Memory planning may store a temporary over an operand it replaces and the kernel
+     * then reads the operand through the new buffer, so temporaries must share the arena;
+     * OpenCL 1.2 can point into a buffer only with sub-buffers, whose origins must be aligned
+     * to the device's CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the plan does not promise. */
+    int arena_temps;
+    const char *byte;
+} mt_c_dialect;
+
+extern const mt_c_dialect mt_c_cuda;   /* codegen/c/cuda.c */
+extern const mt_c_dialect mt_c_opencl; /* codegen/c/opencl.c */
+
+/* The whole program p as one translation unit: the prelude and every kernel, in order, named
+ * "<prefix>k<N>" (prefix made of [A-Za-z0-9_]). The caller frees it with mt_free; NULL with d
+ * set on failure (out of memory, a GEMM statement). */
+char *mt_c_render_program(const mt_c_dialect *dl, const mt_kprog *p, const char *prefix,
+                          mt_diag *d);
+
+/* Whether buffer b of p is a parameter of its own of a kernel in dialect dl (else it is
+ * reached through the arena parameter). */
+int mt_c_buffer_is_param(const mt_c_dialect *dl, const mt_kprog *p, int b);
+/* Whether kernel k takes the arena parameter (last) in dialect dl. */
+int mt_c_kernel_takes_arena(const mt_c_dialect *dl, const mt_kprog *p, const mt_kernel *k);
+
+/* The work-items kernel k's launch needs: the flat trip count of its parallel nest, or 1 when
+ * it runs whole in work-item 0. */
+int64_t mt_c_kernel_items(const mt_kernel *k);
+
+/* The symbol prefix of a program named `name`: its characters outside [A-Za-z0-9_] become
+ * '_', then '_' is appended ("mlp" -> "mlp_"). The caller frees it; NULL when out of memory. */
+char *mt_c_symbol_prefix(const char *name);
+
+/* ---- private to the renderer (render.c and render_expr.c) ----------------------------- */
+
+typedef struct mt_c_memo mt_c_memo;
+
+/* Appends the expression x to b, for a statement whose shared subexpressions were declared
+ * as temporaries by mt_c_render_temps. `top`: no enclosing parentheses. */
+void mt_c_render_expr(mt_buf *b, const mt_c_dialect *dl, mt_c_memo *m, const mt_kexpr *x, int top);
+/* Declares, at indentation `ind`, a `const T tN = ...;` for each node that the expressions
+ * xs[0 .. n-1] use more than once (loads and operations; leaves are cheap to repeat), in
+ * an order where each comes after those it uses. Temporary numbers continue across calls. */
+void mt_c_render_temps(mt_buf *b, const mt_c_dialect *dl, mt_c_memo *m, const mt_kexpr *const *xs,
+                       int n, int ind);
+mt_c_memo *mt_c_memo_new(void);
+void mt_c_memo_free(mt_c_memo *m);
+/* 0 when the memo ran out of memory (the output is then incomplete). */
+int mt_c_memo_ok(const mt_c_memo *m);
+/* 1 when an expression rendered through m has type f64. */
+int mt_c_memo_f64(const mt_c_memo *m);
+/* Temporaries are numbered from t0 again (a new kernel). */
+void mt_c_memo_reset_temps(mt_c_memo *m);
+/* Indentation: 4 spaces a level. */
+void mt_c_indent(mt_buf *b, int ind);
+
+#endif
