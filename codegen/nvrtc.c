@@ -38,6 +38,9 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
 static void *open_lib(void)
 {
+    const char *off = getenv("MTC_NVRTC");
+    if (off && !strcmp(off, "0")) /* as if no CUDA toolkit were installed */
+        return NULL;
     const char *names[] = {"libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);

@@ -126,6 +126,12 @@ static void preload_drivers(void)
 
 static void load(void)
 {
+    const char *off = getenv("MTC_OPENCL");
+    if (off && !strcmp(off, "0")) { /* as if no OpenCL were installed */
+        snprintf(load_error, sizeof load_error, "OpenCL is switched off (MTC_OPENCL=0)");
+        loaded = -1;
+        return;
+    }
     preload_drivers();
     void *lib = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib)
