@@ -87,6 +87,25 @@ if have bench_matmul_graph; then
     fi
 fi
 
+# --- conv2d forward: the GEMM over patches, the direct loops, PyTorch eager -------------------
+# PyTorch is Debian's (/usr/bin/python3, torch 1.13) with as many threads as mtc; its row is
+# skipped when it is missing.
+if have bench_conv && run bench_conv; then
+    torch_log=$logs/conv_torch.txt
+    threads=${MT_BENCH_THREADS:-2}
+    if ! /usr/bin/python3 "$root/bench/conv_torch.py" "$threads" >"$torch_log" 2>&1; then
+        : >"$torch_log"
+    fi
+    while IFS='|' read -r _ name _ _ gemm direct _; do
+        name=$(echo $name)
+        torch=$(awk -v k="$name" '$1 == "torch" && $2 == k {print $3}' "$torch_log")
+        row "conv2d $name (samples/s)" "$(echo $gemm)" "direct loops $(echo $direct)" "$(ratio "$gemm" "$direct")" "-"
+        if [ -n "$torch" ]; then
+            row "  against PyTorch eager" "$(echo $gemm)" "torch 1.13 $torch" "$(ratio "$gemm" "$torch")" "-"
+        fi
+    done < <(grep -E '^\| [a-z0-9]+ +\| \[' "$logs/bench_conv.txt")
+fi
+
 echo
 echo "mtc benchmarks, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start $load"
 echo

@@ -7,6 +7,9 @@
  *   gemm_rows 24           a multiple of every register block of the CPU GEMM (8 rows with
  *                          AVX-512, 6 with AVX2 or plain vectors; codegen/llvm/gemm.h), so no
  *                          share computes a partial block it could have avoided
+ *   im2col_max_bytes       256 MiB of patch matrix per conv (its size is N * C * KH * KW *
+ *                          OH * OW elements), so that a huge conv falls back to direct loops
+ *                          rather than exhausting memory
  *   min_parallel_work      32768 innermost iterations: the hand-off costs more below
  *   min_gemm_macs          2^20 multiply-adds (2 MFLOP, some 10 to 20 microseconds on one
  *                          core): handing a share to a worker costs about as much as it saves
@@ -22,6 +25,7 @@ static const mt_target_desc cpu = {
     .split_chunks = 64,
     .has_gemm = 1,
     .gemm_rows = 24,
+    .im2col_max_bytes = INT64_C(256) << 20,
     .min_parallel_work = 32768,
     .min_gemm_macs = INT64_C(1) << 20,
     .has_local = 0,

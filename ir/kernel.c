@@ -156,6 +156,27 @@ int64_t mt_kgemm_row_macs(const mt_kgemm *g)
     return g->tb.dims[g->tb.rank - 2] * g->tb.dims[g->tb.rank - 1];
 }
 
+int mt_kgemm_result_type(const mt_kgemm *g, const mt_type *buf, mt_type *out)
+{
+    if (g->ta.rank < 2 || g->tb.rank < 2 || buf->rank < 1)
+        return 0;
+    int64_t M = g->ta.dims[g->ta.rank - 2], N = g->tb.dims[g->tb.rank - 1];
+    int r = buf->rank;
+    *out = *buf;
+    if (r >= 2 && buf->dims[r - 2] == M && buf->dims[r - 1] == N)
+        return 1;
+    int64_t tail = 1;
+    int k = r;
+    while (k > 0 && tail < M * N)
+        tail *= buf->dims[--k];
+    if (tail != M * N || k + 2 > MT_MAX_RANK)
+        return 0;
+    out->rank = k + 2;
+    out->dims[k] = M;
+    out->dims[k + 1] = N;
+    return 1;
+}
+
 /* ---- types ----------------------------------------------------------------------------- */
 
 mt_ktype mt_ktype_of(mt_dtype dt) { return dt == MT_DTYPE_F64 ? MT_KT_F64 : MT_KT_F32; }

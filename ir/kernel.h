@@ -117,7 +117,9 @@ typedef enum mt_kstmt_kind {
  * reads them; the buffers hold them row-major, or with their last two axes swapped where
  * trans_a / trans_b is set (a permute that was never copied). Their batch axes broadcast to
  * C's as matmul's do (aligned from the right; a missing axis or one of size 1 is read at 0),
- * so C's buffer type fixes the batch shape. Rows of C are numbered across batches,
+ * so C's buffer type fixes the batch shape (mt_kgemm_result_type: the buffer's own type when
+ * it ends in [M, N], as a matmul's does; else the same data seen as [batch..., M, N], as a
+ * conv's [N, O, OH, OW] holds the product [N, O, OH*OW]). Rows of C are numbered across batches,
  * batch-major: row r is row r % M of batch r / M, of numel(C) / N rows in all.
  *
  * The statement computes one row of C: row `index` (an i64 expression). It never reads C, and
@@ -248,6 +250,12 @@ int mt_kernel_is_parallel(const mt_kernel *k);
 const mt_kgemm *mt_kernel_gemm(const mt_kernel *k);
 /* Multiply-adds per row of C: N * K. */
 int64_t mt_kgemm_row_macs(const mt_kgemm *g);
+/* C's type as product g writes it into a buffer of type `buf`: `buf` itself when its last two
+ * axes are [M, N]; else [buf's leading axes, M, N], where the leading axes are those before the
+ * shortest suffix of buf's axes holding M * N elements (a conv's [N, O, OH, OW] for M = O,
+ * N = OH * OW gives [N, O, OH * OW]). The type depends only on what the buffer and the operands
+ * say, so a program's text fixes it. 0 when no suffix holds M * N elements. */
+int mt_kgemm_result_type(const mt_kgemm *g, const mt_type *buf, mt_type *out);
 
 /* ---- expressions ----------------------------------------------------------------------- */
 /* Every constructor allocates in p's arena and returns NULL when out of memory or when an

@@ -182,6 +182,9 @@ static void gemm(vctx *v, const mt_kstmt *s)
         fail(v, "gemm b%d: operands and result need two axes", g->c);
         return;
     }
+    mt_type rt;
+    if (mt_kgemm_result_type(g, tc, &rt))
+        tc = &rt;
     int64_t M = ta->dims[ta->rank - 2], K = ta->dims[ta->rank - 1], N = tb->dims[tb->rank - 1];
     if (tb->dims[tb->rank - 2] != K || tc->dims[tc->rank - 2] != M || tc->dims[tc->rank - 1] != N)
         fail(v,

@@ -2,15 +2,17 @@
  *
  * Requires: a verified graph and its partition (passes/fuse.c). Guarantees: a program with one
  * kernel per fusion kernel, in the same order (plus a copy kernel per output, or update value,
- * that is a leaf), and one mt_kupdate per update of a step graph;
+ * that is a leaf; split reductions and convs on the GEMM add kernels of their own before the
+ * one that stores the root), and one mt_kupdate per update of a step graph;
  * each kernel stores its root's value once per element and reads only leaves and the roots of
  * earlier kernels.
  *
  * A kernel iterates over its root's shape: one loop per axis of size > 1, outermost first.
  * This file is the driver: it makes the buffers and picks, per kernel, the elementwise loop
- * nest below, the contraction nests (lower_contract.c) or a split reduction (lower_split.c).
- * All of them are built from the pieces of lower_build.c (passes/lower_internal.h), so the
- * files form a DAG: lower.c -> lower_contract.c, lower_split.c -> lower_build.c.
+ * nest below, the contraction nests (lower_contract.c, which hands convs to the GEMM of
+ * lower_conv.c) or a split reduction (lower_split.c). All of them are built from the pieces of
+ * lower_build.c (passes/lower_internal.h), so the files form a DAG: lower.c -> lower_contract.c
+ * -> lower_conv.c, lower_split.c -> lower_build.c.
  */
 #include "passes/lower.h"
 
@@ -73,7 +75,7 @@ static void lower_kernel(mt_lower_state *s, int k, int root, int out)
     if (k < 0) {
         elementwise_body(s, root, out, t, s->buf_of[root]);
     } else if (s->core >= 0) {
-        mt_lower_contract(s);
+        mt_lower_contract(s, note);
     } else if (s->collapse && s->t->parallel && mt_lower_split(s, note)) {
         mt_free(note);
         return; /* both kernels are in */

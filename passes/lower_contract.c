@@ -10,7 +10,9 @@
  * read in place: each is a stored node's buffer, possibly transposed (a permute of the last
  * two axes) or broadcast along batch axes (mt_fuse_gemm_view; fusion stores any other).
  *
- * Conv: x[N, C, (H,) W] with weight w[O, C, (KH,) KW] -> [N, O, (OH,) OW]. The kernel loops
+ * Conv on a target with a GEMM: a product over a patch matrix (lower_conv.c), unless the
+ * matrix would be too big. Otherwise, direct loops:
+ * x[N, C, (H,) W] with weight w[O, C, (KH,) KW] -> [N, O, (OH,) OW]. The kernel loops
  * over every output axis but the last (the outermost parallel); for each such row it zeroes
  * the row in the root's buffer, accumulates the products into it with the output's last axis
  * innermost (contiguous, so LLVM vectorizes it), then runs the fused elementwise epilogue
@@ -18,6 +20,8 @@
  * order of (c, kh, kw), the same for every thread count.
  */
 #include "passes/lower_contract.h"
+
+#include "passes/lower_conv.h"
 
 static mt_kexpr *flat_with(mt_lower_state *s, const mt_type *t, mt_kexpr *const *idx, int axis,
                            mt_kexpr *v)
@@ -245,10 +249,10 @@ static void lower_conv(mt_lower_state *s)
     close_rows(s, nrows, var);
 }
 
-void mt_lower_contract(mt_lower_state *s)
+void mt_lower_contract(mt_lower_state *s, const char *note)
 {
     if (s->g->nodes[s->core].op == MT_OP_MATMUL)
         lower_matmul(s);
-    else
+    else if (!mt_lower_conv_gemm(s, note))
         lower_conv(s);
 }

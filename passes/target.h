@@ -26,6 +26,10 @@ typedef struct mt_target_desc {
      * reduction over K into an f64 accumulator, then the epilogue). */
     int has_gemm;
     int64_t gemm_rows; /* shares of a matmul's rows start at multiples of this */
+    /* Conv on a target with a GEMM: the product of the weights and a patch matrix
+     * (passes/lower_conv.c) when its temporaries take at most this many bytes, else the
+     * direct loops. */
+    int64_t im2col_max_bytes;
     /* The executor runs a kernel with less work than this on the calling thread (innermost
      * iterations), and a matmul kernel below min_gemm_macs multiply-adds. */
     int64_t min_parallel_work;

@@ -38,7 +38,8 @@
 
 /* ---- matrix products ------------------------------------------------------------------- */
 
-/* The emitter's descriptor of product g, whose result C has type tc. The batch axes are C's:
+/* The emitter's descriptor of product g, whose result C has buffer type tc (seen as the
+ * product's [batch..., M, N], mt_kgemm_result_type). The batch axes are C's:
  * an operand broadcast along one (size 1, missing, or an expand that was never copied) reads
  * it with stride 0. */
 static mt_status gemm_desc(const mt_kgemm *g, const mt_type *tc, const mt_cpu_target *t,
@@ -48,6 +49,10 @@ static mt_status gemm_desc(const mt_kgemm *g, const mt_type *tc, const mt_cpu_ta
     if (st != MT_OK)
         return st;
     d->isa = mt_llvm_gemm_isa_of(t);
+    mt_type rt;
+    if (!mt_kgemm_result_type(g, tc, &rt))
+        return mt_diag_set(diag, MT_ERR_INTERNAL, "llvm: a product does not fit its result");
+    tc = &rt;
     int r = tc->rank;
     if (r < 2 || tc->dims[r - 2] != d->M || tc->dims[r - 1] != d->N)
         return mt_diag_set(diag, MT_ERR_INTERNAL, "llvm: a product does not fit its result");
