@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ir/alloc.h"
 #include "ir/graph.h"
@@ -718,17 +719,29 @@ mt_status mt_graph_parse(const char *text, size_t len, const char *filename, mt_
     return MT_OK;
 }
 
+/* The most MTIR text one file may hold. */
+#define MAX_FILE ((size_t)1 << 30)
+
 mt_status mt_graph_parse_file(const char *path, mt_graph **out, mt_diag *d)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
         return mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot open: %s", strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > MAX_FILE) {
+        fclose(f);
+        return mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "file is larger than 1 GiB");
+    }
     mt_buf b = {0};
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > ((size_t)1 << 30)) {
+    /* A NUL byte is never MTIR: reading stops at the chunk holding the first one, and the
+     * parser reports it with its line and column. So /dev/zero or /dev/urandom given as a
+     * file cost one chunk, not a gigabyte of memory; endless text (a FIFO) stops at 1 GiB. */
+    int binary = 0;
+    while (!binary && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > MAX_FILE) {
             fclose(f);
             mt_buf_fini(&b);
             return mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "file is larger than 1 GiB");
@@ -738,12 +751,13 @@ mt_status mt_graph_parse_file(const char *path, mt_graph **out, mt_diag *d)
         if (b.oom)
             break;
         memcpy(b.data + old, chunk, n);
+        binary = memchr(chunk, 0, n) != NULL;
     }
     int failed = ferror(f);
     fclose(f);
     if (failed) {
         mt_buf_fini(&b);
-        return mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "read error");
+        return mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "read error: %s", strerror(errno));
     }
     if (b.oom) {
         mt_buf_fini(&b);

@@ -29,13 +29,23 @@ static uint64_t node_hash(mt_op op, const int *in, int nin, const mt_attrs *a, c
     h = mix(h, (uint64_t)t->dtype);
     for (int i = 0; i < t->rank; i++)
         h = mix(h, (uint64_t)t->dims[i]);
-    /* Enough attributes to keep rands of different seeds and consts of different values
-     * apart; the rest are told apart by mt_attrs_equal. */
+    /* Every attribute mt_attrs_equal compares: a value read by many nodes that differ only
+     * in their attributes (the thousands of slices of a wide conv2d's gradient) would
+     * otherwise share one hash, and the probe for each would walk all the others. */
     uint64_t bits;
     memcpy(&bits, &a->value, sizeof bits);
     h = mix(h, bits);
     h = mix(h, (uint64_t)a->seed);
     h = mix(h, (uint64_t)a->dim);
+    const mt_ilist *lists[] = {&a->shape, &a->perm, &a->start, &a->end, &a->pads};
+    for (int l = 0; l < 5; l++) {
+        h = mix(h, (uint64_t)lists[l]->n);
+        for (int i = 0; i < lists[l]->n; i++)
+            h = mix(h, (uint64_t)lists[l]->v[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        h = mix(mix(mix(h, (uint64_t)a->stride[i]), (uint64_t)a->padding[i]),
+                (uint64_t)a->kernel[i]);
     return h;
 }
 

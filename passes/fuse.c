@@ -531,13 +531,12 @@ static int build_users(fstate *s)
     for (int i = 0; i < n; i++)
         for (int j = 0; j < g->nodes[i].nin; j++) {
             int o = g->nodes[i].in[j];
-            /* One entry per reader, however many operands it takes from o. */
-            int at = s->users_start[o], end = at + fill[o];
-            int seen = 0;
-            for (int u = at; u < end; u++)
-                seen |= s->users[u] == i;
-            if (!seen)
-                s->users[s->users_start[o] + fill[o]++] = i;
+            /* One entry per reader, however many operands it takes from o. Readers arrive
+             * in increasing order, so a repeat can only be the last entry: checking that one
+             * keeps this linear (scanning all of o's readers was quadratic in them). */
+            int at = s->users_start[o];
+            if (fill[o] == 0 || s->users[at + fill[o] - 1] != i)
+                s->users[at + fill[o]++] = i;
         }
     /* Compact: entries past fill[o] are unused. */
     int w = 0;

@@ -16,6 +16,7 @@
  * kernels (k1, k2)`.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/alloc.h"
@@ -106,29 +107,38 @@ void mt_fusion_why(const mt_graph *g, const mt_fusion *f, int id, char *buf, siz
     }
 }
 
-/* Marks the nodes kernel k computes or inlines: walk from its root through fused and inline
- * operands. */
-static void members(const mt_graph *g, const mt_fusion *f, int k, int id, char *in)
+/* Collects the nodes kernel k computes or inlines: a walk from its root through fused and
+ * inline operands. stamp[id] == k + 1 marks a node already collected for this kernel, so no
+ * per-kernel clearing is needed (clearing an array of every node per kernel was quadratic). */
+static void members(const mt_graph *g, const mt_fusion *f, int k, int id, int *stamp, int *list,
+                    int *n)
 {
-    if (in[id])
+    if (stamp[id] == k + 1)
         return;
-    in[id] = 1;
-    const mt_node *n = &g->nodes[id];
-    for (int j = 0; j < n->nin; j++) {
-        int o = n->in[j];
+    stamp[id] = k + 1;
+    list[(*n)++] = id;
+    const mt_node *nd = &g->nodes[id];
+    for (int j = 0; j < nd->nin; j++) {
+        int o = nd->in[j];
         if (f->role[o] == MT_FUSE_INLINE || (f->role[o] == MT_FUSE_FUSED && f->kernel[o] == k))
-            members(g, f, k, o, in);
+            members(g, f, k, o, stamp, list, n);
     }
 }
 
-static const char *kernel_kind(const mt_graph *g, const mt_fusion *f, int k, const char *in)
+static int by_id(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static const char *kernel_kind(const mt_graph *g, const mt_fusion *f, int k, const int *list, int n)
 {
     const mt_fuse_kernel *fk = &f->kernels[k];
     if (fk->core >= 0)
         return mt_op_name(g->nodes[fk->core].op);
-    for (int id = 0; id < g->nnodes; id++)
-        if (in[id] && f->role[id] != MT_FUSE_INLINE &&
-            mt_op_is(g->nodes[id].op, MT_F_REDUCE | MT_F_POOL))
+    for (int i = 0; i < n; i++)
+        if (f->role[list[i]] != MT_FUSE_INLINE &&
+            mt_op_is(g->nodes[list[i]].op, MT_F_REDUCE | MT_F_POOL))
             return "reduce";
     mt_op op = g->nodes[fk->root].op;
     if (mt_op_is(op, MT_F_MOVE))
@@ -151,25 +161,31 @@ static void print_node(mt_buf *b, const mt_graph *g, int id)
 char *mt_fusion_print(const mt_graph *g, const mt_fusion *f, int why)
 {
     mt_buf b = {0};
-    char *in = mt_calloc((size_t)g->nnodes + 1, 1);
-    if (!in)
+    int *stamp = mt_calloc((size_t)g->nnodes + 1, sizeof *stamp);
+    int *list = mt_calloc((size_t)g->nnodes + 1, sizeof *list);
+    if (!stamp || !list) {
+        mt_free(stamp);
+        mt_free(list);
         return NULL;
+    }
     mt_buf_printf(&b, "# fused graph %s: %d kernel%s\n", g->name, f->nkernels,
                   f->nkernels == 1 ? "" : "s");
     for (int k = 0; k < f->nkernels; k++) {
-        memset(in, 0, (size_t)g->nnodes);
-        members(g, f, k, f->kernels[k].root, in);
-        mt_buf_printf(&b, "kernel k%d %s {\n", k, kernel_kind(g, f, k, in));
-        for (int id = 0; id < g->nnodes; id++) {
-            if (!in[id])
-                continue;
+        int n = 0;
+        members(g, f, k, f->kernels[k].root, stamp, list, &n);
+        qsort(list, (size_t)n, sizeof *list, by_id);
+        mt_buf_printf(&b, "kernel k%d %s {\n", k, kernel_kind(g, f, k, list, n));
+        for (int i = 0; i < n; i++) {
+            int id = list[i];
             print_node(&b, g, id);
             if (f->role[id] == MT_FUSE_INLINE) {
                 mt_buf_puts(&b, "  # inline");
             } else if (f->role[id] == MT_FUSE_ROOT) {
                 mt_buf_puts(&b, "  # stored");
+                /* Only asked for: finding a node's readers scans the nodes after it. */
                 char reason[256];
-                mt_fusion_why(g, f, id, reason, sizeof reason);
+                if (why)
+                    mt_fusion_why(g, f, id, reason, sizeof reason);
                 if (why && reason[0])
                     mt_buf_printf(&b, ": %s", reason);
             }
@@ -181,6 +197,7 @@ char *mt_fusion_print(const mt_graph *g, const mt_fusion *f, int why)
     for (int i = 0; i < g->noutputs; i++)
         if (f->role[g->outputs[i]] == MT_FUSE_LEAF)
             mt_buf_printf(&b, "# output %%%s is a leaf: copied\n", g->nodes[g->outputs[i]].name);
-    mt_free(in);
+    mt_free(stamp);
+    mt_free(list);
     return mt_buf_take(&b);
 }

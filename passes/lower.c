@@ -52,9 +52,9 @@ static char *kernel_note(mt_lower_state *s, int k, int root)
     mt_buf b = {0};
     mt_buf_printf(&b, "%%%s:", s->g->nodes[root].name);
     int shown = 0;
-    for (int id = 0; id < s->g->nnodes; id++)
-        if (s->f->kernel[id] == k && shown++ < 32)
-            mt_buf_printf(&b, " %s", mt_op_name(s->g->nodes[id].op));
+    for (int m = s->members_start[k]; m < s->members_start[k + 1]; m++)
+        if (shown++ < 32)
+            mt_buf_printf(&b, " %s", mt_op_name(s->g->nodes[s->members[m]].op));
     if (shown > 32)
         mt_buf_printf(&b, " ... (%d ops)", shown);
     return chk(s, mt_buf_take(&b));
@@ -66,10 +66,12 @@ static void lower_kernel(mt_lower_state *s, int k, int root, int out)
     /* Merging outer loops would change where fused reductions are placed (passes/fuse.c
      * models one loop per axis), so only kernels without them merge. */
     s->collapse = 1;
-    for (int id = 0; id < s->g->nnodes && k >= 0; id++)
-        if (s->f->kernel[id] == k && id != root && s->f->role[id] == MT_FUSE_FUSED &&
+    for (int m = k >= 0 ? s->members_start[k] : 0; k >= 0 && m < s->members_start[k + 1]; m++) {
+        int id = s->members[m];
+        if (id != root && s->f->role[id] == MT_FUSE_FUSED &&
             mt_op_is(s->g->nodes[id].op, MT_F_REDUCE | MT_F_POOL))
             s->collapse = 0;
+    }
     char *note = k >= 0 ? kernel_note(s, k, root) : NULL;
     const mt_type *t = &s->g->nodes[root].type;
     if (k < 0) {
@@ -84,6 +86,29 @@ static void lower_kernel(mt_lower_state *s, int k, int root, int out)
     }
     mt_lower_finish(s, k >= 0 ? note : "copy");
     mt_free(note);
+}
+
+/* Fills s->members_start and s->members from the fusion's kernel of each node. */
+static void group_members(mt_lower_state *s)
+{
+    const mt_fusion *f = s->f;
+    int n = s->g->nnodes;
+    s->members_start = mt_calloc((size_t)f->nkernels + 2, sizeof *s->members_start);
+    s->members = mt_calloc((size_t)n + 1, sizeof *s->members);
+    if (!s->members_start || !s->members) {
+        s->oom = 1;
+        return;
+    }
+    for (int id = 0; id < n; id++)
+        if (f->kernel[id] >= 0)
+            s->members_start[f->kernel[id] + 2]++;
+    for (int k = 0; k < f->nkernels; k++)
+        s->members_start[k + 2] += s->members_start[k + 1];
+    /* members_start[k + 1] is now where kernel k's nodes start; placing them moves it to
+     * where they end, which is where kernel k + 1's start. */
+    for (int id = 0; id < n; id++)
+        if (f->kernel[id] >= 0)
+            s->members[s->members_start[f->kernel[id] + 1]++] = id;
 }
 
 static int first_output(const mt_graph *g, int id)
@@ -108,6 +133,8 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, const mt_target_desc *
     int *leaf_copy = mt_calloc((size_t)g->nnodes + 1, sizeof *leaf_copy);
     if (!s.p || !s.buf_of || !leaf_copy)
         s.oom = 1;
+    else
+        group_members(&s);
     mt_kprog *p = s.p;
     if (p)
         p->exec = (mt_kexec){t->parallel, t->min_parallel_work, t->min_gemm_macs,
@@ -175,6 +202,8 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, const mt_target_desc *
         if (leaf_copy[id] >= 0)
             lower_kernel(&s, -1, id, leaf_copy[id]);
     mt_free(s.buf_of);
+    mt_free(s.members_start);
+    mt_free(s.members);
     mt_free(leaf_copy);
     mt_free(s.loop_depth);
     mt_free(s.scalar_types);

@@ -39,7 +39,10 @@ typedef struct mt_lower_state {
     const mt_fusion *f;
     const mt_target_desc *t;
     mt_kprog *p;
-    int *buf_of;     /* node -> buffer holding its value, or -1 */
+    int *buf_of; /* node -> buffer holding its value, or -1 */
+    /* The nodes of kernel k are members[members_start[k] .. members_start[k+1]), in id order:
+     * walking them instead of every node keeps lowering linear in the graph. */
+    int *members_start, *members;
     int oom;         /* out of memory somewhere: the result is discarded */
     const char *bug; /* a broken invariant (MT_ERR_INTERNAL): the result is discarded */
     /* The kernel being built. */

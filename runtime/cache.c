@@ -4,26 +4,30 @@
  *
  *   0   8  magic "MTCKOBJ\x1a"
  *   8   4  format version (MT_CACHE_FORMAT)
- *   12  4  zlib crc32 of the payload
+ *   12  4  zero (reserved)
  *   16  8  payload length in bytes
  *   24  32 the key (SHA-256 digest), so a file copied under another name is not trusted
- *   56  .. the payload: an ELF object file for the host
+ *   56  32 the seal: SHA-256 of the key and the payload (cache_key.c: mt_cache_seal)
+ *   88  .. the payload: an ELF object file for the host
  *
  * Every header field is checked against what it must be, and the file's size against the
- * length, so a truncation or a flipped bit anywhere is caught (the CRC covers the payload).
+ * length, so a truncation or a flipped bit anywhere is caught (the seal covers the payload and
+ * binds it to the key). Before any of that the directory and the entry must be trusted
+ * (cache_dir.c): this user's own, writable by nobody else, the entry a regular file reached
+ * without a symlink and opened without blocking.
  *
  * Atomicity: a writer creates `.<hex>.<pid>.<random>.tmp` with O_EXCL in the cache directory,
- * writes and fsyncs it, then rename()s it over `<hex>.o`. rename is atomic within a file
+ * writes and fsyncs it, then renames it over `<hex>.o`. rename is atomic within a file
  * system, so a reader sees the old entry, no entry, or the whole new one; two processes
  * storing the same key at once each rename a complete file of identical contents. A reader
- * that finds a bad entry deletes it only if the path still names the file it read, so it
- * never deletes an entry another process has just put in place.
+ * that finds a bad entry deletes it only if the name still names the file it read, so it
+ * never deletes an entry another process has just put in place. Both work relative to a
+ * descriptor of the directory they checked.
  */
 #include "runtime/cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +37,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "ir/alloc.h"
+#include "runtime/cache_dir.h"
 
 static const unsigned char magic[8] = {'M', 'T', 'C', 'K', 'O', 'B', 'J', 0x1a};
 
@@ -54,21 +58,6 @@ void mt_cache_counters_get(mt_cache_counters *out)
     out->rejected = __atomic_load_n(&n_rejected, __ATOMIC_RELAXED);
 }
 
-/* The cache's only voice: problems with it never fail a compile, so they are notes for
- * whoever debugs a slow start (MTC_DEBUG=1). */
-__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
-{
-    const char *env = getenv("MTC_DEBUG");
-    if (!env || !*env || strcmp(env, "0") == 0)
-        return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "mtc: cache: %s\n", line);
-}
-
 int mt_cache_enabled(void)
 {
     const char *env = getenv("MTC_CACHE");
@@ -78,40 +67,25 @@ int mt_cache_enabled(void)
              strcasecmp(env, "false") == 0);
 }
 
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 1;
-    char *s = mt_malloc(n);
-    if (s)
-        snprintf(s, n, "%s%s", a, b);
-    return s;
-}
-
-char *mt_cache_dir(void)
-{
-    const char *env = getenv("MTC_CACHE_DIR");
-    if (env && *env)
-        return mt_strdup(env);
-    /* The XDG spec ignores relative paths in XDG_CACHE_HOME. */
-    env = getenv("XDG_CACHE_HOME");
-    if (env && env[0] == '/')
-        return join(env, "/mtc");
-    env = getenv("HOME");
-    if (env && *env)
-        return join(env, "/.cache/mtc");
-    return NULL;
-}
-
 /* ---- entries --------------------------------------------------------------------------- */
+
+/* The file name of k's entry within the directory. */
+static void entry_name(const mt_cache_key *k, char name[2 * MT_SHA256_BYTES + 3])
+{
+    snprintf(name, 2 * MT_SHA256_BYTES + 3, "%s.o", k->hex);
+}
 
 char *mt_cache_entry_path(const mt_cache_key *k)
 {
     char *dir = mt_cache_dir();
     if (!dir)
         return NULL;
-    char name[2 * MT_SHA256_BYTES + 8];
-    snprintf(name, sizeof name, "/%s.o", k->hex);
-    char *path = join(dir, name);
+    char name[2 * MT_SHA256_BYTES + 3];
+    entry_name(k, name);
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = mt_malloc(n);
+    if (path)
+        snprintf(path, n, "%s/%s", dir, name);
     mt_free(dir);
     return path;
 }
@@ -146,19 +120,15 @@ static uint64_t get64(const unsigned char *p)
     return v;
 }
 
-static uint32_t crc_of(const void *data, size_t len)
-{
-    return (uint32_t)crc32_z(crc32_z(0, Z_NULL, 0), data, len);
-}
-
 static void header_make(unsigned char h[MT_CACHE_HEADER_BYTES], const mt_cache_key *k,
                         const void *obj, size_t len)
 {
     memcpy(h, magic, 8);
     put32(h + 8, MT_CACHE_FORMAT);
-    put32(h + 12, crc_of(obj, len));
+    put32(h + 12, 0);
     put64(h + 16, len);
     memcpy(h + 24, k->digest, MT_SHA256_BYTES);
+    mt_cache_seal(k, obj, len, h + 56);
 }
 
 /* ---- reading --------------------------------------------------------------------------- */
@@ -179,19 +149,22 @@ static int read_all(int fd, void *buf, size_t len)
 }
 
 /* Why the open entry fd (of fstat `st`) is not a valid entry for k, or NULL when it is; on
- * success *obj and *len hold the payload. */
+ * success *obj and *len hold the payload. Nothing is read from a file that is not trusted. */
 static const char *validate(int fd, const struct stat *st, const mt_cache_key *k, void **obj,
                             size_t *len)
 {
     unsigned char h[MT_CACHE_HEADER_BYTES];
-    if (!S_ISREG(st->st_mode))
-        return "not a regular file";
+    const char *why = mt_cache_untrusted(st, 0);
+    if (why)
+        return why;
     if (st->st_size < MT_CACHE_HEADER_BYTES || !read_all(fd, h, sizeof h))
         return "truncated header";
     if (memcmp(h, magic, 8) != 0)
         return "bad magic";
     if (get32(h + 8) != MT_CACHE_FORMAT)
         return "other format version";
+    if (get32(h + 12) != 0)
+        return "reserved field not zero";
     if (memcmp(h + 24, k->digest, MT_SHA256_BYTES) != 0)
         return "key does not match the file name";
     uint64_t n = get64(h + 16);
@@ -207,23 +180,59 @@ static const char *validate(int fd, const struct stat *st, const mt_cache_key *k
         mt_free(data);
         return "short read";
     }
-    if (crc_of(data, (size_t)n) != get32(h + 12)) {
+    unsigned char seal[MT_SHA256_BYTES];
+    mt_cache_seal(k, data, (size_t)n, seal);
+    if (memcmp(seal, h + 56, MT_SHA256_BYTES) != 0) {
         mt_free(data);
-        return "payload CRC mismatch";
+        return "the seal does not match the key and payload";
     }
     *obj = data;
     *len = (size_t)n;
     return NULL;
 }
 
-/* Deletes path if it still names the file `st` describes: another process may have renamed
+/* Deletes `name` if it still names the file `st` describes: another process may have renamed
  * a good entry over the bad one since we opened it. */
-static void remove_if_same(const char *path, const struct stat *st)
+static void remove_if_same(int dirfd, const char *name, const struct stat *st)
 {
     struct stat now;
-    if (lstat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
-        unlink(path) != 0)
-        note("cannot delete %s: %s", path, strerror(errno));
+    if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st->st_dev &&
+        now.st_ino == st->st_ino && unlinkat(dirfd, name, 0) != 0)
+        mt_cache_note("cannot delete %s: %s", name, strerror(errno));
+}
+
+/* Opens and validates k's entry in the trusted directory dirfd; see mt_cache_load. */
+static int load_from(int dirfd, const char *dir, const mt_cache_key *k, void **obj, size_t *len)
+{
+    char name[2 * MT_SHA256_BYTES + 3];
+    entry_name(k, name);
+    int fd = mt_cache_entry_open(dirfd, name);
+    if (fd < 0) {
+        int err = errno;
+        if (err == ENOENT)
+            return 0;
+        mt_cache_note("cannot open %s/%s: %s", dir, name, strerror(err));
+        /* A symlink (ELOOP) is never followed: it goes, and the store puts an entry there. */
+        struct stat lst;
+        if (err == ELOOP && fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0) {
+            remove_if_same(dirfd, name, &lst);
+            count(&n_rejected);
+        }
+        return 0;
+    }
+    struct stat st;
+    int have_st = fstat(fd, &st) == 0;
+    const char *why = have_st ? validate(fd, &st, k, obj, len) : "cannot stat";
+    close(fd);
+    if (!why)
+        return 1;
+    mt_cache_note("rejected %s/%s: %s", dir, name, why);
+    /* Running out of memory is not the entry's fault. */
+    if (have_st && strcmp(why, "out of memory") != 0) {
+        remove_if_same(dirfd, name, &st);
+        count(&n_rejected);
+    }
+    return 0;
 }
 
 int mt_cache_load(const mt_cache_key *k, void **obj, size_t *len)
@@ -232,79 +241,17 @@ int mt_cache_load(const mt_cache_key *k, void **obj, size_t *len)
     *len = 0;
     if (!mt_cache_enabled())
         return 0;
-    char *path = mt_cache_entry_path(k);
-    if (!path) {
-        count(&n_misses);
-        return 0;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            note("cannot open %s: %s", path, strerror(errno));
-        mt_free(path);
-        count(&n_misses);
-        return 0;
-    }
-    struct stat st;
-    int have_st = fstat(fd, &st) == 0;
-    const char *why = have_st ? validate(fd, &st, k, obj, len) : "cannot stat";
-    close(fd);
-    if (why) {
-        note("rejected %s: %s", path, why);
-        /* Running out of memory is not the entry's fault. */
-        if (have_st && strcmp(why, "out of memory") != 0) {
-            remove_if_same(path, &st);
-            count(&n_rejected);
-        }
-        count(&n_misses);
-    } else {
-        count(&n_hits);
-    }
-    mt_free(path);
-    return why == NULL;
+    char *dir = mt_cache_dir();
+    int dirfd = dir ? mt_cache_dir_open(dir, 0) : -1;
+    int hit = dirfd >= 0 && load_from(dirfd, dir, k, obj, len);
+    if (dirfd >= 0)
+        close(dirfd);
+    mt_free(dir);
+    count(hit ? &n_hits : &n_misses);
+    return hit;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */
-
-/* mkdir -p: creates each missing component, private to this user. */
-static int make_dirs(const char *dir)
-{
-    char *p = mt_strdup(dir);
-    if (!p)
-        return 0;
-    int ok = 1;
-    for (char *s = p + 1; ok; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            note("cannot create %s: %s", p, strerror(errno));
-            ok = 0;
-        }
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    mt_free(p);
-    return ok;
-}
-
-/* The cache holds machine code this process will run: a directory someone else can write to
- * could feed it any code, so only our own, not world-writable, directories are used. */
-static int dir_usable(const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        note("%s is not a directory", dir);
-        return 0;
-    }
-    if (st.st_uid != geteuid() || (st.st_mode & S_IWOTH)) {
-        note("%s is not owned by this user or is writable by others: not used", dir);
-        return 0;
-    }
-    return 1;
-}
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -332,17 +279,48 @@ static uint64_t random_suffix(void)
     return r;
 }
 
-/* Creates a fresh temporary file in dir; its path goes to tmp. -1 on failure. */
-static int create_temp(const char *dir, const mt_cache_key *k, char *tmp, size_t size)
+#define TMP_NAME (2 * MT_SHA256_BYTES + 48)
+
+/* Creates a fresh temporary file in the directory dirfd; its name goes to tmp. -1 on failure. */
+static int create_temp(int dirfd, const mt_cache_key *k, char tmp[TMP_NAME])
 {
     for (int attempt = 0; attempt < 8; attempt++) {
-        snprintf(tmp, size, "%s/.%s.%ld.%016llx.tmp", dir, k->hex, (long)getpid(),
+        snprintf(tmp, TMP_NAME, ".%s.%ld.%016llx.tmp", k->hex, (long)getpid(),
                  (unsigned long long)random_suffix());
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
     return -1;
+}
+
+/* Writes k's entry into the trusted directory dirfd; 1 when stored. */
+static int store_in(int dirfd, const char *dir, const mt_cache_key *k, const void *obj, size_t len)
+{
+    char tmp[TMP_NAME], name[2 * MT_SHA256_BYTES + 3];
+    entry_name(k, name);
+    int fd = create_temp(dirfd, k, tmp);
+    if (fd < 0) {
+        mt_cache_note("cannot create a file in %s: %s", dir, strerror(errno));
+        return 0;
+    }
+    unsigned char h[MT_CACHE_HEADER_BYTES];
+    header_make(h, k, obj, len);
+    int ok = write_all(fd, h, sizeof h) && write_all(fd, obj, len) && fsync(fd) == 0;
+    int err = errno;
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (ok && renameat(dirfd, tmp, dirfd, name) != 0) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
+        mt_cache_note("cannot write %s/%s: %s", dir, name, strerror(err));
+        unlinkat(dirfd, tmp, 0);
+    }
+    return ok;
 }
 
 int mt_cache_store(const mt_cache_key *k, const void *obj, size_t len)
@@ -351,49 +329,28 @@ int mt_cache_store(const mt_cache_key *k, const void *obj, size_t len)
         return 0;
     char *dir = mt_cache_dir();
     if (!dir) {
-        note("no cache directory: set MTC_CACHE_DIR or HOME");
+        mt_cache_note("no cache directory: set MTC_CACHE_DIR or HOME");
         return 0;
     }
-    int stored = 0;
-    char *path = mt_cache_entry_path(k);
-    size_t tmp_size = strlen(dir) + 2 * MT_SHA256_BYTES + 64;
-    char *tmp = mt_malloc(tmp_size);
-    if (path && tmp && make_dirs(dir) && dir_usable(dir)) {
-        int fd = create_temp(dir, k, tmp, tmp_size);
-        if (fd < 0) {
-            note("cannot create a file in %s: %s", dir, strerror(errno));
-        } else {
-            unsigned char h[MT_CACHE_HEADER_BYTES];
-            header_make(h, k, obj, len);
-            int ok = write_all(fd, h, sizeof h) && write_all(fd, obj, len) && fsync(fd) == 0;
-            int err = errno;
-            if (close(fd) != 0 && ok) {
-                ok = 0;
-                err = errno;
-            }
-            if (ok && rename(tmp, path) != 0) {
-                ok = 0;
-                err = errno;
-            }
-            if (!ok) {
-                note("cannot write %s: %s", path, strerror(err));
-                unlink(tmp);
-            }
-            stored = ok;
-        }
-    }
+    int dirfd = mt_cache_dir_open(dir, 1);
+    int stored = dirfd >= 0 && store_in(dirfd, dir, k, obj, len);
+    if (dirfd >= 0)
+        close(dirfd);
     if (stored)
         count(&n_stores);
-    mt_free(tmp);
-    mt_free(path);
     mt_free(dir);
     return stored;
 }
 
 void mt_cache_remove(const mt_cache_key *k)
 {
-    char *path = mt_cache_entry_path(k);
-    if (path && unlink(path) != 0 && errno != ENOENT)
-        note("cannot delete %s: %s", path, strerror(errno));
-    mt_free(path);
+    char *dir = mt_cache_dir();
+    int dirfd = dir ? mt_cache_dir_open(dir, 0) : -1;
+    char name[2 * MT_SHA256_BYTES + 3];
+    entry_name(k, name);
+    if (dirfd >= 0 && unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+        mt_cache_note("cannot delete %s/%s: %s", dir, name, strerror(errno));
+    if (dirfd >= 0)
+        close(dirfd);
+    mt_free(dir);
 }

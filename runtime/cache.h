@@ -4,10 +4,14 @@
  * IR and symbol prefix (or, for a GEMM piece, its name), the renderer's environment (for LLVM:
  * its version, the target's triple, CPU name and features, the optimisation settings; passed in
  * as an mt_cache_env, since this layer knows nothing of LLVM), the build of mtc and the entry
- * format version (cache_key.c). An entry is one file `DIR/<64 hex digits>.o`: a 56-byte header
- * (magic, format version, CRC-32 of the payload, payload length, the key itself) and the object
- * file. On a hit the JIT links the cached object and LLVM neither emits, optimises nor generates
- * code. docs/cache.md has the details.
+ * format version (cache_key.c). An entry is one file `DIR/<64 hex digits>.o`: an 88-byte header
+ * (magic, format version, payload length, the key itself, and the seal: the SHA-256 of the key
+ * and the payload) and the object file. On a hit the JIT links the cached object and LLVM
+ * neither emits, optimises nor generates code. docs/cache.md has the details.
+ *
+ * The cache is a code-loading path (cache_dir.c): a directory or an entry that is not this
+ * user's own, or that others can write, is never read; entries are opened without following
+ * symlinks and without blocking, and must be regular files.
  *
  * The cache never makes a compile fail: an unusable directory, a full disk or a damaged entry
  * only cost a rebuild (with MTC_DEBUG=1 each is noted on stderr). Entries are written to a
@@ -27,8 +31,8 @@
 
 /* Bump when the entry layout or anything that shapes the object without showing in the key
  * changes (the kernel ABI, how the JIT links objects). */
-#define MT_CACHE_FORMAT 1
-#define MT_CACHE_HEADER_BYTES 56
+#define MT_CACHE_FORMAT 2
+#define MT_CACHE_HEADER_BYTES 88
 
 typedef struct mt_cache_key {
     unsigned char digest[MT_SHA256_BYTES];
@@ -55,6 +59,9 @@ int mt_cache_key_program(const mt_cache_env *env, const mt_kprog *p, const char 
 /* The key of the GEMM piece named `piece` (gemm.h: mt_llvm_gemm_piece_name) for this host,
  * LLVM and build of mtc: the same for every program. */
 void mt_cache_key_gemm(const mt_cache_env *env, const char *piece, mt_cache_key *k);
+/* The seal of an entry: SHA-256 of the key and the payload obj[0 .. len) (cache_key.c). */
+void mt_cache_seal(const mt_cache_key *k, const void *obj, size_t len,
+                   unsigned char out[MT_SHA256_BYTES]);
 /* The key of arbitrary content text[0 .. len) in the same environment (for tests). */
 void mt_cache_key_make(const mt_cache_env *env, const char *text, size_t len, mt_cache_key *k);
 /* The path of k's entry in the cache directory, or NULL (no directory, out of memory); the
@@ -62,13 +69,15 @@ void mt_cache_key_make(const mt_cache_env *env, const char *text, size_t len, mt
 char *mt_cache_entry_path(const mt_cache_key *k);
 
 /* 1 on a hit: *obj (freed by the caller with mt_free) holds the *len bytes of the object file.
- * 0 on a miss: no entry, the cache is off, or the entry failed validation (truncated, wrong
- * magic, version, key, length or CRC), in which case it is deleted. */
+ * 0 on a miss: no entry, the cache is off, the directory is not trusted (not this user's own,
+ * or writable by group or others: then it is not touched), or the entry failed validation
+ * (a symlink, not a regular file, not this user's or writable by others, truncated, wrong
+ * magic, version, key, length or seal), in which case it is deleted. Never blocks on a FIFO. */
 int mt_cache_load(const mt_cache_key *k, void **obj, size_t *len);
 /* Stores obj as k's entry: written to a temporary file in the directory (created as with
  * mkdir -p), flushed with fsync and renamed over the entry. 1 when stored, 0 when not (the
  * cache is off or the directory is unusable: not creatable, not writable, not owned by this
- * user or writable by others). */
+ * user or writable by group or others). */
 int mt_cache_store(const mt_cache_key *k, const void *obj, size_t len);
 /* Deletes k's entry, e.g. one that validated but whose object would not link. */
 void mt_cache_remove(const mt_cache_key *k);
@@ -76,7 +85,7 @@ void mt_cache_remove(const mt_cache_key *k);
 /* What the cache did in this process, for tests and benchmarks. */
 typedef struct mt_cache_counters {
     long hits, misses, stores;
-    long rejected; /* entries that failed validation and were deleted */
+    long rejected; /* entries that failed validation (and were deleted) */
 } mt_cache_counters;
 void mt_cache_counters_get(mt_cache_counters *out);
 

@@ -255,3 +255,23 @@ int mt_cache_key_program(const mt_cache_env *env, const mt_kprog *p, const char 
     end(&w.s, k);
     return 1;
 }
+
+/* ---- the seal of an entry -------------------------------------------------------------- */
+
+/* Binds an entry's payload to its key: a valid object stored under another key, or a key
+ * field edited without the payload, no longer matches. Not a secret: whoever may write the
+ * directory can compute it, which is why cache_dir.c refuses directories others can write. */
+void mt_cache_seal(const mt_cache_key *k, const void *obj, size_t len,
+                   unsigned char out[MT_SHA256_BYTES])
+{
+    mt_sha256 s;
+    mt_sha256_init(&s);
+    field(&s, "mtc kernel cache entry");
+    mt_sha256_update(&s, k->digest, MT_SHA256_BYTES);
+    unsigned char n[8];
+    for (int i = 0; i < 8; i++)
+        n[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    mt_sha256_update(&s, n, sizeof n);
+    mt_sha256_update(&s, obj, len);
+    mt_sha256_final(&s, out);
+}

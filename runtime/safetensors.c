@@ -355,6 +355,56 @@ mt_status mt_safetensors_parse(const void *data, size_t len, const char *filenam
     return st;
 }
 
+/* The longest JSON header read from a file: the limit of the safetensors format's reference
+ * implementation (100 MB). */
+#define MAX_HEADER ((uint64_t)100 << 20)
+
+/* Appends up to `want` bytes from f to buf (growing it with the bytes that arrive, never
+ * ahead of them, so a length no data backs costs nothing). */
+static mt_status read_up_to(FILE *f, unsigned char **buf, size_t *len, size_t *cap, uint64_t want,
+                            const char *path, mt_diag *d)
+{
+    while (want > 0) {
+        if (*len == *cap) {
+            size_t ncap = *cap <= SIZE_MAX / 2 ? 2 * *cap : SIZE_MAX;
+            unsigned char *b = ncap > *cap ? mt_realloc(*buf, ncap) : NULL;
+            if (!b)
+                return mt_diag_set_at(d, MT_ERR_NOMEM, path, 0, 0,
+                                      "out of memory reading the file");
+            *buf = b;
+            *cap = ncap;
+        }
+        size_t room = *cap - *len;
+        size_t ask = want < room ? (size_t)want : room;
+        size_t got = fread(*buf + *len, 1, ask, f);
+        *len += got;
+        want -= got;
+        if (got == 0 && ferror(f))
+            return mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot read: %s", strerror(errno));
+        if (got == 0)
+            break; /* the end: the parser reports what is missing */
+    }
+    return MT_OK;
+}
+
+/* Where the data of the header text[0 .. n) says its last tensor ends (the largest
+ * data_offsets end), or 0 when the header does not parse (the parser then says why). */
+static uint64_t data_end(const char *text, size_t n)
+{
+    pthread_once(&json_hooks_once, install_json_hooks);
+    cJSON *root = cJSON_ParseWithLength(text, n);
+    uint64_t end = 0;
+    for (const cJSON *e = root ? root->child : NULL; e; e = e->next) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+        const cJSON *last = cJSON_IsArray(o) ? cJSON_GetArrayItem(o, 1) : NULL;
+        if (cJSON_IsNumber(last) && last->valuedouble > (double)end &&
+            last->valuedouble <= MAX_JSON_INT)
+            end = (uint64_t)last->valuedouble;
+    }
+    cJSON_Delete(root);
+    return end;
+}
+
 mt_status mt_safetensors_load(const char *path, mt_tensor_map **out, mt_diag *d)
 {
     if (out)
@@ -364,34 +414,37 @@ mt_status mt_safetensors_load(const char *path, mt_tensor_map **out, mt_diag *d)
     FILE *f = fopen(path, "rb");
     if (!f)
         return mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot open: %s", strerror(errno));
-    /* Sized from fstat when it can be; the loop still grows for pipes and growing files. */
+    /* Reads only what the format allows, so an endless input (/dev/zero, /dev/urandom, a FIFO)
+     * stops early: the 8-byte length, a header of at most MAX_HEADER bytes, then the data up to
+     * the largest end the header names, and one byte more so that trailing bytes are still
+     * reported. A regular file is read whole (its size is known), as before. */
     size_t len = 0, cap = 1 << 16;
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
-        (uint64_t)sb.st_size < SIZE_MAX)
+    int regular = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode);
+    if (regular && sb.st_size > 0 && (uint64_t)sb.st_size < SIZE_MAX)
         cap = (size_t)sb.st_size + 1;
     unsigned char *buf = mt_malloc(cap);
-    mt_status st = buf ? MT_OK : MT_ERR_NOMEM;
-    while (st == MT_OK) {
-        if (len == cap) {
-            unsigned char *b = cap <= SIZE_MAX / 2 ? mt_realloc(buf, cap * 2) : NULL;
-            if (!b) {
-                st = MT_ERR_NOMEM;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0 && ferror(f))
-            st = mt_diag_set_at(d, MT_ERR_IO, path, 0, 0, "cannot read: %s", strerror(errno));
-        else if (got == 0)
-            break;
+    mt_status st =
+        buf ? MT_OK : mt_diag_set_at(d, MT_ERR_NOMEM, path, 0, 0, "out of memory reading the file");
+    if (st == MT_OK && regular) {
+        st = read_up_to(f, &buf, &len, &cap, UINT64_MAX, path, d);
+    } else if (st == MT_OK) {
+        st = read_up_to(f, &buf, &len, &cap, 8, path, d);
+        uint64_t hlen = 0;
+        for (int i = 7; i >= 0 && len == 8; i--)
+            hlen = hlen << 8 | buf[i];
+        if (st == MT_OK && hlen > MAX_HEADER)
+            st = mt_diag_set_at(d, MT_ERR_PARSE, path, 0, 0,
+                                "header length %" PRIu64 " is over the format's limit of %" PRIu64
+                                " bytes",
+                                hlen, MAX_HEADER);
+        if (st == MT_OK && len == 8)
+            st = read_up_to(f, &buf, &len, &cap, hlen, path, d);
+        if (st == MT_OK && len == 8 + hlen)
+            st =
+                read_up_to(f, &buf, &len, &cap, data_end((const char *)buf + 8, hlen) + 1, path, d);
     }
     fclose(f);
-    if (st == MT_ERR_NOMEM)
-        mt_diag_set_at(d, st, path, 0, 0, "out of memory reading the file");
     if (st == MT_OK)
         st = mt_safetensors_parse(buf, len, path, out, d);
     mt_free(buf);

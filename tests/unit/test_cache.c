@@ -494,9 +494,9 @@ static void a_truncated_entry_is_detected_rebuilt_and_the_run_is_correct(void **
 static void a_bit_flipped_entry_is_detected_rebuilt_and_the_run_is_correct(void **state)
 {
     (void)state;
-    /* magic, format version, crc, length, key; then the payload's first, a middle and the
-     * last byte. */
-    long at[] = {0, 8, 12, 16, 20, 24, 55, MT_CACHE_HEADER_BYTES, MIDDLE, -1};
+    /* magic, format version, reserved, length, key, seal; then the payload's first, a middle and
+     * the last byte. */
+    long at[] = {0, 8, 12, 16, 20, 24, 55, 56, 87, MT_CACHE_HEADER_BYTES, MIDDLE, -1};
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
         check_damage(flip_bit, at[i]);
 }

@@ -1,0 +1,5 @@
+mtir 1
+graph g {
+  input %x : f16[4]
+  output %x
+}
