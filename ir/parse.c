@@ -343,7 +343,7 @@ static mt_status parse_value_ref(parser *ps, int *id)
 {
     if (ps->t.kind != T_VALUE)
         return expected(ps, "a value like %x");
-    char buf[256], *heap;
+    char buf[256], *heap = NULL;
     const char *name = token_str(ps, buf, sizeof buf, &heap);
     if (!name)
         return ps->d->status;
@@ -544,8 +544,8 @@ static mt_status parse_node_rest(parser *ps, const char *name, int line, int col
 static mt_status parse_node(parser *ps)
 {
     int line = ps->t.line, col = ps->t.col;
-    char buf[256], *heap;
-    const char *name;
+    char buf[256], *heap = NULL;
+    const char *name = NULL;
     mt_status st = take_name(ps, buf, sizeof buf, &name, &heap);
     if (st == MT_OK)
         st = parse_node_rest(ps, name, line, col);
@@ -557,8 +557,8 @@ static mt_status parse_leaf(parser *ps, mt_op op)
 {
     next(ps);
     int line = ps->t.line, col = ps->t.col;
-    char buf[256], *heap;
-    const char *name;
+    char buf[256], *heap = NULL;
+    const char *name = NULL;
     mt_status st = take_name(ps, buf, sizeof buf, &name, &heap);
     if (st == MT_OK)
         st = expect_punct(ps, ':');
