@@ -1,9 +1,9 @@
-/* classify.c - the end of the README's main job: a trained Fashion-MNIST model, compiled by
- * `mtc compile` into libfashion_mlp_predict.so, called from plain C on test images.
+/* classify.c - the end of the README's main job: LeNet trained on Fashion-MNIST, compiled by
+ * `mtc compile` into liblenet_predict.so, called from plain C on test images.
  *
- *   mtc compile examples/fashion_mlp_predict.mt --weights fashion.safetensors \
- *       -o libfashion_mlp_predict.so --header fashion_mlp_predict.h
- *   cc -I. examples/classify.c -L. -lfashion_mlp_predict -lz -o classify
+ *   mtc compile examples/lenet_predict.mt --weights lenet.safetensors \
+ *       -o liblenet_predict.so --header lenet_predict.h
+ *   cc -I. examples/classify.c -L. -llenet_predict -lz -o classify
  *   ./classify t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz 10
  *
  * The images come straight from Fashion-MNIST's gzip IDX files (zlib reads them); the model
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
-#include "fashion_mlp_predict.h"
+#include "lenet_predict.h"
 
 static const char *const classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
@@ -42,19 +42,19 @@ int main(int argc, char **argv)
         return 2;
     }
     long n = atol(argv[3]);
-    if (n < 1 || n > 10000 || fashion_mlp_predict_abi_version() != 1)
+    if (n < 1 || n > 10000 || lenet_predict_abi_version() != 1)
         return 2;
     unsigned char *images = read_idx(argv[1], 16, n * 784), *labels = read_idx(argv[2], 8, n);
     if (!images || !labels)
         return 1;
     long right = 0;
     for (long i = 0; i < n; i++) {
-        float x[FASHION_MLP_PREDICT_X_NUMEL], probs[FASHION_MLP_PREDICT_PROBS_NUMEL];
+        float x[LENET_PREDICT_X_NUMEL], probs[LENET_PREDICT_PROBS_NUMEL];
         for (int k = 0; k < 784; k++)
             x[k] = images[16 + i * 784 + k] / 255.0f; /* as `mtc train` scaled them */
         const void *in[1] = {x};
         void *out[1] = {probs};
-        if (fashion_mlp_predict_run(in, out) != 0)
+        if (lenet_predict_run(in, out) != 0)
             return 1;
         int best = 0;
         for (int c = 1; c < 10; c++)

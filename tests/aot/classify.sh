@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# classify.sh MTC SOURCE WORK - the README's main job in small: examples/fashion_mlp.mt trained
+# classify.sh MTC SOURCE WORK - the README's main job in small: examples/lenet.mt trained
 # for one epoch on 256 Fashion-MNIST samples, its forward pass compiled with those weights,
 # examples/classify.c built against the header and run on test images.
 # Skips (77) without Debian's dataset-fashion-mnist, numpy or zlib's headers.
@@ -28,12 +28,12 @@ hb = json.dumps(h).encode()
 hb += b" " * (-len(hb) % 8)
 open(out, "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
 PY
-"$mtc" train --model "$src/examples/fashion_mlp.mt" --data "$work/small.safetensors" --epochs 1 \
+"$mtc" train --model "$src/examples/lenet.mt" --data "$work/small.safetensors" --epochs 1 \
     --optimizer adam --save "$work/w.safetensors" --quiet
-"$mtc" compile "$src/examples/fashion_mlp_predict.mt" --weights "$work/w.safetensors" \
-    -o "$work/libfashion_mlp_predict.so" --header "$work/fashion_mlp_predict.h"
+"$mtc" compile "$src/examples/lenet_predict.mt" --weights "$work/w.safetensors" \
+    -o "$work/liblenet_predict.so" --header "$work/lenet_predict.h"
 cc -std=c11 -Wall -Wextra -Werror -I"$work" "$src/examples/classify.c" -L"$work" \
-    -lfashion_mlp_predict -lz -Wl,-rpath,"$work" -o "$work/classify"
+    -llenet_predict -lz -Wl,-rpath,"$work" -o "$work/classify"
 "$work/classify" "$data/t10k-images-idx3-ubyte.gz" "$data/t10k-labels-idx1-ubyte.gz" 5 |
     grep -q "of 5 right"
 echo "classify: 1 passed, 0 failed"
