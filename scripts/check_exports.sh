@@ -11,7 +11,7 @@ if [ -n "$bad" ]; then
     exit 1
 fi
 for want in mt_graph_new mt_program_compile mt_program_run; do
-    if ! echo "$syms" | grep -qx "$want"; then
+    if ! echo "$syms" | grep -x "$want" >/dev/null; then
         echo "exports: $lib does not export $want"
         exit 1
     fi

@@ -25,7 +25,8 @@ cmake --build "$work" >/dev/null
 "$work/affine_shared" >/dev/null
 "$work/affine_static" >/dev/null
 # The shared build really uses the installed libmtc.so.
-ldd "$work/affine_shared" | grep -q "$prefix/lib/libmtc.so"
+# grep reads all of ldd's output: with -q it could exit first and pipefail would see SIGPIPE.
+ldd "$work/affine_shared" | grep "$prefix/lib/libmtc.so" >/dev/null
 
 echo "== pkg-config mtc"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
