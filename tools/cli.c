@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/alloc.h"
 #include "runtime/outfile.h"
 #include "tools/cmd.h"
 
@@ -108,4 +109,45 @@ int mtc_parse_double(const char *cmd, const char *flag, const char *s, double *o
     }
     *out = v;
     return 1;
+}
+
+int mtc_wrt_ids(const mt_graph *g, const char *list, const char *file, int **ids, int *n,
+                mt_diag *d)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!list)
+        return 1;
+    int cap = mt_graph_nnodes(g) + 1;
+    *ids = mt_calloc((size_t)cap, sizeof **ids);
+    if (!*ids) {
+        mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    *n = mtc_value_list(g, list, *ids, cap, d);
+    if (*n > 0)
+        return 1;
+    char msg[MT_DIAG_MSG];
+    memcpy(msg, d->msg, sizeof msg);
+    if (*n == 0)
+        mt_diag_set(d, MT_ERR_ARG, "no values given");
+    snprintf(d->msg, sizeof d->msg, "--wrt: %.400s", *n ? msg : "no values given");
+    if (file)
+        snprintf(d->file, sizeof d->file, "%s", file);
+    mt_free(*ids);
+    *ids = NULL;
+    *n = 0;
+    return 0;
+}
+
+int mtc_write_graph(const char *path, const mt_graph *g, mt_diag *d)
+{
+    char *text = mt_graph_print(g);
+    if (!text) {
+        mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    int ok = mtc_write_text(path, text, d);
+    mt_free(text);
+    return ok;
 }

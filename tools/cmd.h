@@ -33,6 +33,13 @@ int mtc_write_text(const char *path, const char *text, mt_diag *d);
  * disk, `> /dev/full`) is reported as "<stdout>: write failed: REASON" and makes the exit status
  * 1 (a failing rc is kept). Returns the exit status. */
 int mtc_close_stdout(int rc);
+/* The ids of --wrt's comma-separated LIST of g's values (with or without '%'), in a new
+ * array the caller frees with mt_free; NULL and 0 when `list` is NULL. 0 on an unknown name or
+ * an empty list, with d saying "--wrt: ..." (and naming `file`), else 1. */
+int mtc_wrt_ids(const mt_graph *g, const char *list, const char *file, int **ids, int *n,
+                mt_diag *d);
+/* Prints g as MTIR to `path` (stdout when NULL) as mtc_write_text does; 1, or 0 with d set. */
+int mtc_write_graph(const char *path, const mt_graph *g, mt_diag *d);
 /* Parses a flag's number (the whole string); 0 and a usage error on anything else. */
 int mtc_parse_double(const char *cmd, const char *flag, const char *s, double *out);
 /* Splits "a,b,c" into graph value ids; an unknown name is a user error naming it. Returns the

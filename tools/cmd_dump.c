@@ -57,18 +57,12 @@ static int print_graph(const mt_graph *g, const dump_opts *o, unsigned flags, mt
 /* The gradient graph of g for the --wrt list (every param when NULL). */
 static mt_status grad_of(const mt_graph *g, const dump_opts *o, mt_graph **out, mt_diag *d)
 {
-    int ids[256], n = 0;
-    if (o->wrt && (n = mtc_value_list(g, o->wrt, ids, 256, d)) <= 0) {
-        char msg[MT_DIAG_MSG];
-        memcpy(msg, d->msg, sizeof msg);
-        if (n == 0)
-            mt_diag_set(d, MT_ERR_ARG, "no values given");
-        /* as `mtc grad` says it */
-        snprintf(d->msg, sizeof d->msg, "--wrt: %.400s", n ? msg : "no values given");
-        snprintf(d->file, sizeof d->file, "%s", o->file);
+    int *ids = NULL, n = 0;
+    if (!mtc_wrt_ids(g, o->wrt, o->file, &ids, &n, d))
         return d->status;
-    }
-    return mt_pass_grad(g, o->wrt ? ids : NULL, n, out, d);
+    mt_status st = mt_pass_grad(g, ids, n, out, d);
+    mt_free(ids);
+    return st;
 }
 
 /* Checks the --wrt list as the grad stage would take it, for a dump that does not use it. */

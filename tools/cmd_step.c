@@ -105,40 +105,15 @@ int mtc_cmd_step(int argc, char **argv)
     mt_diag_init(&d);
     mt_graph *g = NULL, *stepg = NULL;
     int *wrt = NULL, nwrt = 0, rc = 1;
-    char *text = NULL;
-    if (mt_graph_parse_file(file, &g, &d) != MT_OK)
-        goto done;
-    if (wrt_list) {
-        wrt = mt_calloc((size_t)g->nnodes + 1, sizeof *wrt);
-        if (!wrt) {
-            mt_diag_set(&d, MT_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        nwrt = mtc_value_list(g, wrt_list, wrt, g->nnodes, &d);
-        if (nwrt <= 0) {
-            char msg[MT_DIAG_MSG];
-            memcpy(msg, d.msg, sizeof msg);
-            snprintf(d.msg, sizeof d.msg, "--wrt: %.400s", nwrt ? msg : "no values given");
-            d.status = MT_ERR_ARG;
-            goto done;
-        }
-    }
-    if (mt_pass_step(g, &o, wrt, nwrt, &stepg, &d) != MT_OK)
-        goto done;
-    text = mt_graph_print(stepg);
-    if (!text) {
-        mt_diag_set(&d, MT_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (mtc_write_text(out, text, &d))
+    if (mt_graph_parse_file(file, &g, &d) == MT_OK &&
+        mtc_wrt_ids(g, wrt_list, NULL, &wrt, &nwrt, &d) &&
+        mt_pass_step(g, &o, wrt, nwrt, &stepg, &d) == MT_OK && mtc_write_graph(out, stepg, &d))
         rc = 0;
-done:
     if (rc) {
         if (!d.file[0]) /* the pass's messages name values; the file locates them */
             snprintf(d.file, sizeof d.file, "%s", file);
         mtc_fail(&d);
     }
-    mt_free(text);
     mt_free(wrt);
     mt_graph_free(stepg);
     mt_graph_free(g);
