@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/dl.h"
 #include "codegen/gpu.h"
 #include "codegen/nvrtc.h"
 #include "runtime/cache.h"
@@ -76,14 +77,9 @@ static void load(void)
     }
     loaded = 1;
 #define RESOLVE(ret, name, args)                                                                   \
-    if (loaded == 1) {                                                                             \
-        void *sym = dlsym(lib, #name);                                                             \
-        memcpy(&api.name, &sym, sizeof sym);                                                       \
-        if (!sym) {                                                                                \
-            snprintf(load_error, sizeof load_error, "libcuda.so.1 has no %s", #name);              \
-            loaded = -1;                                                                           \
-        }                                                                                          \
-    }
+    if (loaded == 1 && !mt_dl_sym(lib, "libcuda.so.1", #name, &api.name, sizeof api.name,          \
+                                  load_error, sizeof load_error))                                  \
+        loaded = -1;
     CU_API(RESOLVE)
 #undef RESOLVE
     CUresult r = loaded == 1 ? api.cuInit(0) : 0;

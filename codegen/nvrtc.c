@@ -1,5 +1,6 @@
 /* nvrtc.c - NVRTC through dlopen (nvrtc.h). The few entry points used are declared here as
  * nvrtc.h (CUDA 11 to 13) declares them, so building mtc needs no CUDA headers. */
+#include "codegen/dl.h"
 #include "codegen/nvrtc.h"
 
 #include <dlfcn.h>
@@ -70,14 +71,9 @@ static void load(void)
     }
     loaded = 1;
 #define RESOLVE(ret, name, args)                                                                   \
-    if (loaded == 1) {                                                                             \
-        void *sym = dlsym(lib, #name);                                                             \
-        memcpy(&api.name, &sym, sizeof sym);                                                       \
-        if (!sym) {                                                                                \
-            snprintf(load_error, sizeof load_error, "libnvrtc.so has no %s", #name);               \
-            loaded = -1;                                                                           \
-        }                                                                                          \
-    }
+    if (loaded == 1 && !mt_dl_sym(lib, "libnvrtc.so", #name, &api.name, sizeof api.name,           \
+                                  load_error, sizeof load_error))                                  \
+        loaded = -1;
     NVRTC_API(RESOLVE)
 #undef RESOLVE
     int major = 0, minor = 0;

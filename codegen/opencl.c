@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/dl.h"
 #include "codegen/gpu.h"
 
 /* ---- the API, as the OpenCL 1.2 specification declares it ----------------------------- */
@@ -145,14 +146,9 @@ static void load(void)
     }
     loaded = 1;
 #define RESOLVE(ret, name, args)                                                                   \
-    if (loaded == 1) {                                                                             \
-        void *sym = dlsym(lib, #name);                                                             \
-        memcpy(&api.name, &sym, sizeof sym);                                                       \
-        if (!sym) {                                                                                \
-            snprintf(load_error, sizeof load_error, "libOpenCL.so.1 has no %s", #name);            \
-            loaded = -1;                                                                           \
-        }                                                                                          \
-    }
+    if (loaded == 1 && !mt_dl_sym(lib, "libOpenCL.so.1", #name, &api.name, sizeof api.name,        \
+                                  load_error, sizeof load_error))                                  \
+        loaded = -1;
     CL_API(RESOLVE)
 #undef RESOLVE
 }
