@@ -363,6 +363,23 @@ static mt_fuse_why try_fuse_contraction(fstate *s, int id, int k, const ctx *c)
     return MT_WHY_NONE;
 }
 
+/* A concat that reads node id, directly or through at most `depth` other movement ops (which
+ * are index arithmetic in their readers), or -1. */
+static int concat_reader(const fstate *s, int id, int depth)
+{
+    for (int u = s->users_start[id]; u < s->users_start[id + 1]; u++) {
+        int r = s->users[u];
+        if (s->g->nodes[r].op == MT_OP_CONCAT)
+            return r;
+        if (depth > 0 && mt_op_is(s->g->nodes[r].op, MT_F_MOVE)) {
+            int c = concat_reader(s, r, depth - 1);
+            if (c >= 0)
+                return c;
+        }
+    }
+    return -1;
+}
+
 static void decide(fstate *s, int id, int is_output)
 {
     const mt_graph *g = s->g;
@@ -378,6 +395,14 @@ static void decide(fstate *s, int id, int is_output)
     /* A collective's value exists only after the ranks have exchanged the stored local one. */
     if (mt_op_is(g->nodes[id].op, MT_F_COLLECTIVE)) {
         make_root(s, id, MT_WHY_COLLECTIVE, -1);
+        return;
+    }
+    /* A concat picks each element from one operand with selects, which evaluate every arm: a
+     * computed operand fused into it would be computed for every element of the concat (a
+     * gradient bucket of a whole model: every bias's reduction for every weight). */
+    int concat = concat_reader(s, id, 4);
+    if (concat >= 0) {
+        make_root(s, id, MT_WHY_CONCAT, concat);
         return;
     }
     int k = s->uses[0].k, depth = 0;

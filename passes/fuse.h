@@ -35,6 +35,8 @@ typedef enum mt_fuse_why {
     MT_WHY_LOOPS,      /* the kernel would nest too many loops */
     MT_WHY_DEPTH,      /* the kernel already computes a chain MT_FUSE_MAX_DEPTH ops deep */
     MT_WHY_COLLECTIVE, /* an allreduce: its buffer is exchanged between the ranks */
+    MT_WHY_CONCAT,     /* an operand of a concat, whose selects would compute every operand for
+                          every element */
 } mt_fuse_why;
 
 /* Fused chains are at most this deep, which bounds the recursion of lowering. */

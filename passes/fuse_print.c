@@ -98,6 +98,10 @@ void mt_fusion_why(const mt_graph *g, const mt_fusion *f, int id, char *buf, siz
         snprintf(buf, size, "its readers in k%d are not an elementwise epilogue of its shape", k);
         return;
     case MT_WHY_LOOPS: snprintf(buf, size, "k%d would nest too many loops", k); return;
+    case MT_WHY_CONCAT:
+        snprintf(buf, size, "operand of %%%s (concat), which would compute it for each element",
+                 other);
+        return;
     case MT_WHY_COLLECTIVE:
         snprintf(buf, size, "allreduce: the ranks exchange its buffer after its kernel");
         return;
