@@ -16,8 +16,9 @@
 
 #include "lenet_predict.h"
 
-static const char *const classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+static const char *const classes[10] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                        "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                        "Bag",         "Ankle boot"};
 
 /* Reads `n` bytes after a header of `skip` bytes of a gzip IDX file; NULL on any failure. */
 static unsigned char *read_idx(const char *path, long skip, long n)

@@ -6,9 +6,9 @@
 #include "runtime/tensor.h"
 
 /* Fills `leaves` (g->nnodes slots, indexed by node id) with borrowed tensors from `m` for every
- * input, param and state, NULL elsewhere (a state absent from `m` stays NULL: zeros). A missing tensor is an error naming it; a dtype or shape
- * that differs from the declared type is an error naming both; extra tensors are ignored.
- * `source` names the file in messages. */
+ * input, param and state, NULL elsewhere (a state absent from `m` stays NULL: zeros). A missing
+ * tensor is an error naming it; a dtype or shape that differs from the declared type is an error
+ * naming both; extra tensors are ignored. `source` names the file in messages. */
 mt_status mt_bind_leaves(const mt_graph *g, const mt_tensor_map *m, const char *source,
                          const mt_tensor **leaves, mt_diag *d);
 

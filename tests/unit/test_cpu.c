@@ -862,7 +862,8 @@ static void the_cpu_target_is_in_the_static_table_and_runs_a_graph(void **state)
  * target has no device here. */
 static int target_available(void)
 {
-    mt_graph *g = parse("mtir 1\ngraph probe {\n  input %x : f32[3]\n  %y = exp %x\n  output %y\n}\n");
+    mt_graph *g =
+        parse("mtir 1\ngraph probe {\n  input %x : f32[3]\n  %y = exp %x\n  output %y\n}\n");
     mt_program *p = NULL;
     mt_diag d;
     mt_diag_init(&d);
