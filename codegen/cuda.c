@@ -301,14 +301,18 @@ static mt_status cu_host_copy(void *handle, mt_gpu_mem mem, size_t offset, void 
     return r == 0 ? MT_OK : fail(d, to_device ? "cuMemcpyHtoD" : "cuMemcpyDtoH", r);
 }
 
-/* Under mpirun, NCCL on the stream the kernels run on (nccl.h). */
+/* Under mpirun, NCCL on the stream the kernels run on (nccl.h): the launches pass NULL, the
+ * legacy default stream, which the runtime API NCCL uses names cudaStreamLegacy (0x1) whatever
+ * its own default-stream setting. */
+#define CU_STREAM_LEGACY ((void *)0x1)
+
 static mt_status cu_allreduce(void *handle, mt_gpu_mem mem, size_t offset, size_t count,
                               mt_dtype dt, int op, mt_diag *d)
 {
     make_current(handle);
     if (mt_nccl_wanted())
         return mt_nccl_allreduce((void *)(uintptr_t)((CUdeviceptr)mem + offset), count, dt, op,
-                                 NULL, d);
+                                 CU_STREAM_LEGACY, d);
     return mt_gpu_allreduce_via_host(handle, cu_host_copy, mem, offset, count, dt, op, d);
 }
 

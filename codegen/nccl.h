@@ -29,7 +29,7 @@ int mt_nccl_version(void);
 int mt_nccl_wanted(void);
 /* Reduces `count` values of dt (f32 or f64) at device address buf, in place, across the ranks
  * of MPI's world, with op (MT_REDUCE_SUM, or MT_REDUCE_MEAN as ncclAvg), enqueued on `stream`
- * (a cudaStream_t; NULL for the legacy default stream). The caller's CUDA context must be
+ * (a cudaStream_t: the cuda target passes cudaStreamLegacy). The caller's CUDA context must be
  * current. Every rank must make the same calls in the same order. */
 mt_status mt_nccl_allreduce(void *buf, size_t count, mt_dtype dt, int op, void *stream, mt_diag *d);
 
