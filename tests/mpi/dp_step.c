@@ -7,6 +7,9 @@
  * to float rounding. `dp_step die` makes the last rank die before its first step instead: the
  * others must not wait for it forever (mpirun ends the job). `dp_step TARGET` trains on that
  * target instead of cpu (tests/mpi/gpu.sh: opencl, cuda), the one process included.
+ * `dp_step nccl`, for machines without a GPU, goes as far as the cuda target's NCCL
+ * communicator can: rank 0's unique id broadcast to every rank, then ncclCommInitRank, which
+ * must fail on every rank with NCCL's reason (no device), not hang.
  */
 #include <math.h>
 #include <signal.h>
@@ -14,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/nccl.h"
 #include "ir/graph.h"
+#include "ir/op.h"
 #include "passes/optim.h"
 #include "runtime/mpi.h"
 
@@ -104,6 +109,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "dp_step: rank %d: the world or its broadcast is wrong\n", m.rank);
         mt_mpi_abort(&m, 1);
         return 1;
+    }
+    if (!strcmp(target, "nccl")) {
+        float buf[4] = {1, 2, 3, 4};
+        mt_status st = mt_nccl_allreduce(buf, 4, MT_DTYPE_F32, MT_REDUCE_MEAN, NULL, &d);
+        printf("dp_step: rank %d: %s\n", m.rank, st == MT_OK ? "reduced" : d.msg);
+        mt_mpi_stop(&m);
+        return st == MT_OK; /* a host buffer cannot have been reduced by NCCL */
     }
     int global = m.size * B;
     static float x[STEPS * MAXR * B * 4], y[STEPS * MAXR * B * 3];

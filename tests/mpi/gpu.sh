@@ -32,6 +32,18 @@ if ! "$mtc" run "$src/examples/xor.mt" --in "$src/examples/xor.in.safetensors" \
             exit 1
         fi
         echo "mpi cuda: without a device every rank stops with: $(grep -m1 'cuda:' "$tmp/nodev.log")"
+        # The NCCL communicator as far as it goes without a device: rank 0's id reaches every
+        # rank (MPI_Bcast) and ncclCommInitRank fails on each with NCCL's reason.
+        mpi "$bin" nccl >"$tmp/nccl.log" 2>&1
+        rc=$?
+        n=$(grep -Ec '^dp_step: rank [01]: nccl: (ncclCommInitRank failed|libnccl.so.2 was not found)' \
+            "$tmp/nccl.log")
+        if [ "$rc" -ne 0 ] || [ "$n" -ne 2 ]; then
+            echo "FAIL: mpirun -np 2 dp_step nccl gave exit $rc and:"
+            cat "$tmp/nccl.log"
+            exit 1
+        fi
+        echo "mpi cuda: $(grep -m1 '^dp_step: rank 0' "$tmp/nccl.log")"
     fi
     echo "mpi $target: no $target device ($(head -1 "$tmp/probe.log")), skipped"
     exit 77
