@@ -21,6 +21,8 @@
 
 #include "codegen/dl.h"
 #include "codegen/gpu.h"
+#include "codegen/gpu_collective.h"
+#include "codegen/nccl.h"
 #include "codegen/nvrtc.h"
 #include "runtime/cache.h"
 
@@ -126,6 +128,10 @@ static mt_status cu_open(void **out, mt_diag *d)
         return mt_diag_set(d, MT_ERR_BACKEND, "cuda: no CUDA device");
     const char *env = getenv("MTC_CUDA_DEVICE");
     long want = env && *env ? strtol(env, NULL, 10) : 0;
+    /* Under mpirun, one GPU per rank of the node unless told otherwise (NCCL wants that). */
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    if (!(env && *env) && local && *local)
+        want = strtol(local, NULL, 10) % n;
     if (want < 0 || want >= n)
         return mt_diag_set(d, MT_ERR_BACKEND,
                            "cuda: MTC_CUDA_DEVICE=%s but there are %d devices (0 to %d)", env, n,
@@ -284,6 +290,32 @@ static mt_status cu_finish(void *handle, mt_diag *d)
     return r == 0 ? MT_OK : fail(d, "cuCtxSynchronize", r);
 }
 
+/* allreduce through the host when NCCL is not wanted (gpu_collective.h); the copies on the
+ * legacy default stream wait for the kernels before them. */
+static mt_status cu_host_copy(void *handle, mt_gpu_mem mem, size_t offset, void *host, size_t bytes,
+                              int to_device, mt_diag *d)
+{
+    make_current(handle);
+    CUresult r = to_device ? api.cuMemcpyHtoD_v2((CUdeviceptr)mem + offset, host, bytes)
+                           : api.cuMemcpyDtoH_v2(host, (CUdeviceptr)mem + offset, bytes);
+    return r == 0 ? MT_OK : fail(d, to_device ? "cuMemcpyHtoD" : "cuMemcpyDtoH", r);
+}
+
+/* Under mpirun, NCCL on the stream the kernels run on (nccl.h): the launches pass NULL, the
+ * legacy default stream, which the runtime API NCCL uses names cudaStreamLegacy (0x1) whatever
+ * its own default-stream setting. */
+#define CU_STREAM_LEGACY ((void *)0x1)
+
+static mt_status cu_allreduce(void *handle, mt_gpu_mem mem, size_t offset, size_t count,
+                              mt_dtype dt, int op, mt_diag *d)
+{
+    make_current(handle);
+    if (mt_nccl_wanted())
+        return mt_nccl_allreduce((void *)(uintptr_t)((CUdeviceptr)mem + offset), count, dt, op,
+                                 CU_STREAM_LEGACY, d);
+    return mt_gpu_allreduce_via_host(handle, cu_host_copy, mem, offset, count, dt, op, d);
+}
+
 const mt_gpu_ops mt_gpu_cuda = {
     .name = "cuda",
     .dialect = &mt_c_cuda,
@@ -299,4 +331,5 @@ const mt_gpu_ops mt_gpu_cuda = {
     .copy = cu_copy,
     .launch = cu_launch,
     .finish = cu_finish,
+    .allreduce = cu_allreduce,
 };

@@ -145,12 +145,11 @@ mt_status mt_gpu_compile(const mt_gpu_ops *ops, const mt_graph *g, mt_gpu_progra
      * the user needs. */
     mt_status st = ops->open(&p->dev, d);
     mt_graph *opt = NULL;
-    /* The collective of a GPU run would be NCCL's (or a host round trip): not built yet. */
-    for (int i = 0; i < g->nnodes && st == MT_OK; i++)
+    for (int i = 0; i < g->nnodes && st == MT_OK && !ops->allreduce; i++)
         if (mt_op_is(g->nodes[i].op, MT_F_COLLECTIVE))
             st = mt_diag_set(d, MT_ERR_UNSUPPORTED,
-                             "%s: %%%s: allreduce is not available on this target yet (use the "
-                             "cpu or interp target)",
+                             "%s: %%%s: allreduce is not available on "
+                             "this target (use the cpu or interp target)",
                              ops->name, g->nodes[i].name);
     if (st == MT_OK)
         st = schedule(g, &opt, &p->kp, d);
@@ -195,6 +194,17 @@ mt_status mt_gpu_compile(const mt_gpu_ops *ops, const mt_graph *g, mt_gpu_progra
     return MT_OK;
 }
 
+/* An allreduce kernel has stored its local value: the ranks exchange it before any later
+ * kernel reads it. */
+static mt_status reduce(mt_gpu_program *p, const mt_kernel *ke, mt_diag *d)
+{
+    const mt_kbuf *u = &p->kp->bufs[ke->allreduce_buf];
+    int in_arena = u->kind == MT_KBUF_TEMP && !p->ops->at;
+    return p->ops->allreduce(p->dev, in_arena ? p->arena : p->mem[ke->allreduce_buf],
+                             in_arena ? (size_t)u->offset : 0, (size_t)u->numel, u->type.dtype,
+                             ke->allreduce_op, d);
+}
+
 static mt_status run_locked(mt_gpu_program *p, const void *const *leaves, void *const *outputs,
                             mt_diag *d)
 {
@@ -209,9 +219,12 @@ static mt_status run_locked(mt_gpu_program *p, const void *const *leaves, void *
             return mt_diag_set(d, MT_ERR_ARG, "%s: no data for %%%s", o->name, kp->bufs[b].name);
         st = o->write(p->dev, p->mem[b], leaves[i], buf_bytes(&kp->bufs[b]), d);
     }
-    for (int k = 0; k < kp->nkernels && st == MT_OK; k++)
+    for (int k = 0; k < kp->nkernels && st == MT_OK; k++) {
         st = o->launch(p->dev, p->fns[k], p->nargs[k], p->args[k],
                        mt_c_kernel_items(&kp->kernels[k]), d);
+        if (st == MT_OK && kp->kernels[k].allreduce)
+            st = reduce(p, &kp->kernels[k], d);
+    }
     /* Every kernel has read the old values: the updates not stored in place land now. */
     for (int i = 0; i < kp->nupdates && st == MT_OK; i++) {
         const mt_kupdate *u = &kp->updates[i];

@@ -61,6 +61,11 @@ typedef struct mt_gpu_ops {
                         mt_diag *d);
     /* Waits for everything enqueued. */
     mt_status (*finish)(void *dev, mt_diag *d);
+    /* The `allreduce` op: reduces `count` values of dt at byte `offset` of mem across the
+     * ranks, in place, with op (MT_REDUCE_SUM or MT_REDUCE_MEAN), ordered after the kernels
+     * enqueued before it (codegen/gpu_collective.c). NULL: the target refuses allreduce. */
+    mt_status (*allreduce)(void *dev, mt_gpu_mem mem, size_t offset, size_t count, mt_dtype dt,
+                           int op, mt_diag *d);
 } mt_gpu_ops;
 
 extern const mt_gpu_ops mt_gpu_opencl; /* codegen/opencl.c */

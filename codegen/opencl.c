@@ -17,6 +17,7 @@
 
 #include "codegen/dl.h"
 #include "codegen/gpu.h"
+#include "codegen/gpu_collective.h"
 
 /* ---- the API, as the OpenCL 1.2 specification declares it ----------------------------- */
 
@@ -41,6 +42,7 @@ typedef struct _cl_event *cl_event;
 #define CL_MEM_READ_WRITE (1u << 0)
 #define CL_PROGRAM_BUILD_LOG 0x1183
 #define CL_FALSE 0u
+#define CL_TRUE 1u
 
 #define CL_API(X)                                                                                  \
     X(cl_int, clGetPlatformIDs, (cl_uint, cl_platform_id *, cl_uint *))                            \
@@ -371,6 +373,27 @@ static mt_status cl_finish(void *handle, mt_diag *d)
     return err == CL_SUCCESS ? MT_OK : fail(d, "clFinish", err);
 }
 
+/* allreduce goes through the host (gpu_collective.h): blocking copies, so the hook sees the
+ * value the kernels before it stored, and the kernels after it see the reduced one. */
+static mt_status cl_host_copy(void *handle, mt_gpu_mem mem, size_t offset, void *host, size_t bytes,
+                              int to_device, mt_diag *d)
+{
+    cl_dev *v = handle;
+    cl_int err = to_device ? api.clEnqueueWriteBuffer(v->q, (cl_mem)mem, CL_TRUE, offset, bytes,
+                                                      host, 0, NULL, NULL)
+                           : api.clEnqueueReadBuffer(v->q, (cl_mem)mem, CL_TRUE, offset, bytes,
+                                                     host, 0, NULL, NULL);
+    return err == CL_SUCCESS
+               ? MT_OK
+               : fail(d, to_device ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer", err);
+}
+
+static mt_status cl_allreduce(void *handle, mt_gpu_mem mem, size_t offset, size_t count,
+                              mt_dtype dt, int op, mt_diag *d)
+{
+    return mt_gpu_allreduce_via_host(handle, cl_host_copy, mem, offset, count, dt, op, d);
+}
+
 const mt_gpu_ops mt_gpu_opencl = {
     .name = "opencl",
     .dialect = &mt_c_opencl,
@@ -386,4 +409,5 @@ const mt_gpu_ops mt_gpu_opencl = {
     .copy = cl_copy,
     .launch = cl_launch,
     .finish = cl_finish,
+    .allreduce = cl_allreduce,
 };

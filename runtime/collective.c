@@ -39,3 +39,5 @@ mt_status mt_collective_allreduce(void *buf, size_t count, mt_dtype dt, int op, 
                            count, mt_dtype_name(dt), rc);
     return MT_OK;
 }
+
+int mt_collective_hooked(void) { return atomic_load(&current) != NULL; }

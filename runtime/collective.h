@@ -16,5 +16,8 @@
 /* Reduces `count` elements of dtype `dt` in `buf` across the ranks, in place, with `op`
  * (MT_REDUCE_SUM or MT_REDUCE_MEAN of ir/op.h). MT_OK when there is no hook (one rank). */
 mt_status mt_collective_allreduce(void *buf, size_t count, mt_dtype dt, int op, mt_diag *d);
+/* Whether a hook is set: without one a device target need not copy a buffer to the host to
+ * leave it as it is. */
+int mt_collective_hooked(void);
 
 #endif

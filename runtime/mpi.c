@@ -16,19 +16,21 @@ typedef int (*init_fn)(int *, char ***);
 typedef int (*flag_fn)(int *);
 typedef int (*comm_int_fn)(void *, int *);
 typedef int (*allreduce_fn)(const void *, void *, int, void *, void *, void *);
+typedef int (*bcast_fn)(void *, int, void *, int, void *);
 typedef int (*abort_fn)(void *, int);
 typedef int (*finalize_fn)(void);
 
 static struct {
     void *lib;
-    void *world, *f32, *f64, *u64, *op_sum, *op_max, *op_min;
+    void *world, *f32, *f64, *u64, *byte, *op_sum, *op_max, *op_min;
     init_fn init;
     flag_fn initialized;
     comm_int_fn rank, size;
     allreduce_fn allreduce;
+    bcast_fn bcast;
     abort_fn abort;
     finalize_fn finalize;
-    int nranks;
+    int nranks, myrank; /* of the world joined (0 when none) */
 } mpi;
 
 #define MPI_IN_PLACE ((void *)1)
@@ -46,6 +48,7 @@ static int load(void)
     mpi.f32 = dlsym(lib, "ompi_mpi_float");
     mpi.f64 = dlsym(lib, "ompi_mpi_double");
     mpi.u64 = dlsym(lib, "ompi_mpi_uint64_t");
+    mpi.byte = dlsym(lib, "ompi_mpi_byte");
     mpi.op_sum = dlsym(lib, "ompi_mpi_op_sum");
     mpi.op_max = dlsym(lib, "ompi_mpi_op_max");
     mpi.op_min = dlsym(lib, "ompi_mpi_op_min");
@@ -54,11 +57,12 @@ static int load(void)
     *(void **)&mpi.rank = dlsym(lib, "MPI_Comm_rank");
     *(void **)&mpi.size = dlsym(lib, "MPI_Comm_size");
     *(void **)&mpi.allreduce = dlsym(lib, "MPI_Allreduce");
+    *(void **)&mpi.bcast = dlsym(lib, "MPI_Bcast");
     *(void **)&mpi.abort = dlsym(lib, "MPI_Abort");
     *(void **)&mpi.finalize = dlsym(lib, "MPI_Finalize");
-    if (!mpi.world || !mpi.f32 || !mpi.f64 || !mpi.u64 || !mpi.op_sum || !mpi.op_max ||
+    if (!mpi.world || !mpi.f32 || !mpi.f64 || !mpi.u64 || !mpi.byte || !mpi.op_sum || !mpi.op_max ||
         !mpi.op_min || !mpi.init || !mpi.initialized || !mpi.rank || !mpi.size || !mpi.allreduce ||
-        !mpi.abort || !mpi.finalize) {
+        !mpi.bcast || !mpi.abort || !mpi.finalize) {
         dlclose(lib);
         return 0;
     }
@@ -108,6 +112,7 @@ mt_status mt_mpi_start(mt_mpi *m, mt_diag *d)
     mpi.rank(mpi.world, &m->rank);
     mpi.size(mpi.world, &m->size);
     mpi.nranks = m->size;
+    mpi.myrank = m->rank;
     m->active = !done;
     mt_set_allreduce(hook, NULL);
     return MT_OK;
@@ -144,8 +149,29 @@ void mt_mpi_stop(mt_mpi *m)
 {
     if (m->size > 1) {
         mt_set_allreduce(NULL, NULL);
+        mpi.nranks = mpi.myrank = 0;
         if (m->active)
             mpi.finalize();
     }
     m->active = 0;
+}
+
+int mt_mpi_world(int *rank)
+{
+    *rank = mpi.nranks > 1 ? mpi.myrank : 0;
+    return mpi.nranks > 1 ? mpi.nranks : 1;
+}
+
+mt_status mt_mpi_bcast(void *buf, size_t bytes, int root, mt_diag *d)
+{
+    if (mpi.nranks <= 1)
+        return MT_OK;
+    for (size_t done = 0; done < bytes;) { /* MPI counts are ints */
+        size_t n = bytes - done < (size_t)1 << 30 ? bytes - done : (size_t)1 << 30;
+        if (mpi.bcast((char *)buf + done, (int)n, mpi.byte, root, mpi.world) != 0)
+            return mt_diag_set(d, MT_ERR_BACKEND, "MPI_Bcast of %zu bytes from rank %d failed",
+                               bytes, root);
+        done += n;
+    }
+    return MT_OK;
 }

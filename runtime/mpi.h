@@ -28,4 +28,12 @@ int mt_mpi_agree(const mt_mpi *m, uint64_t value, mt_diag *d);
 void mt_mpi_abort(const mt_mpi *m, int code);
 void mt_mpi_stop(mt_mpi *m);
 
+/* The world that mt_mpi_start joined, for code that has no mt_mpi at hand (the cuda target's
+ * NCCL communicator, codegen/nccl.c): its size, 1 before mt_mpi_start, after mt_mpi_stop or
+ * without MPI; this process's rank in *rank. */
+int mt_mpi_world(int *rank);
+/* Rank `root`'s `bytes` at buf, copied into every other rank's buf (MPI_Bcast); MT_OK at once
+ * with one rank. Every rank must call it. */
+mt_status mt_mpi_bcast(void *buf, size_t bytes, int root, mt_diag *d);
+
 #endif

@@ -5,7 +5,11 @@
  * its slice of each global batch of R*8 samples; rank 0 also trains one process on the whole
  * batches. Every rank must end with rank 0's params, and those must be the one-process params
  * to float rounding. `dp_step die` makes the last rank die before its first step instead: the
- * others must not wait for it forever (mpirun ends the job).
+ * others must not wait for it forever (mpirun ends the job). `dp_step TARGET` trains on that
+ * target instead of cpu (tests/mpi/gpu.sh: opencl, cuda), the one process included.
+ * `dp_step nccl`, for machines without a GPU, goes as far as the cuda target's NCCL
+ * communicator can: rank 0's unique id broadcast to every rank, then ncclCommInitRank, which
+ * must fail on every rank with NCCL's reason (no device), not hang.
  */
 #include <math.h>
 #include <signal.h>
@@ -13,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/nccl.h"
 #include "ir/graph.h"
+#include "ir/op.h"
 #include "passes/optim.h"
 #include "runtime/mpi.h"
 
@@ -47,15 +53,15 @@ static mt_graph *mlp_with_batch(const char *src, int batch)
 }
 
 /* Trains `steps` steps of `step` on samples [offset, offset + batch) of each global batch. */
-static int train(const mt_graph *step, int batch, int global, int offset, const float *x,
-                 const float *y, float *params)
+static int train(const char *target, const mt_graph *step, int batch, int global, int offset,
+                 const float *x, const float *y, float *params)
 {
     mt_program *p = NULL;
     mt_diag d;
     mt_diag_init(&d);
     const char *names[4] = {"w1", "b1", "w2", "b2"};
     size_t n[4] = {20, 5, 15, 3}, at = 0;
-    mt_status st = mt_program_compile(step, "cpu", &p, &d);
+    mt_status st = mt_program_compile(step, target, &p, &d);
     for (int i = 0; i < 4 && st == MT_OK; at += n[i], i++)
         st = mt_program_set(p, names[i], params + at, n[i] * sizeof(float), &d);
     for (int s = 0; s < STEPS && st == MT_OK; s++) {
@@ -79,6 +85,7 @@ int main(int argc, char **argv)
 {
     const char *src = getenv("MT_SOURCE_DIR");
     int die = argc > 1 && !strcmp(argv[1], "die");
+    const char *target = argc > 1 && !die ? argv[1] : "cpu";
     mt_mpi m;
     mt_diag d;
     mt_diag_init(&d);
@@ -89,6 +96,26 @@ int main(int argc, char **argv)
     if (m.size > MAXR) {
         fprintf(stderr, "dp_step: at most %d ranks\n", MAXR);
         return 1;
+    }
+    /* What the cuda target's NCCL communicator is built with: the world and a broadcast
+     * (rank 0's unique id). */
+    int wrank, wsize = mt_mpi_world(&wrank);
+    char token[200] = {0};
+    if (m.rank == 0)
+        for (size_t i = 0; i < sizeof token; i++)
+            token[i] = (char)(i * 7 + 1);
+    if (mt_mpi_bcast(token, sizeof token, 0, &d) != MT_OK || wsize != m.size || wrank != m.rank ||
+        token[199] != (char)(199 * 7 + 1)) {
+        fprintf(stderr, "dp_step: rank %d: the world or its broadcast is wrong\n", m.rank);
+        mt_mpi_abort(&m, 1);
+        return 1;
+    }
+    if (!strcmp(target, "nccl")) {
+        float buf[4] = {1, 2, 3, 4};
+        mt_status st = mt_nccl_allreduce(buf, 4, MT_DTYPE_F32, MT_REDUCE_MEAN, NULL, &d);
+        printf("dp_step: rank %d: %s\n", m.rank, st == MT_OK ? "reduced" : d.msg);
+        mt_mpi_stop(&m);
+        return st == MT_OK; /* a host buffer cannot have been reduced by NCCL */
     }
     int global = m.size * B;
     static float x[STEPS * MAXR * B * 4], y[STEPS * MAXR * B * 3];
@@ -116,7 +143,7 @@ int main(int argc, char **argv)
     ok = ok && mt_pass_step(half, &o, NULL, 0, &gh, &d) == MT_OK;
     if (die && m.rank == m.size - 1)
         raise(SIGKILL); /* as if the node went away */
-    ok = ok && train(gh, B, global, m.rank * B, x, y, mine);
+    ok = ok && train(target, gh, B, global, m.rank * B, x, y, mine);
     if (!ok) {
         fprintf(stderr, "dp_step: rank %d failed\n", m.rank);
         mt_mpi_abort(&m, 1);
@@ -129,13 +156,13 @@ int main(int argc, char **argv)
     int same = mt_mpi_agree(&m, h, &d);
     /* ... and the params of one process that saw the whole batches. */
     double worst = 0;
-    if (m.rank == 0 && train(gw, global, global, 0, x, y, one))
+    if (m.rank == 0 && train(target, gw, global, global, 0, x, y, one))
         for (int i = 0; i < 43; i++)
             worst = fmax(worst, fabs(mine[i] - one[i]) / fmax(1, fabs(one[i])));
     if (m.rank == 0)
-        printf("dp_step: %d ranks, params %s on every rank, largest difference from one process "
-               "%.3g\n",
-               m.size, same ? "equal" : "DIFFERENT", worst);
+        printf("dp_step: %d ranks on %s, params %s on every rank, largest difference from one "
+               "process %.3g\n",
+               m.size, target, same ? "equal" : "DIFFERENT", worst);
     mt_mpi_stop(&m);
     mt_graph_free(gh);
     mt_graph_free(gw);
