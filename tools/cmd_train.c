@@ -49,7 +49,7 @@ static const char usage_text[] =
     "  --points P             points of a generated data set (50)\n"
     "  --seed S               seeds the initial params, the generated data and the shuffle (0)\n"
     "  --no-shuffle           batches in the data's order (else shuffled each epoch by seed)\n"
-    "  --backend B            interp or cpu (default)\n"
+    "  --backend B            interp, cpu (default), opencl or cuda\n"
     "  --load W.safetensors   start every param and state found in W from W\n"
     "  --save W.safetensors   write every param and state after the last epoch\n"
     "  --log METRICS.csv      the per-epoch numbers as CSV\n"
