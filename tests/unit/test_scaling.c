@@ -12,7 +12,8 @@
  * the bytes allocated through mt_malloc, counted by an allocator installed here:
  * deterministic, so its bound is tight.
  *
- * The graphs: a chain of elementwise ops (parse, verify, grad, the default passes, fuse),
+ * The graphs: a chain of elementwise ops (parse, verify, grad, the default passes, fuse, the
+ * schedule to the kernel IR),
  * one value read by n nodes (the reader bookkeeping of passes/fuse.c was quadratic in them:
  * 200k readers took 13 s), and n slices of one value that differ only in their attributes
  * (passes/cse.c hashed too few attributes, so they all collided).
@@ -295,12 +296,8 @@ static void check_growth(shape s, const stage *stages, int nstages, int with_gra
 static void the_pipeline_up_to_the_kernel_ir_is_linear_in_a_chain(void **state)
 {
     (void)state;
-    /* SCHEDULE is not here yet: lowering's kernel-IR steps still loop over every buffer for
-     * each kernel (ir/kernel.c mt_kernel_collect_bufs, ir/kernel_verify.c access lists,
-     * passes/memplan.c), which is quadratic in a chain's gradient (x53 from 5000 to 40000
-     * nodes). docs/scaling.md lists it; add SCHEDULE when those are fixed. */
-    const stage stages[] = {PARSE, VERIFY, GRAD, SIMPLIFY, FUSE};
-    check_growth(CHAIN, stages, 5, 1);
+    const stage stages[] = {PARSE, VERIFY, GRAD, SIMPLIFY, FUSE, SCHEDULE};
+    check_growth(CHAIN, stages, 6, 1);
 }
 
 static void fusion_is_linear_in_the_readers_of_one_value(void **state)
