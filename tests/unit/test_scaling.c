@@ -314,6 +314,24 @@ static void cse_is_linear_in_nodes_that_differ_only_in_attributes(void **state)
     check_growth(SLICES, stages, 1, 0);
 }
 
+/* A node of the parsed graph costs its op, type, operands and name: ~230 bytes in a chain. An
+ * inline mt_attrs (five lists of 12 int64_t, whatever the op) made it ~1,200, so a graph of 10^6
+ * nodes took 1.2 GB (docs/scaling.md). Memory is counted, not timed: the bound is exact. */
+static void a_parsed_node_costs_under_300_bytes_at_100000_nodes(void **state)
+{
+    (void)state;
+    const int n = 100000;
+    char *text = graph_text(CHAIN, n);
+    assert_non_null(text);
+    inputs in = {.text = text};
+    cost c = measure(PARSE, &in);
+    double per_node = (double)c.peak / n;
+    printf("parse n=%d: peak %zu bytes, %.0f bytes/node\n", n, c.peak, per_node);
+    if (per_node >= 300)
+        fail_msg("a parsed node costs %.0f bytes (bound 300)", per_node);
+    mt_free(text);
+}
+
 int main(void)
 {
     const char *env = getenv("MT_SCALING_N");
@@ -324,6 +342,7 @@ int main(void)
         cmocka_unit_test(the_pipeline_up_to_the_kernel_ir_is_linear_in_a_chain),
         cmocka_unit_test(fusion_is_linear_in_the_readers_of_one_value),
         cmocka_unit_test(cse_is_linear_in_nodes_that_differ_only_in_attributes),
+        cmocka_unit_test(a_parsed_node_costs_under_300_bytes_at_100000_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
