@@ -435,6 +435,9 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
     if (!params || !e->loopval || !e->scalar || !name) {
         mt_free(params);
         mt_free(name);
+        mt_free(e->loopval);
+        mt_free(e->scalar);
+        e->loopval = e->scalar = NULL;
         return 0;
     }
     for (int i = 0; i < n; i++)
