@@ -36,9 +36,11 @@ static int write_file(const char *path, const void *data, size_t len)
     return (fclose(f) == 0) && ok;
 }
 
-/* The whole file, mt_malloc'd (NUL-terminated past len), or NULL. */
-static void *read_file(const char *path, size_t *len)
+/* The whole file, mt_malloc'd (NUL-terminated past len), or NULL; *oom says whether memory ran
+ * out (else the file could not be read). */
+static void *read_file(const char *path, size_t *len, int *oom)
 {
+    *oom = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -51,6 +53,7 @@ static void *read_file(const char *path, size_t *len)
             if (!grown) {
                 mt_free(buf);
                 fclose(f);
+                *oom = 1;
                 return NULL;
             }
             buf = grown;
@@ -149,7 +152,8 @@ static mt_status link_in(const char *dir, const void *obj, size_t obj_len, const
     int rc = run(argv, log);
     if (rc != 0) {
         size_t n = 0;
-        char *text = read_file(log, &n);
+        int oom;
+        char *text = read_file(log, &n, &oom);
         mt_status st = mt_diag_set(d, MT_ERR_BACKEND, "aot: linking with '%s' failed (%s): %.*s",
                                    argv[0], rc < 0 ? "did not run" : "non-zero exit",
                                    text ? (int)strcspn(text, "\n") : 0, text ? text : "");
@@ -159,8 +163,10 @@ static mt_status link_in(const char *dir, const void *obj, size_t obj_len, const
             mt_free(text);
         return st;
     }
-    if (!(*so = read_file(lib, so_len)))
-        return mt_diag_set(d, MT_ERR_IO, "aot: cannot read the linked %s", lib);
+    int oom;
+    if (!(*so = read_file(lib, so_len, &oom)))
+        return oom ? mt_diag_set(d, MT_ERR_NOMEM, "aot: out of memory reading the linked %s", lib)
+                   : mt_diag_set(d, MT_ERR_IO, "aot: cannot read the linked %s", lib);
     return MT_OK;
 }
 

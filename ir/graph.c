@@ -198,14 +198,15 @@ int mt_graph_add(mt_graph *g, mt_op op, const int *in, int nin, const mt_attrs *
     mt_node n;
     memset(&n, 0, sizeof n);
     n.op = op;
+    mt_attrs at;
     if (attrs)
-        n.attrs = *attrs;
+        at = *attrs;
     else
-        mt_attrs_init(&n.attrs);
+        mt_attrs_init(&at);
     n.line = line;
     n.col = col;
     char msg[MT_DIAG_MSG];
-    mt_status st = mt_infer_type(op, types, nin, &n.attrs, declared, &n.type, msg, sizeof msg);
+    mt_status st = mt_infer_type(op, types, nin, &at, declared, &n.type, msg, sizeof msg);
     if (st != MT_OK) {
         mt_diag_set_at(d, st, file, line, col, "%s", msg);
         d->node = g->nnodes;
@@ -217,6 +218,16 @@ int mt_graph_add(mt_graph *g, mt_op op, const int *in, int nin, const mt_attrs *
                        info->text, mt_type_str(declared, a, sizeof a),
                        mt_type_str(&n.type, b, sizeof b));
         return -1;
+    }
+    n.attrs = mt_attrs_default();
+    if (!mt_attrs_equal(&at, n.attrs)) {
+        mt_attrs *copy = mt_arena_alloc(&g->arena, sizeof *copy);
+        if (!copy) {
+            mt_diag_set(d, MT_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        *copy = at;
+        n.attrs = copy;
     }
     int *ins = mt_arena_alloc(&g->arena, (size_t)nin * sizeof *ins);
     if (!ins) {
@@ -247,7 +258,7 @@ int mt_graph_add_leaf(mt_graph *g, mt_op op, const char *name, mt_type type, con
     mt_node n;
     memset(&n, 0, sizeof n);
     n.op = op;
-    mt_attrs_init(&n.attrs);
+    n.attrs = mt_attrs_default();
     n.type = type;
     n.line = line;
     n.col = col;
@@ -362,8 +373,7 @@ int mt_graph_copy_node(mt_graph *dst, const mt_graph *src, int id, const int *ma
     for (int i = 0; i < n->nin; i++)
         in[i] = map[n->in[i]];
     const mt_type *declared = mt_op_is(n->op, MT_F_SOURCE) ? &n->type : NULL;
-    return mt_graph_add(dst, n->op, in, n->nin, &n->attrs, name, declared, NULL, n->line, n->col,
-                        d);
+    return mt_graph_add(dst, n->op, in, n->nin, n->attrs, name, declared, NULL, n->line, n->col, d);
 }
 
 mt_status mt_graph_rename(mt_graph *g, int id, const char *name, mt_diag *d)

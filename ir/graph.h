@@ -21,7 +21,10 @@ typedef struct mt_node {
     mt_type type;
     int nin;
     const int *in; /* operand ids, all smaller than this node's id; arena */
-    mt_attrs attrs;
+    /* Never NULL: mt_attrs_default() for the many nodes with default attributes, else a copy
+     * in the graph's arena, so a node costs its attributes only when it has some
+     * (docs/scaling.md: an inline mt_attrs was 600 of a node's 700 bytes). */
+    const mt_attrs *attrs;
     int line, col;    /* where MTIR defined it; 0 for built nodes */
     const char *note; /* optional comment printed after the node (provenance); arena */
 } mt_node;

@@ -1,5 +1,5 @@
 /* kernel.c - building kernel IR: programs, buffers, expressions with index simplification,
- * statements. The printer is ir/kernel_print.c.
+ * statements. The printer is ir/kernel_print.c; a kernel's buffer list, ir/kernel_bufs.c.
  *
  * Index expressions come out of lowering as compositions of movement ops: a reshape turns
  * indices into a flat offset and back with / and %, a pad or concat clamps with min and max.
@@ -80,59 +80,6 @@ int mt_kprog_add_kernel(mt_kprog *p, const mt_kernel *k)
     }
     p->kernels[p->nkernels] = *k;
     return p->nkernels++;
-}
-
-static void mark_expr(const mt_kexpr *e, unsigned *acc)
-{
-    for (int i = 0; i < e->nargs; i++)
-        mark_expr(e->args[i], acc);
-    if (e->op == MT_KX_LOAD)
-        acc[e->id] |= MT_KACC_READ;
-}
-
-static void mark_block(const mt_kstmt *s, unsigned *acc)
-{
-    for (; s; s = s->next) {
-        if (s->kind == MT_KS_FOR)
-            mark_block(s->body, acc);
-        if (s->index)
-            mark_expr(s->index, acc);
-        if (s->value)
-            mark_expr(s->value, acc);
-        if (s->kind == MT_KS_STORE)
-            acc[s->id] |= MT_KACC_WRITE;
-        if (s->kind == MT_KS_GEMM) {
-            acc[s->gemm->a] |= MT_KACC_READ;
-            acc[s->gemm->b] |= MT_KACC_READ;
-            acc[s->gemm->c] |= MT_KACC_WRITE;
-        }
-    }
-}
-
-int mt_kernel_collect_bufs(mt_kprog *p, mt_kernel *k)
-{
-    unsigned *acc = mt_calloc((size_t)p->nbufs + 1, sizeof *acc);
-    if (!acc)
-        return 0;
-    mark_block(k->body, acc);
-    int n = 0;
-    for (int b = 0; b < p->nbufs; b++)
-        n += acc[b] != 0;
-    k->nbufs = n;
-    k->bufs = mt_arena_alloc(&p->arena, (size_t)(n + 1) * sizeof *k->bufs);
-    k->access = mt_arena_alloc(&p->arena, (size_t)(n + 1) * sizeof *k->access);
-    if (!k->bufs || !k->access) {
-        mt_free(acc);
-        return 0;
-    }
-    n = 0;
-    for (int b = 0; b < p->nbufs; b++)
-        if (acc[b]) {
-            k->bufs[n] = b;
-            k->access[n++] = acc[b];
-        }
-    mt_free(acc);
-    return 1;
 }
 
 int mt_kernel_is_parallel(const mt_kernel *k)

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ir/alloc.h"
 #include "ir/kernel.h"
@@ -26,6 +27,10 @@ typedef struct vctx {
     char *loop_made;   /* per loop variable: its loop was seen */
     char *scalar_live; /* per scalar: declared in a block that is open now */
     unsigned *acc;     /* per buffer: MT_KACC_READ / WRITE bits of the body */
+    /* The buffers whose acc is set, so a kernel's check and reset cost what it touches, not
+     * every buffer of the program (quadratic in a chain's gradient, docs/scaling.md). */
+    int *touched;
+    int ntouched, touched_cap;
     /* Nodes checked in the current statement: a slot counts when its stamp is the
      * statement's, so starting a statement costs one increment, not a clear. */
     const mt_kexpr *seen[SEEN_SIZE];
@@ -56,6 +61,26 @@ static int buf_ok(vctx *v, int b, const char *what)
         return 1;
     fail(v, "%s names buffer b%d, but the program has %d", what, b, v->p->nbufs);
     return 0;
+}
+
+/* Records an access of kernel's body to buffer b (in range). */
+static void touch(vctx *v, int b, unsigned bits)
+{
+    if (!v->acc[b]) {
+        if (v->ntouched == v->touched_cap) {
+            int cap = v->touched_cap ? 2 * v->touched_cap : 16;
+            int *t = mt_realloc(v->touched, (size_t)cap * sizeof *t);
+            if (!t) {
+                if (v->st == MT_OK)
+                    v->st = mt_diag_set(v->d, MT_ERR_NOMEM, "kernel IR: out of memory");
+                return;
+            }
+            v->touched = t;
+            v->touched_cap = cap;
+        }
+        v->touched[v->ntouched++] = b;
+    }
+    v->acc[b] |= bits;
 }
 
 static mt_ktype buf_ktype(const vctx *v, int b) { return mt_ktype_of(v->p->bufs[b].type.dtype); }
@@ -136,7 +161,7 @@ static void expr(vctx *v, const mt_kexpr *x)
         break;
     case MT_KX_LOAD:
         if (buf_ok(v, x->id, "a load")) {
-            v->acc[x->id] |= MT_KACC_READ;
+            touch(v, x->id, MT_KACC_READ);
             if (x->type != buf_ktype(v, x->id))
                 fail(v, "a load of b%d is %s, but the buffer holds %s", x->id,
                      mt_ktype_name(x->type), mt_ktype_name(buf_ktype(v, x->id)));
@@ -174,9 +199,9 @@ static void gemm(vctx *v, const mt_kstmt *s)
     if (!buf_ok(v, g->a, "gemm operand A") || !buf_ok(v, g->b, "gemm operand B") ||
         !buf_ok(v, g->c, "gemm result C"))
         return;
-    v->acc[g->a] |= MT_KACC_READ;
-    v->acc[g->b] |= MT_KACC_READ;
-    v->acc[g->c] |= MT_KACC_WRITE;
+    touch(v, g->a, MT_KACC_READ);
+    touch(v, g->b, MT_KACC_READ);
+    touch(v, g->c, MT_KACC_WRITE);
     const mt_type *ta = &g->ta, *tb = &g->tb, *tc = &v->p->bufs[g->c].type;
     if (ta->rank < 2 || tb->rank < 2 || tc->rank < 2) {
         fail(v, "gemm b%d: operands and result need two axes", g->c);
@@ -229,7 +254,7 @@ static void block(vctx *v, const mt_kstmt *s)
         case MT_KS_STORE:
             if (!buf_ok(v, t->id, "a store"))
                 break;
-            v->acc[t->id] |= MT_KACC_WRITE;
+            touch(v, t->id, MT_KACC_WRITE);
             if (v->p->bufs[t->id].kind == MT_KBUF_INPUT)
                 fail(v, "it stores into b%d, an input", t->id);
             index_expr(v, t->index, "store");
@@ -269,14 +294,21 @@ static void block(vctx *v, const mt_kstmt *s)
             v->scalar_live[t->id] = 0;
 }
 
+static int ascending(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
 /* The kernel's buffer list must be what its body uses, ascending, with the same access. */
 static void access_lists(vctx *v)
 {
     const mt_kernel *k = v->k;
+    if (v->ntouched > 1)
+        qsort(v->touched, (size_t)v->ntouched, sizeof *v->touched, ascending);
     int n = 0;
-    for (int b = 0; b < v->p->nbufs && v->st == MT_OK; b++) {
-        if (!v->acc[b])
-            continue;
+    for (int i = 0; i < v->ntouched && v->st == MT_OK; i++) {
+        int b = v->touched[i];
         if (n >= k->nbufs || k->bufs[n] != b)
             fail(v, "its buffer list lacks b%d, which the body uses", b);
         else if ((k->access[n] & (MT_KACC_READ | MT_KACC_WRITE)) != v->acc[b])
@@ -350,19 +382,20 @@ mt_status mt_kprog_verify(const mt_kprog *p, mt_diag *d)
             v->st = mt_diag_set(d, MT_ERR_NOMEM, "kernel IR: out of memory");
         else if (k->nscalars > 0 && !k->scalar_types)
             fail(v, "it has %d scalars but no scalar types", k->nscalars);
-        if (v->st == MT_OK) {
-            for (int b = 0; b < p->nbufs; b++)
-                v->acc[b] = 0;
+        if (v->st == MT_OK)
             block(v, k->body);
-        }
         if (v->st == MT_OK)
             access_lists(v);
+        for (int j = 0; j < v->ntouched; j++)
+            v->acc[v->touched[j]] = 0;
+        v->ntouched = 0;
         mt_free(v->loop_open);
         mt_free(v->loop_made);
         mt_free(v->scalar_live);
     }
     st = v->st;
     mt_free(v->acc);
+    mt_free(v->touched);
     mt_free(v);
     return st;
 }

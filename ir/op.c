@@ -50,6 +50,10 @@ void mt_attrs_init(mt_attrs *a)
     a->stride[0] = a->stride[1] = 1;
 }
 
+static const mt_attrs defaults = {.dim = MT_DIM_ALL, .stride = {1, 1}};
+
+const mt_attrs *mt_attrs_default(void) { return &defaults; }
+
 int mt_attrs_equal(const mt_attrs *a, const mt_attrs *b)
 {
     /* Compare field by field: padding bytes and -0.0 vs 0.0 make memcmp unreliable. */

@@ -74,6 +74,8 @@ typedef struct mt_attrs {
 /* Zeroes every field and sets the defaults (dim = MT_DIM_ALL, stride 1, padding 0). */
 void mt_attrs_init(mt_attrs *a);
 int mt_attrs_equal(const mt_attrs *a, const mt_attrs *b);
+/* The attributes mt_attrs_init makes, shared by every node that has no others. */
+const mt_attrs *mt_attrs_default(void);
 
 typedef struct mt_op_info {
     const char *text;

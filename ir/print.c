@@ -60,7 +60,7 @@ static void print_type(mt_buf *b, const mt_type *t)
 static void print_attrs(mt_buf *b, const mt_node *n)
 {
     unsigned f = mt_op_get(n->op)->flags;
-    const mt_attrs *a = &n->attrs;
+    const mt_attrs *a = n->attrs;
     if ((f & MT_A_DIM) && a->dim != MT_DIM_ALL)
         mt_buf_printf(b, " dim=%lld", (long long)a->dim);
     if (f & MT_A_SHAPE)

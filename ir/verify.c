@@ -61,7 +61,7 @@ mt_status mt_graph_verify(const mt_graph *g, mt_diag *d)
                                    n->name, j, n->in[j]);
             types[j] = &g->nodes[n->in[j]].type;
         }
-        mt_attrs a = n->attrs;
+        mt_attrs a = *n->attrs;
         mt_type t;
         char msg[MT_DIAG_MSG];
         const mt_type *declared = (info->flags & MT_F_SOURCE) ? &n->type : NULL;
@@ -74,7 +74,7 @@ mt_status mt_graph_verify(const mt_graph *g, mt_diag *d)
                                op, mt_type_str(&n->type, s1, sizeof s1),
                                mt_type_str(&t, s2, sizeof s2));
         }
-        if (!mt_attrs_equal(&a, &n->attrs))
+        if (!mt_attrs_equal(&a, n->attrs))
             return mt_diag_set(d, MT_ERR_INTERNAL, "%%%s: %s attributes are not canonical", n->name,
                                op);
     }

@@ -33,7 +33,7 @@ static double round_to(mt_dtype dt, double v) { return dt == MT_DTYPE_F32 ? (dou
 static int is_const(const mt_graph *g, int id, double v)
 {
     const mt_node *n = &g->nodes[id];
-    return n->op == MT_OP_CONST && round_to(n->type.dtype, n->attrs.value) == v;
+    return n->op == MT_OP_CONST && round_to(n->type.dtype, n->attrs->value) == v;
 }
 
 /* What a node becomes: an existing value (alias >= 0), or a new node (op, x, attrs). */
@@ -120,11 +120,11 @@ static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite
     case MT_OP_RESHAPE: reshape_of(r, g, in[0], &n->type); return;
     case MT_OP_PERMUTE: {
         int x = in[0];
-        mt_ilist p = n->attrs.perm;
+        mt_ilist p = n->attrs->perm;
         if (a->op == MT_OP_PERMUTE) {
             /* Result dim i is a's dim q[i], which is x's dim p[q[i]]. */
             for (int i = 0; i < p.n; i++)
-                p.v[i] = a->attrs.perm.v[n->attrs.perm.v[i]];
+                p.v[i] = a->attrs->perm.v[n->attrs->perm.v[i]];
             x = a->in[0];
         }
         int identity = 1;
@@ -145,8 +145,8 @@ static void simplify(const mt_node *n, const int *in, const mt_graph *g, rewrite
     case MT_OP_SUM:
     case MT_OP_MEAN:
     case MT_OP_MAX:
-        if (n->attrs.dim != MT_DIM_ALL) {
-            int k = mt_axis(n->attrs.dim, a->type.rank);
+        if (n->attrs->dim != MT_DIM_ALL) {
+            int k = mt_axis(n->attrs->dim, a->type.rank);
             if (k >= 0 && a->type.dims[k] == 1)
                 r->alias = in[0];
         } else if (mt_type_numel(&a->type) == 1) {

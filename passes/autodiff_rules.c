@@ -300,7 +300,7 @@ static int vjp_reduce(mt_ad *ad, const mt_node *n, int x, int y, int dy, const m
     }
     default: { /* max: every element equal to the max shares the adjoint evenly */
         int mask = bin(ad, MT_OP_EQ, x, y);
-        int count = reduce(ad, MT_OP_SUM, mask, n->attrs.dim);
+        int count = reduce(ad, MT_OP_SUM, mask, n->attrs->dim);
         return bin(ad, MT_OP_MUL, mask, bin(ad, MT_OP_DIV, dy, count));
     }
     }
@@ -308,7 +308,7 @@ static int vjp_reduce(mt_ad *ad, const mt_node *n, int x, int y, int dy, const m
 
 static int vjp_move(mt_ad *ad, const mt_node *n, int k, int dy, const mt_type *xt)
 {
-    const mt_attrs *at = &n->attrs;
+    const mt_attrs *at = n->attrs;
     int r = xt->rank;
     int64_t v[2 * MT_MAX_RANK];
     switch (n->op) {
@@ -448,7 +448,7 @@ static int vjp_conv(mt_ad *ad, const mt_node *n, int k, int x, int w, int dy)
     const mt_type *xt = &mt_graph_node(ad->src, n->in[0])->type;
     const mt_type *wt = &mt_graph_node(ad->src, n->in[1])->type;
     const mt_type *yt = &n->type;
-    const int64_t *s = n->attrs.stride, *p = n->attrs.padding;
+    const int64_t *s = n->attrs->stride, *p = n->attrs->padding;
     int d = dilate(ad, dy, sp, s);
     int64_t pads[2 * MT_MAX_RANK] = {0}, start[MT_MAX_RANK] = {0}, len[MT_MAX_RANK];
     memcpy(len, k == 0 ? xt->dims : wt->dims, sizeof len);
@@ -481,7 +481,7 @@ static int vjp_conv(mt_ad *ad, const mt_node *n, int k, int x, int w, int dy)
  * both rules elementwise with broadcasting; the uncovered rows and columns are padded back. */
 static int vjp_pool(mt_ad *ad, const mt_node *n, int x, int y, int dy, const mt_type *xt)
 {
-    int64_t kh = n->attrs.kernel[0], kw = n->attrs.kernel[1];
+    int64_t kh = n->attrs->kernel[0], kw = n->attrs->kernel[1];
     int64_t N = xt->dims[0], C = xt->dims[1], H = xt->dims[2], W = xt->dims[3];
     int64_t Ho = H / kh, Wo = W / kw;
     int64_t windows[6] = {N, C, Ho, kh, Wo, kw}, cells[6] = {N, C, Ho, 1, Wo, 1};
@@ -540,7 +540,7 @@ int mt_ad_vjp(mt_ad *ad, int id, int k, int dy)
          * (mean): the adjoint is reduced the same way. */
         mt_attrs at;
         mt_attrs_init(&at);
-        at.reduce = n->attrs.reduce;
+        at.reduce = n->attrs->reduce;
         return mt_graph_add(ad->g, MT_OP_ALLREDUCE, &dy, 1, &at, NULL, NULL, NULL, 0, 0, ad->d);
     }
     default:

@@ -52,8 +52,7 @@ static uint64_t node_hash(mt_op op, const int *in, int nin, const mt_attrs *a, c
 static int same_node(const mt_node *m, mt_op op, const int *in, int nin, const mt_attrs *a,
                      const mt_type *t)
 {
-    if (m->op != op || m->nin != nin || !mt_type_equal(&m->type, t) ||
-        !mt_attrs_equal(&m->attrs, a))
+    if (m->op != op || m->nin != nin || !mt_type_equal(&m->type, t) || !mt_attrs_equal(m->attrs, a))
         return 0;
     for (int i = 0; i < nin; i++)
         if (m->in[i] != in[i])
@@ -87,10 +86,10 @@ static mt_status cse(mt_rewrite *rw, mt_diag *d)
         int in[64];
         for (int k = 0; k < n->nin; k++)
             in[k] = map[n->in[k]];
-        size_t slot = (size_t)node_hash(n->op, in, n->nin, &n->attrs, &n->type) & (cap - 1);
+        size_t slot = (size_t)node_hash(n->op, in, n->nin, n->attrs, &n->type) & (cap - 1);
         int found = -1;
         for (; table[slot] >= 0; slot = (slot + 1) & (cap - 1)) {
-            if (same_node(&dst->nodes[table[slot]], n->op, in, n->nin, &n->attrs, &n->type)) {
+            if (same_node(&dst->nodes[table[slot]], n->op, in, n->nin, n->attrs, &n->type)) {
                 found = table[slot];
                 break;
             }

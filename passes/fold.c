@@ -174,7 +174,7 @@ static mt_status fold(mt_rewrite *rw, mt_diag *d)
             for (int k = 0; k < n->nin; k++) {
                 const mt_node *c = &dst->nodes[map[n->in[k]]];
                 types[k] = c->type;
-                vals[k] = c->attrs.value;
+                vals[k] = c->attrs->value;
             }
             double v = 0;
             int ok = 0;

@@ -143,8 +143,8 @@ static void transform(const fstate *s, int c, const ctx *cc, int j, ctx *out)
         const ninfo *ri = &s->info[c];
         out->nchain = ri->inner.nchain;
         memcpy(out->chain, ri->inner.chain, sizeof out->chain);
-        int full = (f & MT_F_REDUCE) && n->attrs.dim == MT_DIM_ALL;
-        int k = (f & MT_F_REDUCE) && !full ? mt_axis(n->attrs.dim, to->rank) : -1;
+        int full = (f & MT_F_REDUCE) && n->attrs->dim == MT_DIM_ALL;
+        int k = (f & MT_F_REDUCE) && !full ? mt_axis(n->attrs->dim, to->rank) : -1;
         for (int a = 0; a < to->rank; a++) {
             if (full)
                 out->axis[a] = bit(ri->rloop[a]);
@@ -158,7 +158,7 @@ static void transform(const fstate *s, int c, const ctx *cc, int j, ctx *out)
     switch (n->op) {
     case MT_OP_PERMUTE:
         for (int i = 0; i < tc->rank; i++)
-            out->axis[n->attrs.perm.v[i]] = cc->axis[i];
+            out->axis[n->attrs->perm.v[i]] = cc->axis[i];
         return;
     case MT_OP_RESHAPE: {
         int64_t so[MT_MAX_RANK], si[MT_MAX_RANK];
@@ -273,8 +273,8 @@ static int reduction_loops(fstate *s, kinfo *k, int id, ctx *inner)
         int64_t trip = 1;
         if (mt_op_is(n->op, MT_F_POOL)) {
             if (a >= 2)
-                trip = n->attrs.kernel[a - 2];
-        } else if (n->attrs.dim == MT_DIM_ALL || mt_axis(n->attrs.dim, x->rank) == a) {
+                trip = n->attrs->kernel[a - 2];
+        } else if (n->attrs->dim == MT_DIM_ALL || mt_axis(n->attrs->dim, x->rank) == a) {
             trip = x->dims[a];
         }
         if (trip == 1)
@@ -483,10 +483,10 @@ int mt_fuse_gemm_view(const mt_graph *g, const mt_fuse_role *role, int id, mt_fu
         return 1;
     case MT_OP_PERMUTE: {
         for (int i = 0; i < r - 2; i++)
-            if (n->attrs.perm.v[i] != i)
+            if (n->attrs->perm.v[i] != i)
                 return 0;
         *out = in;
-        if (n->attrs.perm.v[r - 2] == r - 1) {
+        if (n->attrs->perm.v[r - 2] == r - 1) {
             int q = in.type.rank;
             int64_t m = out->type.dims[q - 2];
             out->type.dims[q - 2] = out->type.dims[q - 1];

@@ -42,7 +42,7 @@ mt_status mt_gradcheck_to_f64(const mt_graph *g, mt_graph **out, mt_diag *d)
             map[id] = mt_graph_add_leaf(h, n->op, n->name, t, NULL, n->line, n->col, d);
         else
             map[id] =
-                mt_graph_add(h, n->op, in, n->nin, &n->attrs, n->name,
+                mt_graph_add(h, n->op, in, n->nin, n->attrs, n->name,
                              mt_op_is(n->op, MT_F_SOURCE) ? &t : NULL, NULL, n->line, n->col, d);
         if (map[id] < 0)
             st = d->status;
@@ -297,7 +297,7 @@ static mt_graph *one_node_graph(const mt_graph *g, const mt_node *n, mt_diag *d)
                                   0, d);
     }
     int r = mt_graph_add_leaf(h, MT_OP_INPUT, "r", n->type, NULL, 0, 0, d);
-    int y = mt_graph_add(h, n->op, in, n->nin, &n->attrs, "y", NULL, NULL, 0, 0, d);
+    int y = mt_graph_add(h, n->op, in, n->nin, n->attrs, "y", NULL, NULL, 0, 0, d);
     int yr[2] = {y, r};
     int p =
         y >= 0 && r >= 0 ? mt_graph_add(h, MT_OP_MUL, yr, 2, NULL, "yr", NULL, NULL, 0, 0, d) : -1;

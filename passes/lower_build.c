@@ -214,7 +214,7 @@ static mt_kexpr *lower_pad(mt_lower_state *s, const mt_node *n, mt_kexpr *const 
     const mt_type *tx = &s->g->nodes[n->in[0]].type;
     mt_kexpr *in[MT_MAX_RANK], *inside = mt_kx_uint(p, MT_KT_BOOL, 1);
     for (int a = 0; a < tx->rank; a++) {
-        int64_t before = n->attrs.pads.v[2 * a], d = tx->dims[a];
+        int64_t before = n->attrs->pads.v[2 * a], d = tx->dims[a];
         mt_kexpr *lo = mt_kx_binary(p, MT_KX_GE, idx[a], mt_kx_int(p, before));
         mt_kexpr *hi = mt_kx_binary(p, MT_KX_LT, idx[a], mt_kx_int(p, before + d));
         inside = mt_kx_binary(p, MT_KX_AND, inside, mt_kx_binary(p, MT_KX_AND, lo, hi));
@@ -228,7 +228,7 @@ static mt_kexpr *lower_pad(mt_lower_state *s, const mt_node *n, mt_kexpr *const 
 static mt_kexpr *lower_concat(mt_lower_state *s, const mt_node *n, mt_kexpr *const *idx)
 {
     mt_kprog *p = s->p;
-    int k = mt_axis(n->attrs.dim, n->type.rank);
+    int k = mt_axis(n->attrs->dim, n->type.rank);
     /* From the last operand back: it is the fallback, and each earlier one takes over below
      * its end along axis k. `start` walks back from the total. */
     int64_t start = n->type.dims[k];
@@ -272,13 +272,13 @@ static mt_kexpr *lower_move(mt_lower_state *s, int id, mt_kexpr *const *idx)
     }
     case MT_OP_PERMUTE:
         for (int i = 0; i < n->type.rank; i++)
-            in[n->attrs.perm.v[i]] = idx[i];
+            in[n->attrs->perm.v[i]] = idx[i];
         break;
     case MT_OP_EXPAND: mt_lower_broadcast(s, tx, &n->type, idx, in); break;
     case MT_OP_SLICE:
         for (int a = 0; a < tx->rank; a++)
-            in[a] =
-                chk(s, mt_kx_binary(s->p, MT_KX_ADD, idx[a], mt_kx_int(s->p, n->attrs.start.v[a])));
+            in[a] = chk(
+                s, mt_kx_binary(s->p, MT_KX_ADD, idx[a], mt_kx_int(s->p, n->attrs->start.v[a])));
         break;
     case MT_OP_PAD: return lower_pad(s, n, idx);
     case MT_OP_CONCAT: return lower_concat(s, n, idx);
@@ -377,7 +377,7 @@ static mt_kexpr *lower_rand(mt_lower_state *s, const mt_node *n, mt_kexpr *const
 {
     mt_kprog *p = s->p;
     mt_kexpr *i = mt_lower_flat(s, &n->type, idx);
-    uint64_t seed = (uint64_t)n->attrs.seed;
+    uint64_t seed = (uint64_t)n->attrs->seed;
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
     mt_kexpr *x[4];
     split_words(p, i, &x[0], &x[1]);
@@ -476,8 +476,8 @@ static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx
     const mt_node *n = &s->g->nodes[id];
     const mt_type *tx = &s->g->nodes[n->in[0]].type;
     int pool = mt_op_is(n->op, MT_F_POOL);
-    int full = !pool && n->attrs.dim == MT_DIM_ALL;
-    int k = !pool && !full ? mt_axis(n->attrs.dim, tx->rank) : -1;
+    int full = !pool && n->attrs->dim == MT_DIM_ALL;
+    int k = !pool && !full ? mt_axis(n->attrs->dim, tx->rank) : -1;
 
     int depth = 0;
     for (int a = 0; a < n->type.rank; a++) {
@@ -492,7 +492,7 @@ static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx
     for (int a = 0; a < tx->rank; a++) {
         int64_t trip = 1;
         if (pool)
-            trip = a >= 2 ? n->attrs.kernel[a - 2] : 1;
+            trip = a >= 2 ? n->attrs->kernel[a - 2] : 1;
         else if (full || a == k)
             trip = tx->dims[a];
         count *= trip;
@@ -528,7 +528,7 @@ static mt_kexpr *compute(mt_lower_state *s, int id, mt_kexpr *const *idx)
     if (fl & MT_F_MOVE)
         return lower_move(s, id, idx);
     if (n->op == MT_OP_CONST)
-        return fconst(s, ktype(s, id), n->attrs.value);
+        return fconst(s, ktype(s, id), n->attrs->value);
     mt_kexpr *known = memo_find(s, id, idx);
     if (known)
         return known;
@@ -671,7 +671,7 @@ void mt_lower_finish(mt_lower_state *s, const char *note)
     const mt_node *r = &s->g->nodes[s->root];
     if (mt_op_is(r->op, MT_F_COLLECTIVE)) {
         kern.allreduce = 1;
-        kern.allreduce_op = (int)r->attrs.reduce;
+        kern.allreduce_op = (int)r->attrs->reduce;
         kern.allreduce_buf = s->buf_of[s->root];
     }
     if (s->oom || !mt_kernel_collect_bufs(p, &kern) || mt_kprog_add_kernel(p, &kern) < 0)

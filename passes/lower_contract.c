@@ -216,8 +216,8 @@ static void lower_conv(mt_lower_state *s)
     conv_ctx c = {.x = n->in[0],
                   .tx = tx,
                   .n = idx[0],
-                  .sw = n->attrs.stride[two],
-                  .pw = n->attrs.padding[two]};
+                  .sw = n->attrs->stride[two],
+                  .pw = n->attrs->padding[two]};
     c.valid_h = mt_kx_uint(p, MT_KT_BOOL, 1);
     mt_kexpr *ci = mt_lower_open(s, tx->dims[1], 0);
     c.c = ci;
@@ -226,8 +226,8 @@ static void lower_conv(mt_lower_state *s)
         kh = mt_lower_open(s, tw->dims[2], 0);
         int64_t H = tx->dims[2];
         mt_kexpr *ih = mt_kx_binary(
-            p, MT_KX_ADD, mt_kx_binary(p, MT_KX_MUL, idx[2], mt_kx_int(p, n->attrs.stride[0])),
-            mt_kx_binary(p, MT_KX_SUB, kh, mt_kx_int(p, n->attrs.padding[0])));
+            p, MT_KX_ADD, mt_kx_binary(p, MT_KX_MUL, idx[2], mt_kx_int(p, n->attrs->stride[0])),
+            mt_kx_binary(p, MT_KX_SUB, kh, mt_kx_int(p, n->attrs->padding[0])));
         c.valid_h = mt_kx_binary(p, MT_KX_AND, mt_kx_binary(p, MT_KX_GE, ih, mt_kx_int(p, 0)),
                                  mt_kx_binary(p, MT_KX_LT, ih, mt_kx_int(p, H)));
         c.ih = mt_kx_binary(p, MT_KX_MAX, mt_kx_binary(p, MT_KX_MIN, ih, mt_kx_int(p, H - 1)),

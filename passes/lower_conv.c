@@ -52,8 +52,8 @@ static conv_shape shape_of(const mt_graph *g, const mt_node *n)
         c.x[i] = tx->dims[2 + i];
         c.k[i] = tw->dims[2 + i];
         c.y[i] = n->type.dims[2 + i];
-        c.stride[i] = n->attrs.stride[i];
-        c.pad[i] = n->attrs.padding[i];
+        c.stride[i] = n->attrs->stride[i];
+        c.pad[i] = n->attrs->padding[i];
         c.taps *= c.k[i];
         c.positions *= c.y[i];
     }

@@ -38,11 +38,11 @@ static void operand_index(mt_lower_state *s, const mt_node *n, mt_kexpr *const *
                           mt_kexpr **in)
 {
     const mt_type *tx = &s->g->nodes[n->in[0]].type;
-    if (n->attrs.dim == MT_DIM_ALL) {
+    if (n->attrs->dim == MT_DIM_ALL) {
         unflatten(s, tx, r, in);
         return;
     }
-    int k = mt_axis(n->attrs.dim, tx->rank);
+    int k = mt_axis(n->attrs->dim, tx->rank);
     for (int a = 0; a < tx->rank; a++)
         in[a] = a == k ? r : out[a];
 }

@@ -16,9 +16,12 @@
  */
 #include "passes/memplan.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/alloc.h"
+#include "passes/firstfit.h"
 
 typedef struct block {
     int64_t offset, size;
@@ -118,51 +121,46 @@ static int inplace_candidate(const mt_kprog *p, int k, int out, const int *last)
 
 /* ---- placement ------------------------------------------------------------------------- */
 
-/* The lowest offset where `size` bytes fit between the live blocks (sorted by offset). */
-static int64_t first_fit(const block *live, int n, int64_t size)
+static int by_offset(const void *x, const void *y)
 {
-    int64_t at = 0;
-    for (int i = 0; i < n; i++) {
-        if (live[i].offset - at >= size)
-            return at;
-        int64_t end = live[i].offset + live[i].size;
-        at = end > at ? end : at;
-    }
-    return at;
+    const block *a = x, *b = y;
+    return (a->offset > b->offset) - (a->offset < b->offset);
 }
 
-static void insert_sorted(block *live, int *n, block b)
+/* Marks each buffer of each kernel that no other buffer of the kernel overlaps. Inputs,
+ * outputs and the arena are separate allocations (two inputs may be the same tensor, which
+ * matters only if one were written: never), so only temporaries can overlap: sorted by offset,
+ * a temporary overlaps another when one before it ends past its start or the next starts
+ * before its end. Buffers of no bytes overlap nothing. Returns 0 when out of memory. */
+static int mark_noalias(mt_kprog *p)
 {
-    int i = *n;
-    while (i > 0 && live[i - 1].offset > b.offset) {
-        live[i] = live[i - 1];
-        i--;
-    }
-    live[i] = b;
-    ++*n;
-}
-
-static void mark_noalias(mt_kprog *p)
-{
+    int most = 0;
+    for (int k = 0; k < p->nkernels; k++)
+        most = p->kernels[k].nbufs > most ? p->kernels[k].nbufs : most;
+    block *t = mt_calloc((size_t)most + 1, sizeof *t);
+    if (!t)
+        return 0;
     for (int k = 0; k < p->nkernels; k++) {
         mt_kernel *kern = &p->kernels[k];
+        int n = 0;
         for (int i = 0; i < kern->nbufs; i++) {
-            const mt_kbuf *a = &p->bufs[kern->bufs[i]];
-            int alone = 1;
-            for (int j = 0; j < kern->nbufs && alone; j++) {
-                const mt_kbuf *b = &p->bufs[kern->bufs[j]];
-                /* Inputs, outputs and the arena are separate allocations; two inputs may be
-                 * the same tensor, which matters only if one were written (never). */
-                if (i != j && a->kind == MT_KBUF_TEMP && b->kind == MT_KBUF_TEMP &&
-                    a->offset < b->offset + buf_bytes(b) && b->offset < a->offset + buf_bytes(a))
-                    alone = 0;
-            }
-            if (alone)
-                kern->access[i] |= MT_KACC_NOALIAS;
-            else
-                kern->access[i] &= ~MT_KACC_NOALIAS;
+            const mt_kbuf *b = &p->bufs[kern->bufs[i]];
+            kern->access[i] |= MT_KACC_NOALIAS;
+            if (b->kind == MT_KBUF_TEMP && buf_bytes(b) > 0)
+                t[n++] = (block){b->offset, buf_bytes(b), i};
+        }
+        if (n > 1)
+            qsort(t, (size_t)n, sizeof *t, by_offset);
+        int64_t reach = INT64_MIN; /* the furthest end of the blocks before */
+        for (int j = 0; j < n; j++) {
+            int64_t end = t[j].offset + t[j].size;
+            if (reach > t[j].offset || (j + 1 < n && t[j + 1].offset < end))
+                kern->access[t[j].buf] &= ~MT_KACC_NOALIAS;
+            reach = end > reach ? end : reach;
         }
     }
+    mt_free(t);
+    return 1;
 }
 
 /* ---- updates of step graphs ------------------------------------------------------------ */
@@ -175,6 +173,20 @@ static void block_rewrite_stores(mt_kstmt *s, int from, int to)
         else if (s->kind == MT_KS_STORE && s->id == from)
             s->id = to;
     }
+}
+
+/* Is b in the kernel's buffer list (ascending)? */
+static int touches(const mt_kernel *k, int b)
+{
+    int lo = 0, hi = k->nbufs;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (k->bufs[mid] < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < k->nbufs && k->bufs[lo] == b;
 }
 
 /* first/last kernel touching each buffer (first: the first that writes it); -1 when none. */
@@ -212,7 +224,10 @@ static int updates_in_place(mt_kprog *p, const int *first, const int *last)
         if (count != 1 || st->id != v || !block_loads_only_at(kern->body, t, st->index))
             continue;
         block_rewrite_stores(kern->body, v, t);
-        for (int j = k; j < p->nkernels; j++) {
+        /* Only the kernels that touch v change: k and its readers, none after last[v]. */
+        for (int j = k; j <= last[v] && j < p->nkernels; j++) {
+            if (j != k && !touches(&p->kernels[j], v))
+                continue;
             block_rewrite_loads(p->kernels[j].body, v, t);
             if (!mt_kernel_collect_bufs(p, &p->kernels[j]))
                 return 0;
@@ -223,51 +238,67 @@ static int updates_in_place(mt_kprog *p, const int *first, const int *last)
     return 1;
 }
 
+/* The temporaries of p by kernel key[b] (first or last kernel), ascending in each: those of
+ * kernel k are list[at[k] .. at[k + 1]]. `at` has nkernels + 2 zeroed entries. */
+static void by_kernel(const mt_kprog *p, const int *key, int *list, int *at)
+{
+    int nk = p->nkernels;
+    for (int b = 0; b < p->nbufs; b++)
+        if (p->bufs[b].kind == MT_KBUF_TEMP && key[b] >= 0 && key[b] < nk)
+            at[key[b] + 1]++;
+    for (int k = 0; k < nk; k++)
+        at[k + 1] += at[k];
+    for (int b = 0; b < p->nbufs; b++)
+        if (p->bufs[b].kind == MT_KBUF_TEMP && key[b] >= 0 && key[b] < nk)
+            list[at[key[b]]++] = b;
+    for (int k = nk; k > 0; k--) /* the fill moved each start to the next kernel's */
+        at[k] = at[k - 1];
+    at[0] = 0;
+}
+
 mt_status mt_memplan(mt_kprog *p, mt_diag *d)
 {
-    int nb = p->nbufs;
+    int nb = p->nbufs, nk = p->nkernels;
     int *first = mt_calloc((size_t)nb + 1, sizeof *first);
     int *last = mt_calloc((size_t)nb + 1, sizeof *last);
-    block *live = mt_calloc((size_t)nb + 1, sizeof *live);
-    if (!first || !last || !live) {
-        mt_free(first);
-        mt_free(last);
-        mt_free(live);
-        return mt_diag_set(d, MT_ERR_NOMEM, "memplan: out of memory");
-    }
-    for (int b = 0; b < nb; b++)
-        p->bufs[b].offset = -1;
+    /* The temporaries each kernel writes first, and those it reads last, so placing and
+     * freeing them costs each kernel what it touches (docs/scaling.md). */
+    int *born = mt_calloc((size_t)nb + 1, sizeof *born);
+    int *born_at = mt_calloc((size_t)nk + 2, sizeof *born_at);
+    int *dies = mt_calloc((size_t)nb + 1, sizeof *dies);
+    int *dies_at = mt_calloc((size_t)nk + 2, sizeof *dies_at);
+    char *holds = mt_calloc((size_t)nb + 1, 1); /* owns a block of the arena */
+    mt_firstfit *fit = mt_firstfit_new(nb);
     mt_status st = MT_OK;
-    p->update_inplace_bytes = 0;
-    liveness(p, first, last);
-    if (!updates_in_place(p, first, last))
+    if (!first || !last || !born || !born_at || !dies || !dies_at || !holds || !fit)
         st = mt_diag_set(d, MT_ERR_NOMEM, "memplan: out of memory");
-    liveness(p, first, last);
-    /* The new value of an update is copied after the last kernel: keep it to the end. */
-    for (int i = 0; i < p->nupdates; i++)
-        if (p->updates[i].value != p->updates[i].target)
-            last[p->updates[i].value] = p->nkernels;
-    int nlive = 0;
+    for (int b = 0; b < nb && st == MT_OK; b++)
+        p->bufs[b].offset = -1;
+    p->update_inplace_bytes = 0;
+    if (st == MT_OK) {
+        liveness(p, first, last);
+        if (!updates_in_place(p, first, last))
+            st = mt_diag_set(d, MT_ERR_NOMEM, "memplan: out of memory");
+        liveness(p, first, last);
+        /* The new value of an update is copied after the last kernel: keep it to the end. */
+        for (int i = 0; i < p->nupdates; i++)
+            if (p->updates[i].value != p->updates[i].target)
+                last[p->updates[i].value] = nk;
+        by_kernel(p, first, born, born_at);
+        by_kernel(p, last, dies, dies_at);
+    }
     p->arena_bytes = p->temp_bytes = 0;
     p->ninplace = 0;
-    for (int k = 0; k < p->nkernels && st == MT_OK; k++) {
-        /* Free what no kernel from k on reads. */
-        int w = 0;
-        for (int i = 0; i < nlive; i++)
-            if (last[live[i].buf] >= k)
-                live[w++] = live[i];
-        nlive = w;
-        for (int b = 0; b < nb; b++) {
+    for (int k = 0; k < nk && st == MT_OK; k++) {
+        for (int j = born_at[k]; j < born_at[k + 1] && st == MT_OK; j++) {
+            int b = born[j];
             mt_kbuf *u = &p->bufs[b];
-            if (u->kind != MT_KBUF_TEMP || first[b] != k)
-                continue;
             int64_t size = buf_bytes(u);
             p->temp_bytes += size;
             int x = inplace_candidate(p, k, b, last);
             if (x >= 0) {
-                for (int i = 0; i < nlive; i++)
-                    if (live[i].buf == x)
-                        live[i].buf = b;
+                holds[b] = holds[x];
+                holds[x] = 0;
                 u->offset = p->bufs[x].offset;
                 block_rewrite_loads(p->kernels[k].body, x, b);
                 if (!mt_kernel_collect_bufs(p, &p->kernels[k]))
@@ -275,17 +306,28 @@ mt_status mt_memplan(mt_kprog *p, mt_diag *d)
                 p->ninplace++;
                 continue;
             }
-            block nbk = {first_fit(live, nlive, size), size, b};
-            u->offset = nbk.offset;
-            insert_sorted(live, &nlive, nbk);
-            if (nbk.offset + size > p->arena_bytes)
-                p->arena_bytes = nbk.offset + size;
+            /* A buffer of no bytes sits at 0 and takes nothing. */
+            u->offset = size > 0 ? mt_firstfit_take(fit, size) : 0;
+            holds[b] = size > 0;
+            if (u->offset + size > p->arena_bytes)
+                p->arena_bytes = u->offset + size;
         }
+        /* Free what no kernel after k reads. */
+        for (int j = dies_at[k]; j < dies_at[k + 1]; j++)
+            if (holds[dies[j]]) {
+                holds[dies[j]] = 0;
+                mt_firstfit_give(fit, p->bufs[dies[j]].offset, buf_bytes(&p->bufs[dies[j]]));
+            }
     }
     mt_free(first);
     mt_free(last);
-    mt_free(live);
-    if (st == MT_OK)
-        mark_noalias(p);
+    mt_free(born);
+    mt_free(born_at);
+    mt_free(dies);
+    mt_free(dies_at);
+    mt_free(holds);
+    mt_firstfit_free(fit);
+    if (st == MT_OK && !mark_noalias(p))
+        st = mt_diag_set(d, MT_ERR_NOMEM, "memplan: out of memory");
     return st;
 }

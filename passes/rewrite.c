@@ -121,7 +121,7 @@ int mt_graph_same(const mt_graph *a, const mt_graph *b)
     for (int i = 0; i < a->nnodes; i++) {
         const mt_node *x = &a->nodes[i], *y = &b->nodes[i];
         if (x->op != y->op || x->nin != y->nin || strcmp(x->name, y->name) != 0 ||
-            !mt_type_equal(&x->type, &y->type) || !mt_attrs_equal(&x->attrs, &y->attrs))
+            !mt_type_equal(&x->type, &y->type) || !mt_attrs_equal(x->attrs, y->attrs))
             return 0;
         for (int k = 0; k < x->nin; k++)
             if (x->in[k] != y->in[k])

@@ -27,7 +27,7 @@ static double node_flops(const mt_graph *g, const mt_node *n)
     case MT_OP_CONV2D: /* numel(out) = N * O * H' * W' */
         return 2.0 * out * (double)w->dims[1] * (double)w->dims[2] * (double)w->dims[3];
     case MT_OP_AVGPOOL2D:
-    case MT_OP_MAXPOOL2D: return out * (double)n->attrs.kernel[0] * (double)n->attrs.kernel[1];
+    case MT_OP_MAXPOOL2D: return out * (double)n->attrs->kernel[0] * (double)n->attrs->kernel[1];
     default: return 0; /* movement, sources, leaves */
     }
 }

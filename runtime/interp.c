@@ -176,8 +176,8 @@ static void eval_where(const mt_tensor *c, const mt_tensor *a, const mt_tensor *
 static void eval_reduce(const mt_node *n, const mt_tensor *x, mt_tensor *out)
 {
     int64_t outer = 1, len = numel(x), inner = 1;
-    if (n->attrs.dim != MT_DIM_ALL) {
-        int k = mt_axis(n->attrs.dim, x->type.rank);
+    if (n->attrs->dim != MT_DIM_ALL) {
+        int k = mt_axis(n->attrs->dim, x->type.rank);
         outer = 1;
         for (int i = 0; i < k; i++)
             outer *= x->type.dims[i];
@@ -217,7 +217,7 @@ static void eval_permute(const mt_node *n, const mt_tensor *x, mt_tensor *out)
     mt_type_strides(&x->type, xs);
     /* Moving one step along result axis i moves one step along input axis perm[i]. */
     for (int i = 0; i < out->type.rank; i++)
-        read[i] = xs[n->attrs.perm.v[i]];
+        read[i] = xs[n->attrs->perm.v[i]];
     walk w;
     walk_init(&w, &out->type);
     int ix = walk_add(&w, read, 0);
@@ -243,7 +243,7 @@ static void eval_slice(const mt_node *n, const mt_tensor *x, mt_tensor *out)
     int64_t xs[MT_MAX_RANK], base = 0;
     mt_type_strides(&x->type, xs);
     for (int i = 0; i < x->type.rank; i++)
-        base += n->attrs.start.v[i] * xs[i];
+        base += n->attrs->start.v[i] * xs[i];
     walk w;
     walk_init(&w, &out->type);
     int ix = walk_add(&w, xs, base);
@@ -259,7 +259,7 @@ static void eval_pad(const mt_node *n, const mt_tensor *x, mt_tensor *out)
     int64_t os[MT_MAX_RANK], base = 0;
     mt_type_strides(&out->type, os);
     for (int i = 0; i < x->type.rank; i++)
-        base += n->attrs.pads.v[2 * i] * os[i];
+        base += n->attrs->pads.v[2 * i] * os[i];
     walk w;
     walk_init(&w, &x->type);
     int io = walk_add(&w, os, base);
@@ -271,7 +271,7 @@ static void eval_pad(const mt_node *n, const mt_tensor *x, mt_tensor *out)
 /* Each operand is a block of out starting at the running offset along axis k. */
 static void eval_concat(const mt_node *n, const mt_tensor *const *in, mt_tensor *out)
 {
-    int k = mt_axis(n->attrs.dim, out->type.rank);
+    int k = mt_axis(n->attrs->dim, out->type.rank);
     int64_t os[MT_MAX_RANK], at = 0;
     mt_type_strides(&out->type, os);
     for (int j = 0; j < n->nin; j++) {
@@ -372,9 +372,9 @@ static void eval_conv1d(const mt_node *n, const mt_tensor *x, const mt_tensor *w
         .OH = 1,
         .OW = od[2],
         .sh = 1,
-        .sw = n->attrs.stride[0],
+        .sw = n->attrs->stride[0],
         .ph = 0,
-        .pw = n->attrs.padding[0],
+        .pw = n->attrs->padding[0],
     };
     conv_loops(&s, x, w, out);
 }
@@ -392,10 +392,10 @@ static void eval_conv2d(const mt_node *n, const mt_tensor *x, const mt_tensor *w
         .KW = wd[3],
         .OH = od[2],
         .OW = od[3],
-        .sh = n->attrs.stride[0],
-        .sw = n->attrs.stride[1],
-        .ph = n->attrs.padding[0],
-        .pw = n->attrs.padding[1],
+        .sh = n->attrs->stride[0],
+        .sw = n->attrs->stride[1],
+        .ph = n->attrs->padding[0],
+        .pw = n->attrs->padding[1],
     };
     conv_loops(&s, x, w, out);
 }
@@ -408,7 +408,7 @@ static void eval_pool(const mt_node *n, const mt_tensor *x, mt_tensor *out)
 {
     int64_t N = x->type.dims[0], C = x->type.dims[1], H = x->type.dims[2], W = x->type.dims[3];
     int64_t OH = out->type.dims[2], OW = out->type.dims[3];
-    int64_t kh = n->attrs.kernel[0], kw = n->attrs.kernel[1];
+    int64_t kh = n->attrs->kernel[0], kw = n->attrs->kernel[1];
     for (int64_t nc = 0; nc < N * C; nc++)
         for (int64_t oh = 0; oh < OH; oh++)
             for (int64_t ow = 0; ow < OW; ow++) {
@@ -433,14 +433,14 @@ static void eval_const(const mt_node *n, mt_tensor *out)
 {
     int64_t count = numel(out);
     for (int64_t i = 0; i < count; i++)
-        put(out, i, n->attrs.value);
+        put(out, i, n->attrs->value);
 }
 
 /* Element i (flat, row-major) is a pure function of (seed, i): see docs/rand.md. */
 /* `rand`, and `rand %k` whose step counter k selects the stream (docs/rand.md). */
 static void eval_rand(const mt_node *n, const mt_tensor *k, mt_tensor *out)
 {
-    uint64_t seed = (uint64_t)n->attrs.seed;
+    uint64_t seed = (uint64_t)n->attrs->seed;
     uint64_t stream = k ? mt_rand_stream(get(k, 0)) : 0;
     int64_t count = numel(out);
     for (int64_t i = 0; i < count; i++) {
@@ -506,7 +506,7 @@ static mt_status check_operands(const mt_node *n, const mt_tensor *const *in, mt
             tp[i] = &in[i]->type;
     }
     if (st == MT_OK) {
-        mt_attrs attrs = n->attrs;
+        mt_attrs attrs = *n->attrs;
         mt_type t;
         char msg[MT_DIAG_MSG];
         st = mt_infer_type(n->op, tp, n->nin, &attrs, &n->type, &t, msg, sizeof msg);
@@ -540,7 +540,7 @@ mt_status mt_interp_node(const mt_node *n, const mt_tensor *const *in, mt_tensor
     /* The local value is in t: the process group reduces it in place (one rank: as is). */
     if (mt_op_is(n->op, MT_F_COLLECTIVE) &&
         (st = mt_collective_allreduce(t->data, (size_t)numel(t), t->type.dtype,
-                                      (int)n->attrs.reduce, d)) != MT_OK) {
+                                      (int)n->attrs->reduce, d)) != MT_OK) {
         mt_tensor_free(t);
         return st;
     }

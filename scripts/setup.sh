@@ -9,6 +9,7 @@ packages=(
     build-essential cmake pkg-config git
     clang llvm-14-dev llvm-14-tools libclang-rt-14-dev clang-format-14
     libcmocka-dev libcjson-dev zlib1g-dev
+    valgrind   # tests/valgrind/run.sh (CTest "valgrind"): memcheck of a subset, zero errors and leaks
     libopenblas-dev   # bench/sgemm only: mtc itself never calls a BLAS
     dataset-fashion-mnist   # `mtc train --data fashion-mnist` (/usr/share/datasets/fashion-mnist)
     libopenmpi-dev openmpi-bin   # data-parallel runs under mpirun (libmpi is loaded with dlopen)

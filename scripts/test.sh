@@ -23,9 +23,11 @@ echo "== tests"
 ctest --test-dir build --output-on-failure -j"$jobs" | tee "$log"
 summaries build
 
-echo "== build (ASan + UBSan)"
+echo "== build (ASan + UBSan, and the libFuzzer targets)"
+# MT_FUZZ=ON adds the fuzz targets, each run for 30 s by ctest below (label "fuzz",
+# docs/fuzzing.md); without libFuzzer they are left out with a warning.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMT_WERROR=ON -DCMAKE_C_COMPILER=clang \
-    -DMT_SANITIZE='address;undefined' >/dev/null
+    -DMT_SANITIZE='address;undefined' -DMT_FUZZ=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== tests under sanitizers"
 # The GPU targets' tests (OpenCL on PoCL, CUDA C through NVRTC) run in the first build only:

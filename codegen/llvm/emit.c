@@ -414,6 +414,14 @@ static void set_target_attrs(emitter *e, LLVMValueRef fn, const char *cpu, const
     mt_emit_add_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind");
 }
 
+static void mark_small(emitter *e, LLVMValueRef fn)
+{
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(e->C, MT_LLVM_SMALL_ATTR,
+                                                      (unsigned)strlen(MT_LLVM_SMALL_ATTR), "1",
+                                                      1));
+}
+
 static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const char *cpu,
                        const char *features)
 {
@@ -427,6 +435,9 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
     if (!params || !e->loopval || !e->scalar || !name) {
         mt_free(params);
         mt_free(name);
+        mt_free(e->loopval);
+        mt_free(e->scalar);
+        e->loopval = e->scalar = NULL;
         return 0;
     }
     for (int i = 0; i < n; i++)
@@ -440,6 +451,11 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
     LLVMValueRef body = LLVMAddFunction(e->M, name, body_t);
     LLVMSetLinkage(body, LLVMInternalLinkage);
     set_target_attrs(e, body, cpu, features);
+    if (n > MT_LLVM_INLINE_MAX_BUFS)
+        mt_emit_add_attr(e, body, LLVMAttributeFunctionIndex, "noinline");
+    int small = k->work <= MT_LLVM_SMALL_WORK && !mt_kernel_gemm(k);
+    if (small)
+        mark_small(e, body);
     for (int i = 0; i < n; i++) {
         LLVMValueRef prm = LLVMGetParam(body, (unsigned)i);
         e->bufptr[k->bufs[i]] = prm;
@@ -476,6 +492,8 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
     LLVMTypeRef abi_params[3] = {LLVMPointerType(e->t_ptr, 0), e->t_i64, e->t_i64};
     LLVMValueRef abi = LLVMAddFunction(e->M, name, LLVMFunctionType(e->t_void, abi_params, 3, 0));
     set_target_attrs(e, abi, cpu, features);
+    if (small)
+        mark_small(e, abi);
     LLVMPositionBuilderAtEnd(e->B, LLVMAppendBasicBlockInContext(e->C, abi, "entry"));
     LLVMValueRef *args = mt_calloc((size_t)n + 2, sizeof *args);
     if (args) {

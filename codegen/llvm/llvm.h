@@ -53,6 +53,18 @@ mt_status mt_llvm_emit_gemm_piece(const mt_llvm_gemm_piece *piece, mt_llvm_modul
  * addressed from it that LLVM proved aligned to their size are made non-temporal by
  * mt_llvm_optimize. */
 #define MT_LLVM_STREAM_MD "mtc.stream"
+/* Kernels of at most this much work (mt_kernel.work) are "small": their functions carry the
+ * attribute MT_LLVM_SMALL_ATTR and get a short pipeline and fast instruction selection (opt.c),
+ * because their code runs a few hundred iterations at most, where a vectorised loop saves
+ * less than a call costs, while a graph of hundreds of them (a long chain's gradient) spent
+ * seconds in LLVM (docs/scaling.md). */
+#define MT_LLVM_SMALL_WORK 256
+#define MT_LLVM_SMALL_ATTR "mtc-small"
+/* A kernel body with more buffers than this is not inlined into its entry point: the inliner
+ * turns each noalias parameter into an alias scope on every memory access, and alias analysis
+ * then compares scope lists, quadratic in the buffers (a gradient's 600-buffer sum took 17 s
+ * to optimise). As a function of its own the parameters stay noalias attributes. */
+#define MT_LLVM_INLINE_MAX_BUFS 16
 /* Optimises for the host CPU and its features (opt.c: the kernels with the useful part of
  * default<O3>, GEMM functions with a short pipeline of their own), then makes streaming stores
  * non-temporal. */

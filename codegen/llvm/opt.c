@@ -17,9 +17,14 @@
  * pipeline instead, GEMM_PASSES: their IR is blocked, unrolled and vectorised by hand, and all
  * it needs is its allocas promoted to registers and its arithmetic tidied. default<O3> spent
  * 30 to 50 ms per GEMM (it vectorised and unswitched the scalar edge loops, which only made
- * the code bigger) without changing the micro-kernel's inner loop. A module holding both kinds
- * (mtc dump --stage llvm, the GEMM benchmark) gets each its own pipeline: the other kind is
- * marked optnone for the run, which the pass manager skips.
+ * the code bigger) without changing the micro-kernel's inner loop.
+ *
+ * Small kernels (at most MT_LLVM_SMALL_WORK iterations a run, marked MT_LLVM_SMALL_ATTR by
+ * emit.c) get SMALL_PASSES, and code generation selects their instructions the fast way (they
+ * are marked optnone for it): the gradient of a 1,000-op chain is ~900 kernels of 4 elements,
+ * and the full pipelines spent ~30 ms of CPU on each (docs/scaling.md). A module holding
+ * several kinds (mtc dump --stage llvm, the GEMM benchmark, most programs) gets each its own
+ * pipeline: the other kinds are marked optnone for the run, which the pass manager skips.
  *
  * After the kernels' pipeline, the vector stores of streaming loops (emit.c: emit_nt_loop)
  * that LLVM has proved aligned to their size are marked !nontemporal (mark_streaming_stores).
@@ -108,18 +113,37 @@ mt_status mt_llvm_host_machine(LLVMTargetMachineRef *out, mt_diag *d)
     "loop(loop-rotate,loop-idiom,indvars,loop-deletion),loop-vectorize,loop-load-elim,"            \
     "instcombine,simplifycfg,slp-vectorizer,instcombine,loop-mssa(licm))"
 #define GEMM_PASSES "function(sroa,early-cse,instcombine,simplifycfg)"
+/* Small kernels (MT_LLVM_SMALL_WORK): the body inlined into its entry point and tidied, no
+ * loop passes, no vectorizers. */
+#define SMALL_PASSES "cgscc(inline),function(sroa,early-cse,instcombine,simplifycfg)"
+
+#define MT_LLVM_STR_(x) #x
+#define MT_LLVM_STR(x) MT_LLVM_STR_(x)
 
 const char *mt_llvm_pipeline_description(void)
 {
     /* Keep in step with mt_llvm_optimize, mt_llvm_host_machine and mt_llvm_emit_object. */
     return "kernels " KERNEL_PASSES
            " loop-vectorize slp-vectorize interleave no-unroll; gemm " GEMM_PASSES
-           "; codegen O3 pic default-code-model elf-object";
+           "; small (work <= " MT_LLVM_STR(
+               MT_LLVM_SMALL_WORK) ") " SMALL_PASSES
+                                   " optnone-codegen; inline max " MT_LLVM_STR(
+                                       MT_LLVM_INLINE_MAX_BUFS) " buffers"
+                                                                "; codegen O3 pic "
+                                                                "default-code-model elf-object";
 }
 
-static int is_gemm(LLVMValueRef fn)
+/* The kinds of function a module holds, each with its own pipeline. */
+enum { KIND_KERNEL = 1, KIND_GEMM = 2, KIND_SMALL = 4 };
+
+static int kind_of(LLVMValueRef fn)
 {
-    return LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "mtc-gemm", 8) != NULL;
+    if (LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "mtc-gemm", 8))
+        return KIND_GEMM;
+    if (LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, MT_LLVM_SMALL_ATTR,
+                                      (unsigned)strlen(MT_LLVM_SMALL_ATTR)))
+        return KIND_SMALL;
+    return KIND_KERNEL;
 }
 
 static void add_fn_attr(LLVMValueRef fn, const char *name)
@@ -142,22 +166,23 @@ static int has_fn_attr(LLVMValueRef fn, const char *name)
     return LLVMGetEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, kind) != NULL;
 }
 
-/* Defined functions of one kind (GEMM or not). */
-static int count(LLVMModuleRef mod, int gemm)
+/* The kinds (KIND_* bits) of the module's defined functions. */
+static int kinds(LLVMModuleRef mod)
 {
-    int n = 0;
+    int k = 0;
     for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
-        n += !LLVMIsDeclaration(fn) && is_gemm(fn) == gemm;
-    return n;
+        k |= LLVMIsDeclaration(fn) ? 0 : kind_of(fn);
+    return k;
 }
 
-/* Marks the defined functions of one kind (GEMM or not) optnone, so that a pipeline run on
- * the module leaves them alone (optnone requires noinline); `undo` takes the marks off again,
- * restoring noinline only where it was added. */
-static void hold(LLVMModuleRef mod, int gemm, int undo)
+/* Marks the defined functions of the kinds in `mask` optnone, so that a pipeline run on the
+ * module leaves them alone and code generation selects their instructions the fast way
+ * (optnone requires noinline); `undo` takes the marks off again, restoring noinline only
+ * where it was added. */
+static void hold(LLVMModuleRef mod, int mask, int undo)
 {
     for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn)) {
-        if (LLVMIsDeclaration(fn) || is_gemm(fn) != gemm)
+        if (LLVMIsDeclaration(fn) || !(kind_of(fn) & mask))
             continue;
         if (undo) {
             remove_fn_attr(fn, "optnone");
@@ -264,24 +289,30 @@ static void mark_streaming_stores(LLVMModuleRef mod)
     }
 }
 
+/* Runs `passes` on the functions of one kind, the others held. */
+static LLVMErrorRef run_kind(mt_llvm_module *m, int all, int kind, const char *passes,
+                             LLVMTargetMachineRef tm)
+{
+    if (!(all & kind))
+        return NULL;
+    int others = all & ~kind;
+    if (others)
+        hold(m->mod, others, 0);
+    LLVMErrorRef err = run(m->mod, passes, tm);
+    if (others)
+        hold(m->mod, others, 1);
+    return err;
+}
+
 mt_status mt_llvm_optimize_with(mt_llvm_module *m, LLVMTargetMachineRef tm, mt_diag *d)
 {
     set_target(m, tm);
-    int gemms = count(m->mod, 1), others = count(m->mod, 0);
-    LLVMErrorRef err = NULL;
-    if (gemms > 0) {
-        if (others > 0)
-            hold(m->mod, 0, 0);
-        err = run(m->mod, GEMM_PASSES, tm);
-        if (others > 0)
-            hold(m->mod, 0, 1);
-    }
-    if (!err && others > 0) {
-        if (gemms > 0)
-            hold(m->mod, 1, 0);
-        err = run(m->mod, KERNEL_PASSES, tm);
-        if (gemms > 0)
-            hold(m->mod, 1, 1);
+    int all = kinds(m->mod);
+    LLVMErrorRef err = run_kind(m, all, KIND_GEMM, GEMM_PASSES, tm);
+    if (!err)
+        err = run_kind(m, all, KIND_SMALL, SMALL_PASSES, tm);
+    if (!err && (all & KIND_KERNEL)) {
+        err = run_kind(m, all, KIND_KERNEL, KERNEL_PASSES, tm);
         if (!err)
             mark_streaming_stores(m->mod);
     }
@@ -295,8 +326,14 @@ mt_status mt_llvm_emit_object_with(mt_llvm_module *m, LLVMTargetMachineRef tm,
 {
     *out = NULL;
     set_target(m, tm);
+    /* Small kernels' instructions are selected the fast way (optnone does that per function):
+     * full instruction selection and scheduling cost a few ms per function, more than the
+     * code of a loop of a few hundred iterations can win back. */
+    hold(m->mod, KIND_SMALL, 0);
     char *err = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(tm, m->mod, LLVMObjectFile, &err, out)) {
+    LLVMBool failed = LLVMTargetMachineEmitToMemoryBuffer(tm, m->mod, LLVMObjectFile, &err, out);
+    hold(m->mod, KIND_SMALL, 1);
+    if (failed) {
         mt_status st = mt_llvm_fail(d, "cannot emit an object file", err);
         LLVMDisposeMessage(err);
         *out = NULL;

@@ -12,7 +12,8 @@
  * the bytes allocated through mt_malloc, counted by an allocator installed here:
  * deterministic, so its bound is tight.
  *
- * The graphs: a chain of elementwise ops (parse, verify, grad, the default passes, fuse),
+ * The graphs: a chain of elementwise ops (parse, verify, grad, the default passes, fuse, the
+ * schedule to the kernel IR),
  * one value read by n nodes (the reader bookkeeping of passes/fuse.c was quadratic in them:
  * 200k readers took 13 s), and n slices of one value that differ only in their attributes
  * (passes/cse.c hashed too few attributes, so they all collided).
@@ -295,12 +296,8 @@ static void check_growth(shape s, const stage *stages, int nstages, int with_gra
 static void the_pipeline_up_to_the_kernel_ir_is_linear_in_a_chain(void **state)
 {
     (void)state;
-    /* SCHEDULE is not here yet: lowering's kernel-IR steps still loop over every buffer for
-     * each kernel (ir/kernel.c mt_kernel_collect_bufs, ir/kernel_verify.c access lists,
-     * passes/memplan.c), which is quadratic in a chain's gradient (x53 from 5000 to 40000
-     * nodes). docs/scaling.md lists it; add SCHEDULE when those are fixed. */
-    const stage stages[] = {PARSE, VERIFY, GRAD, SIMPLIFY, FUSE};
-    check_growth(CHAIN, stages, 5, 1);
+    const stage stages[] = {PARSE, VERIFY, GRAD, SIMPLIFY, FUSE, SCHEDULE};
+    check_growth(CHAIN, stages, 6, 1);
 }
 
 static void fusion_is_linear_in_the_readers_of_one_value(void **state)
@@ -317,6 +314,24 @@ static void cse_is_linear_in_nodes_that_differ_only_in_attributes(void **state)
     check_growth(SLICES, stages, 1, 0);
 }
 
+/* A node of the parsed graph costs its op, type, operands and name: ~230 bytes in a chain. An
+ * inline mt_attrs (five lists of 12 int64_t, whatever the op) made it ~1,200, so a graph of 10^6
+ * nodes took 1.2 GB (docs/scaling.md). Memory is counted, not timed: the bound is exact. */
+static void a_parsed_node_costs_under_300_bytes_at_100000_nodes(void **state)
+{
+    (void)state;
+    const int n = 100000;
+    char *text = graph_text(CHAIN, n);
+    assert_non_null(text);
+    inputs in = {.text = text};
+    cost c = measure(PARSE, &in);
+    double per_node = (double)c.peak / n;
+    printf("parse n=%d: peak %zu bytes, %.0f bytes/node\n", n, c.peak, per_node);
+    if (per_node >= 300)
+        fail_msg("a parsed node costs %.0f bytes (bound 300)", per_node);
+    mt_free(text);
+}
+
 int main(void)
 {
     const char *env = getenv("MT_SCALING_N");
@@ -327,6 +342,7 @@ int main(void)
         cmocka_unit_test(the_pipeline_up_to_the_kernel_ir_is_linear_in_a_chain),
         cmocka_unit_test(fusion_is_linear_in_the_readers_of_one_value),
         cmocka_unit_test(cse_is_linear_in_nodes_that_differ_only_in_attributes),
+        cmocka_unit_test(a_parsed_node_costs_under_300_bytes_at_100000_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
