@@ -60,9 +60,10 @@
 
 /* ---- blocking -------------------------------------------------------------------------- */
 
-/* Row ranges of at most this many rows (of one product, in one call) skip packing: reading
- * B in place for each row costs less than packing it once (bench/aot.sh's MLP). */
-enum { SMALL_ROWS = 4 };
+/* Row ranges (of one product, in one call) of at most this many rows skip packing and read
+ * A and B in place (gemm_small.c): packing B pays only when many rows share it. 16 covers
+ * batch-1 inference and the convolutions of small nets (one product of O rows per image). */
+enum { SMALL_ROWS = 16 };
 
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }

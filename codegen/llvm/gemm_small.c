@@ -1,24 +1,27 @@
-/* gemm_small.c - the GEMM driver's path for products with few rows: no packing, B read where
- * it lies.
+/* gemm_small.c - the GEMM driver's path for products with few rows: no packing, A and B read
+ * where they lie.
  *
  * Why: the packed path (gemm.c) copies a KC x NC block of B into a panel for every MC rows and
  * fills MR-row micro-tiles. With one row (batch-1 inference) that means copying all of B,
  * the weights, on every call and doing MR times the multiply-adds: the MLP 784-256-128-10 of
- * bench/aot.sh took 64 us, 36% of it packing B. A row of C is a matrix-vector product, and B's
- * rows are contiguous, so vectors of B load straight from it.
+ * bench/aot.sh took 64 us, 36% of it packing B. With 8 or 16 rows (a convolution's product
+ * per image: O rows of weights times the image's patches) the packing of B, used by those
+ * rows only, cost about 40% of the kernel's time. B's rows are contiguous, so vectors of B
+ * load straight from it, and A's elements are broadcast from where they are.
  *
- * Shape: for each row i of C, for each block of W = NB * VL columns, for each K block of KC
- * steps, NB vector accumulators start at zero and take one multiply-add per k, in increasing
- * k, of A[i, k] broadcast times B[k, j..j+VL); then C = acc for the first K block (unless
- * accumulating) and C = C + acc for later ones. That is exactly what the micro-kernel and
- * its SET / ADD modes do to each element, with the same KC, so the two paths give the same
- * bits: the driver may choose either for any row range, and a split of M among threads never
- * changes a result. NB = 8 independent chains cover the FMA latency (4 cycles, 2 per cycle).
- * The last, partial column block uses masked loads and stores.
+ * Shape: up to ONE_ROW rows go one at a time, NB = 8 vectors wide (eight independent FMA
+ * chains cover the FMA latency); more go MR rows at a time by the micro-kernel's NV vectors.
+ * For each block and each K block of KC steps the accumulators start at zero and take one
+ * multiply-add per k, in increasing k, of A[i, k] broadcast times B[k, j..j+VL); then C = acc
+ * for the first K block (unless accumulating) and C = C + acc for later ones. That is exactly
+ * what the micro-kernel and its SET / ADD modes do to each element, with the same KC, so the
+ * two paths give the same bits: the driver may choose either for any row range, and a split
+ * of M among threads never changes a result. The last, partial column block uses masked
+ * loads and stores.
  */
 #include "codegen/llvm/gemm_gen.h"
 
-enum { NB = 8, UNROLL = 4 };
+enum { NB = 8, UNROLL = 4, ONE_ROW = 4 };
 
 /* llvm.masked.load / llvm.masked.store on the vector type, and their types. */
 typedef struct masked_ops {
@@ -73,69 +76,122 @@ static LLVMValueRef lane_mask(mt_gemm_gen *g, LLVMValueRef rem, int v)
     return LLVMBuildICmp(g->b, LLVMIntSLT, LLVMConstVector(lanes, (unsigned)vl), left, "lanes");
 }
 
-/* One block of NB vectors at column jb of row crow, over all K; masks NULL for a full block. */
-static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m,
-                       LLVMValueRef abase, LLVMValueRef astep, LLVMValueRef crow, LLVMValueRef jb,
-                       LLVMValueRef rem, bool masked)
+/* Where a block's rows are: R rows of A (A[row, k] at abase[r] + k * astep), their rows of C,
+ * and whether each row is to be stored (NULL: all are). */
+typedef struct rows {
+    int n;
+    LLVMValueRef abase[8], astep, crow[8], live[8];
+} rows;
+
+/* A block of rows->n rows by nv vectors at column jb, over all K; masked for the last,
+ * partial column block. */
+static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m, const rows *rw,
+                       int nv, LLVMValueRef jb, LLVMValueRef rem, bool masked)
 {
     const mt_gemm_blocking *bl = &g->bl;
-    LLVMValueRef masks[NB] = {0}, acc[NB];
-    for (int v = 0; v < NB; v++) {
-        if (masked)
-            masks[v] = lane_mask(g, rem, v);
-        acc[v] = var(g, g->vt, "acc");
-    }
+    LLVMValueRef masks[NB] = {0}, acc[64], bv[NB];
+    for (int v = 0; v < nv; v++)
+        masks[v] = masked ? lane_mask(g, rem, v) : NULL;
+    for (int i = 0; i < rw->n * nv; i++)
+        acc[i] = var(g, g->vt, "acc");
     LLVMValueRef bcol = gep(g, s->B, jb);
-    LLVMValueRef aslot = var(g, g->tp, "a_at"), bslot = var(g, g->tp, "b_at");
+    LLVMValueRef aslot = var(g, g->i64, "a_at"), bslot = var(g, g->tp, "b_at");
     mt_gemm_loop lpc;
     LLVMValueRef pc = loop_open(g, &lpc, c64(g, 0), s->K, bl->kc, "pc");
     LLVMValueRef kend = add(g, pc, min_v(g, c64(g, bl->kc), sub(g, s->K, pc)));
     LLVMValueRef first = LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, s->acc, c64(g, 0), ""),
                                       LLVMBuildICmp(g->b, LLVMIntEQ, pc, c64(g, 0), ""), "first");
-    for (int v = 0; v < NB; v++)
-        LLVMBuildStore(g->b, LLVMConstNull(g->vt), acc[v]);
-    LLVMBuildStore(g->b, gep(g, abase, mul(g, pc, astep)), aslot);
+    for (int i = 0; i < rw->n * nv; i++)
+        LLVMBuildStore(g->b, LLVMConstNull(g->vt), acc[i]);
+    LLVMBuildStore(g->b, mul(g, pc, rw->astep), aslot);
     LLVMBuildStore(g->b, gep(g, bcol, mul(g, pc, s->ldb)), bslot);
-    /* k in [pc, kend): UNROLL steps at a time, then the rest; one multiply-add per k. A and
-     * B are walked by pointers, which keeps the loop free of index arithmetic. */
+    /* k in [pc, kend): UNROLL steps at a time, then the rest; one multiply-add per k. B is
+     * walked by a pointer and A by an offset, which keeps the loop free of multiplications. */
     LLVMValueRef k4 = add(g, pc, LLVMBuildAnd(g->b, sub(g, kend, pc), c64(g, -UNROLL), ""));
     for (int pass = 0; pass < 2; pass++) {
         mt_gemm_loop lk;
         int n = pass == 0 ? UNROLL : 1;
         loop_open(g, &lk, pass == 0 ? pc : k4, pass == 0 ? k4 : kend, n, "k");
-        LLVMValueRef ap = LLVMBuildLoad2(g->b, g->tp, aslot, "");
+        LLVMValueRef ak = LLVMBuildLoad2(g->b, g->i64, aslot, "");
         LLVMValueRef brow = LLVMBuildLoad2(g->b, g->tp, bslot, "");
         for (int u = 0; u < n; u++) {
-            LLVMValueRef a = splat(g, load_elem(g, ap));
-            for (int v = 0; v < NB; v++) {
+            for (int v = 0; v < nv; v++) {
                 LLVMValueRef p = gep(g, brow, c64(g, (int64_t)v * bl->vl));
-                LLVMValueRef b = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
-                LLVMValueRef old = LLVMBuildLoad2(g->b, g->vt, acc[v], "");
-                LLVMBuildStore(g->b, madd(g, a, b, old), acc[v]);
+                bv[v] = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
             }
-            ap = gep(g, ap, astep);
+            for (int r = 0; r < rw->n; r++) {
+                LLVMValueRef a = splat(g, load_elem(g, gep(g, rw->abase[r], ak)));
+                for (int v = 0; v < nv; v++) {
+                    LLVMValueRef old = LLVMBuildLoad2(g->b, g->vt, acc[r * nv + v], "");
+                    LLVMBuildStore(g->b, madd(g, a, bv[v], old), acc[r * nv + v]);
+                }
+            }
+            ak = add(g, ak, rw->astep);
             brow = gep(g, brow, s->ldb);
         }
-        LLVMBuildStore(g->b, ap, aslot);
+        LLVMBuildStore(g->b, ak, aslot);
         LLVMBuildStore(g->b, brow, bslot);
         loop_close(g, &lk);
     }
-    /* As the micro-kernel's SET and ADD: C = acc, or C = C + acc. */
-    for (int v = 0; v < NB; v++) {
-        LLVMValueRef p = gep(g, crow, add(g, jb, c64(g, (int64_t)v * bl->vl)));
-        LLVMValueRef t = LLVMBuildLoad2(g->b, g->vt, acc[v], "");
-        LLVMValueRef old = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
-        LLVMValueRef out = LLVMBuildSelect(g->b, first, t, LLVMBuildFAdd(g->b, old, t, ""), "");
-        if (masked)
-            mstore(g, m, out, p, masks[v]);
-        else
-            store_vec(g, out, p, false);
+    /* As the micro-kernel's SET and ADD: C = acc, or C = C + acc; rows past the end not. */
+    for (int r = 0; r < rw->n; r++) {
+        LLVMBasicBlockRef after = NULL;
+        if (rw->live[r]) {
+            LLVMBasicBlockRef store = block(g, "store_row");
+            after = block(g, "row_stored");
+            LLVMBuildCondBr(g->b, rw->live[r], store, after);
+            LLVMPositionBuilderAtEnd(g->b, store);
+        }
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef p = gep(g, rw->crow[r], add(g, jb, c64(g, (int64_t)v * bl->vl)));
+            LLVMValueRef t = LLVMBuildLoad2(g->b, g->vt, acc[r * nv + v], "");
+            LLVMValueRef old = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
+            LLVMValueRef out = LLVMBuildSelect(g->b, first, t, LLVMBuildFAdd(g->b, old, t, ""), "");
+            if (masked)
+                mstore(g, m, out, p, masks[v]);
+            else
+                store_vec(g, out, p, false);
+        }
+        if (after) {
+            LLVMBuildBr(g->b, after);
+            LLVMPositionBuilderAtEnd(g->b, after);
+        }
     }
     loop_close(g, &lpc);
 }
 
+/* The column blocks of nv vectors for the rows rw: full ones, then a masked last one. */
+static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m,
+                         const rows *rw, int nv)
+{
+    int64_t w = (int64_t)nv * g->bl.vl;
+    mt_gemm_loop lj;
+    LLVMValueRef jb = loop_open(g, &lj, c64(g, 0), s->N, w, "few_j");
+    LLVMValueRef rem = sub(g, s->N, jb);
+    LLVMBasicBlockRef full = block(g, "few_full"), part = block(g, "few_part");
+    LLVMBasicBlockRef next = block(g, "few_next");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, rem, c64(g, w), ""), full, part);
+    LLVMPositionBuilderAtEnd(g->b, full);
+    emit_block(g, s, m, rw, nv, jb, rem, false);
+    LLVMBuildBr(g->b, next);
+    LLVMPositionBuilderAtEnd(g->b, part);
+    emit_block(g, s, m, rw, nv, jb, rem, true);
+    LLVMBuildBr(g->b, next);
+    LLVMPositionBuilderAtEnd(g->b, next);
+    loop_close(g, &lj);
+}
+
+/* A[row, k] is at abase + k * astep: A[row*lda + k], or A[k*lda + row] when transposed. */
+static LLVMValueRef a_row(mt_gemm_gen *g, const mt_gemm_small *s, LLVMValueRef row)
+{
+    return LLVMBuildSelect(g->b, s->trans_a, gep(g, s->A, row), gep(g, s->A, mul(g, row, s->lda)),
+                           "abase");
+}
+
 /* The body of the few-rows function: void few(T *A, T *B, T *C, i64 m0, i64 m1, i64 N, i64 K,
- * i64 lda, i64 ldb, i64 ldc, i64 acc, i64 trans_a). */
+ * i64 lda, i64 ldb, i64 ldc, i64 acc, i64 trans_a). Up to ONE_ROW rows go one at a time,
+ * NB vectors wide (independent chains enough for one row); more go MR rows at a time by the
+ * micro-kernel's NV vectors, the rows past m1 reading the last row and storing nothing. */
 static void emit_rows(mt_gemm_gen *g, LLVMValueRef fn)
 {
     open_fn(g, fn);
@@ -147,28 +203,41 @@ static void emit_rows(mt_gemm_gen *g, LLVMValueRef fn)
         P[6], P[7], P[8], P[9], P[10], LLVMBuildICmp(g->b, LLVMIntNE, P[11], c64(g, 0), "trans_a")};
     const mt_gemm_small *s = &sv;
     masked_ops m = masked_intrinsics(g);
-    int64_t w = (int64_t)NB * g->bl.vl;
-    mt_gemm_loop li, lj;
-    LLVMValueRef i = loop_open(g, &li, s->m0, s->m1, 1, "small_i");
-    LLVMValueRef crow = gep(g, s->C, mul(g, i, s->ldc));
-    /* A[i, k] is at abase + k * astep: A[i*lda + k], or A[k*lda + i] when transposed. */
-    LLVMValueRef abase = LLVMBuildSelect(g->b, s->trans_a, gep(g, s->A, i),
-                                         gep(g, s->A, mul(g, i, s->lda)), "abase");
     LLVMValueRef astep = LLVMBuildSelect(g->b, s->trans_a, s->lda, c64(g, 1), "astep");
-    LLVMValueRef jb = loop_open(g, &lj, c64(g, 0), s->N, w, "small_j");
-    LLVMValueRef rem = sub(g, s->N, jb);
-    LLVMBasicBlockRef full = block(g, "small_full"), part = block(g, "small_part");
-    LLVMBasicBlockRef next = block(g, "small_next");
-    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, rem, c64(g, w), ""), full, part);
-    LLVMPositionBuilderAtEnd(g->b, full);
-    emit_block(g, s, &m, abase, astep, crow, jb, rem, false);
-    LLVMBuildBr(g->b, next);
-    LLVMPositionBuilderAtEnd(g->b, part);
-    emit_block(g, s, &m, abase, astep, crow, jb, rem, true);
-    LLVMBuildBr(g->b, next);
-    LLVMPositionBuilderAtEnd(g->b, next);
-    loop_close(g, &lj);
+    LLVMBasicBlockRef one = block(g, "one_row"), tiles = block(g, "row_tiles");
+    LLVMBasicBlockRef done = block(g, "few_done");
+    LLVMBuildCondBr(g->b,
+                    LLVMBuildICmp(g->b, LLVMIntSLE, sub(g, s->m1, s->m0), c64(g, ONE_ROW), ""), one,
+                    tiles);
+
+    LLVMPositionBuilderAtEnd(g->b, one);
+    mt_gemm_loop li;
+    LLVMValueRef i = loop_open(g, &li, s->m0, s->m1, 1, "few_i");
+    rows r1 = {.n = 1,
+               .abase = {a_row(g, s, i)},
+               .astep = astep,
+               .crow = {gep(g, s->C, mul(g, i, s->ldc))}};
+    emit_columns(g, s, &m, &r1, NB);
     loop_close(g, &li);
+    LLVMBuildBr(g->b, done);
+
+    LLVMPositionBuilderAtEnd(g->b, tiles);
+    int mr = (int)g->bl.mr;
+    mt_gemm_loop lt;
+    LLVMValueRef ir = loop_open(g, &lt, s->m0, s->m1, mr, "few_tile");
+    rows rt = {.n = mr, .astep = astep};
+    LLVMValueRef last = sub(g, s->m1, c64(g, 1));
+    for (int r = 0; r < mr; r++) {
+        LLVMValueRef row = add(g, ir, c64(g, r));
+        rt.live[r] = r ? LLVMBuildICmp(g->b, LLVMIntSLT, row, s->m1, "live") : NULL;
+        rt.abase[r] = a_row(g, s, min_v(g, row, last));
+        rt.crow[r] = gep(g, s->C, mul(g, row, s->ldc));
+    }
+    emit_columns(g, s, &m, &rt, (int)g->bl.nv);
+    loop_close(g, &lt);
+    LLVMBuildBr(g->b, done);
+
+    LLVMPositionBuilderAtEnd(g->b, done);
     LLVMBuildRetVoid(g->b);
     close_fn(g);
 }

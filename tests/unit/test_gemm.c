@@ -391,14 +391,15 @@ static void any_split_of_the_rows_gives_bit_identical_results(void **state)
     mt_llvm_jit_free(j);
 }
 
-/* Calls of at most 4 rows read B in place instead of packing it (gemm_small.c). Each element
- * must get the packed path's operations: the whole product in one call (packed) and row by
- * row (in place) agree bit for bit, for every ISA, dtype, A transposed or not, accumulating or
- * not, N in full and masked column blocks, K over several K blocks, and padded strides. */
+/* Calls of at most 16 rows read A and B in place instead of packing (gemm_small.c: one row at
+ * a time up to 4 rows, else tiles of MR rows). Each element must get the packed path's
+ * operations: the whole product in one call (packed) and in runs of 1 to 16 rows (in place)
+ * agree bit for bit, for every ISA, dtype, A transposed or not, accumulating or not, N in full
+ * and masked column blocks, K over several K blocks, and padded strides. */
 static void rows_read_in_place_give_the_bits_of_the_packed_path(void **state)
 {
     (void)state;
-    static const int64_t sizes[][3] = {{9, 300, 1031}, {6, 10, 128}, {5, 45, 7}, {7, 256, 784}};
+    static const int64_t sizes[][3] = {{37, 300, 1031}, {17, 10, 128}, {41, 45, 7}, {23, 256, 200}};
     enum { NS = sizeof sizes / sizeof sizes[0], NV = 3 * 2 * 2 * NS };
     static const mt_llvm_gemm_isa isas[3] = {MT_LLVM_GEMM_ISA_HOST, MT_LLVM_GEMM_ISA_AVX2,
                                              MT_LLVM_GEMM_ISA_GENERIC};
@@ -431,8 +432,9 @@ static void rows_read_in_place_give_the_bits_of_the_packed_path(void **state)
         assert_non_null(packed);
         memcpy(packed, o.c, bytes);
         memcpy(o.c, o.c0, bytes);
-        for (int64_t r = 0; r < descs[v].M; r += 1 + r % 4) /* runs of 1, 2, 4, ... rows */
-            fns[v](o.a, o.b, o.c, r, r + 1 + r % 4, r % 2 ? s : NULL);
+        static const int64_t runs[] = {1, 16, 2, 5, 4, 8, 3, 11, 7};
+        for (int64_t r = 0, q = 0; r < descs[v].M; r += runs[q], q = (q + 1) % 9)
+            fns[v](o.a, o.b, o.c, r, r + runs[q], q % 2 ? s : NULL);
         check_against_reference(&o, "in place");
         if (memcmp(packed, o.c, bytes) != 0)
             fail_msg("variant %d (M=%lld N=%lld K=%lld): rows in place differ from packed", v,
