@@ -133,30 +133,40 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
         LLVMBuildStore(g->b, brow, bslot);
         loop_close(g, &lk);
     }
-    /* As the micro-kernel's SET and ADD: C = acc, or C = C + acc; rows past the end not. */
-    for (int r = 0; r < rw->n; r++) {
-        LLVMBasicBlockRef after = NULL;
-        if (rw->live[r]) {
-            LLVMBasicBlockRef store = block(g, "store_row");
-            after = block(g, "row_stored");
-            LLVMBuildCondBr(g->b, rw->live[r], store, after);
-            LLVMPositionBuilderAtEnd(g->b, store);
+    /* As the micro-kernel's SET and ADD: C = acc, or C = C + acc (C is read only then: a
+     * fresh output may not be in cache); rows past the end not at all. */
+    LLVMBasicBlockRef set = block(g, "set"), addb = block(g, "add"), stored = block(g, "stored");
+    LLVMBuildCondBr(g->b, first, set, addb);
+    for (int mode = 0; mode < 2; mode++) {
+        LLVMPositionBuilderAtEnd(g->b, mode == 0 ? set : addb);
+        for (int r = 0; r < rw->n; r++) {
+            LLVMBasicBlockRef after = NULL;
+            if (rw->live[r]) {
+                LLVMBasicBlockRef store = block(g, "store_row");
+                after = block(g, "row_stored");
+                LLVMBuildCondBr(g->b, rw->live[r], store, after);
+                LLVMPositionBuilderAtEnd(g->b, store);
+            }
+            for (int v = 0; v < nv; v++) {
+                LLVMValueRef p = gep(g, rw->crow[r], add(g, jb, c64(g, (int64_t)v * bl->vl)));
+                LLVMValueRef t = LLVMBuildLoad2(g->b, g->vt, acc[r * nv + v], "");
+                if (mode == 1) {
+                    LLVMValueRef old = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
+                    t = LLVMBuildFAdd(g->b, old, t, "");
+                }
+                if (masked)
+                    mstore(g, m, t, p, masks[v]);
+                else
+                    store_vec(g, t, p, false);
+            }
+            if (after) {
+                LLVMBuildBr(g->b, after);
+                LLVMPositionBuilderAtEnd(g->b, after);
+            }
         }
-        for (int v = 0; v < nv; v++) {
-            LLVMValueRef p = gep(g, rw->crow[r], add(g, jb, c64(g, (int64_t)v * bl->vl)));
-            LLVMValueRef t = LLVMBuildLoad2(g->b, g->vt, acc[r * nv + v], "");
-            LLVMValueRef old = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
-            LLVMValueRef out = LLVMBuildSelect(g->b, first, t, LLVMBuildFAdd(g->b, old, t, ""), "");
-            if (masked)
-                mstore(g, m, out, p, masks[v]);
-            else
-                store_vec(g, out, p, false);
-        }
-        if (after) {
-            LLVMBuildBr(g->b, after);
-            LLVMPositionBuilderAtEnd(g->b, after);
-        }
+        LLVMBuildBr(g->b, stored);
     }
+    LLVMPositionBuilderAtEnd(g->b, stored);
     loop_close(g, &lpc);
 }
 
