@@ -169,25 +169,25 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
     loop_close(g, &lpc);
 }
 
-/* The column blocks of nv vectors for the rows rw: full ones, then a masked last one. */
+/* Columns [j0, jend) of the rows rw in blocks of nv vectors: the full blocks, then with
+ * `tail` a masked block for what is left (else the caller leaves no remainder). */
 static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m,
-                         const rows *rw, int nv)
+                         const rows *rw, int nv, LLVMValueRef j0, LLVMValueRef jend, bool tail)
 {
     int64_t w = (int64_t)nv * g->bl.vl;
+    LLVMValueRef full_end = sub(g, jend, LLVMBuildSRem(g->b, sub(g, jend, j0), c64(g, w), ""));
     mt_gemm_loop lj;
-    LLVMValueRef jb = loop_open(g, &lj, c64(g, 0), s->N, w, "few_j");
-    LLVMValueRef rem = sub(g, s->N, jb);
-    LLVMBasicBlockRef full = block(g, "few_full"), part = block(g, "few_part");
-    LLVMBasicBlockRef next = block(g, "few_next");
-    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, rem, c64(g, w), ""), full, part);
-    LLVMPositionBuilderAtEnd(g->b, full);
-    emit_block(g, s, m, rw, nv, jb, rem, false);
-    LLVMBuildBr(g->b, next);
+    LLVMValueRef jb = loop_open(g, &lj, j0, full_end, w, "few_j");
+    emit_block(g, s, m, rw, nv, jb, sub(g, jend, jb), false);
+    loop_close(g, &lj);
+    if (!tail)
+        return;
+    LLVMBasicBlockRef part = block(g, "few_part"), next = block(g, "few_next");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, full_end, jend, ""), part, next);
     LLVMPositionBuilderAtEnd(g->b, part);
-    emit_block(g, s, m, rw, nv, jb, rem, true);
+    emit_block(g, s, m, rw, nv, full_end, sub(g, jend, full_end), true);
     LLVMBuildBr(g->b, next);
     LLVMPositionBuilderAtEnd(g->b, next);
-    loop_close(g, &lj);
 }
 
 /* A[row, k] is at abase + k * astep: A[row*lda + k], or A[k*lda + row] when transposed. */
@@ -200,7 +200,9 @@ static LLVMValueRef a_row(mt_gemm_gen *g, const mt_gemm_small *s, LLVMValueRef r
 /* The body of the few-rows function: void few(T *A, T *B, T *C, i64 m0, i64 m1, i64 N, i64 K,
  * i64 lda, i64 ldb, i64 ldc, i64 acc, i64 trans_a). Up to ONE_ROW rows go one at a time,
  * NB vectors wide (independent chains enough for one row); more go MR rows at a time by the
- * micro-kernel's NV vectors, the rows past m1 reading the last row and storing nothing. */
+ * micro-kernel's NV vectors, the rows past m1 reading the last row and storing nothing, and
+ * the columns after the last full tile row by row: so only the one-row path needs a masked
+ * block, which halves what LLVM compiles. */
 static void emit_rows(mt_gemm_gen *g, LLVMValueRef fn)
 {
     open_fn(g, fn);
@@ -213,22 +215,14 @@ static void emit_rows(mt_gemm_gen *g, LLVMValueRef fn)
     const mt_gemm_small *s = &sv;
     masked_ops m = masked_intrinsics(g);
     LLVMValueRef astep = LLVMBuildSelect(g->b, s->trans_a, s->lda, c64(g, 1), "astep");
+    /* More than ONE_ROW rows: tiles of MR rows take the full blocks of NV vectors, columns
+     * [0, jt); the rows then go one at a time over the rest, [j0, N). */
+    int64_t wt = g->bl.nv * g->bl.vl;
+    LLVMValueRef few = LLVMBuildICmp(g->b, LLVMIntSLE, sub(g, s->m1, s->m0), c64(g, ONE_ROW), "");
+    LLVMValueRef jt = sub(g, s->N, LLVMBuildSRem(g->b, s->N, c64(g, wt), ""));
+    LLVMValueRef j0 = LLVMBuildSelect(g->b, few, c64(g, 0), jt, "j0");
     LLVMBasicBlockRef one = block(g, "one_row"), tiles = block(g, "row_tiles");
-    LLVMBasicBlockRef done = block(g, "few_done");
-    LLVMBuildCondBr(g->b,
-                    LLVMBuildICmp(g->b, LLVMIntSLE, sub(g, s->m1, s->m0), c64(g, ONE_ROW), ""), one,
-                    tiles);
-
-    LLVMPositionBuilderAtEnd(g->b, one);
-    mt_gemm_loop li;
-    LLVMValueRef i = loop_open(g, &li, s->m0, s->m1, 1, "few_i");
-    rows r1 = {.n = 1,
-               .abase = {a_row(g, s, i)},
-               .astep = astep,
-               .crow = {gep(g, s->C, mul(g, i, s->ldc))}};
-    emit_columns(g, s, &m, &r1, NB);
-    loop_close(g, &li);
-    LLVMBuildBr(g->b, done);
+    LLVMBuildCondBr(g->b, few, one, tiles);
 
     LLVMPositionBuilderAtEnd(g->b, tiles);
     int mr = (int)g->bl.mr;
@@ -242,11 +236,20 @@ static void emit_rows(mt_gemm_gen *g, LLVMValueRef fn)
         rt.abase[r] = a_row(g, s, min_v(g, row, last));
         rt.crow[r] = gep(g, s->C, mul(g, row, s->ldc));
     }
-    emit_columns(g, s, &m, &rt, (int)g->bl.nv);
+    emit_columns(g, s, &m, &rt, (int)g->bl.nv, c64(g, 0), jt, false);
     loop_close(g, &lt);
-    LLVMBuildBr(g->b, done);
+    LLVMBuildBr(g->b, one);
 
-    LLVMPositionBuilderAtEnd(g->b, done);
+    LLVMPositionBuilderAtEnd(g->b, one);
+    mt_gemm_loop li;
+    LLVMValueRef i = loop_open(g, &li, s->m0, s->m1, 1, "few_i");
+    rows r1 = {.n = 1,
+               .abase = {a_row(g, s, i)},
+               .astep = astep,
+               .crow = {gep(g, s->C, mul(g, i, s->ldc))}};
+    emit_columns(g, s, &m, &r1, NB, j0, s->N, true);
+    loop_close(g, &li);
+
     LLVMBuildRetVoid(g->b);
     close_fn(g);
 }
