@@ -106,6 +106,26 @@ if have bench_conv && run bench_conv; then
     done < <(grep -E '^\| [a-z0-9]+ +\| \[' "$logs/bench_conv.txt")
 fi
 
+# --- compiled models (mtc compile): bench/aot.sh, against PyTorch eager and ONNX Runtime ------
+# ONNX Runtime's rows need MTC_BENCH_VENV (a venv with onnxruntime); times are fastest batches.
+echo "running bench/aot.sh" >&2
+if bash "$root/bench/aot.sh" "$build/mtc" >"$logs/aot.txt" 2>&1; then
+    av() { awk -v k="$1" '$1 == "value" && $2 == k {print $3}' "$logs/aot.txt"; }
+    refs() { # LABEL SO TORCH ORT: a row against PyTorch, and one against ONNX Runtime if run
+        row "$1" "$2" "torch eager $3" "$(ratio "$3" "$2")" "$5"
+        if [ "$4" != nan ]; then row "  against ONNX Runtime" "$2" "onnxruntime $4" "$(ratio "$4" "$2")" "$6"; fi
+    }
+    refs ".so MLP batch 1 (us)" "$(av mlp)" "$(av torch_mlp)" "$(av ort_mlp)" ">= 8" ">= 2.5"
+    refs ".so LeNet b64 1 thread (us)" "$(av lenet1)" "$(av torch_lenet1)" "$(av ort_lenet1)" ">= 1.5" ">= 1.5"
+    refs ".so LeNet b64 $(av cores) thr (us)" "$(av lenetn)" "$(av torch_lenetn)" "$(av ort_lenetn)" ">= 1.5" ">= 1.5"
+    row "mtc compile LeNet (ms)" "$(av compile_lenet)" "budget 1000 ms" "$(ratio "$(av compile_lenet)" 1000)" "< 1"
+    row "mtc compile LeNet step (ms)" "$(av compile_step)" "budget 1000 ms" "$(ratio "$(av compile_step)" 1000)" "< 1"
+else
+    echo "bench/aot.sh failed; its output:" >&2
+    cat "$logs/aot.txt" >&2
+    failed=1
+fi
+
 echo
 echo "mtc benchmarks, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start $load"
 echo

@@ -2,9 +2,9 @@
  *
  * Steps: check every param and state against the weights (before any compiling, so a wrong
  * file fails fast and names the tensor); simplify and schedule as the CPU backend does; emit
- * every kernel and the GEMM functions into one LLVM module for the target CPU; add the
- * weights, the descriptor and the entry points (aot_module.c); optimise and generate one
- * object file with a target machine for that CPU; link it with the runtime (aot_link.c); and
+ * the kernels, the GEMM functions and the weights, descriptor and entry points (aot_module.c)
+ * as several LLVM modules for the target CPU, optimised and compiled to object files on
+ * several threads (aot_units.c); link them with the runtime (aot_link.c); and
  * write the .so and the header by the output-file rules (runtime/outfile.h), so a failure
  * leaves no partial file at either path.
  *
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/aot_units.h"
 #include "codegen/cpu.h"
 #include "codegen/llvm/llvm.h"
 #include "codegen/llvm/target.h"
@@ -68,16 +69,30 @@ static int export_names(const mt_graph *g, char names[][300])
     return n;
 }
 
-/* The kernels, weights and entry points of g as one optimised object file for target t. */
-static mt_status build_object(const mt_graph *g, const mt_cpu_target *t, const mt_aot_leaf *leaves,
-                              int nleaves, LLVMMemoryBufferRef *obj, mt_diag *d)
+/* What the entry unit needs to add the baked-in part (aot_units.h's callback). */
+typedef struct entry_args {
+    const mt_graph *g, *opt;
+    const mt_kprog *p;
+    const char *prefix, *sig;
+    const mt_aot_leaf *leaves;
+    int nleaves;
+} entry_args;
+
+static mt_status add_entry(void *ctx, mt_llvm_module *m, mt_diag *d)
+{
+    const entry_args *a = ctx;
+    return mt_aot_add_entry(m, a->g, a->opt, a->p, a->prefix, a->leaves, a->nleaves, a->sig, d);
+}
+
+/* The kernels, GEMM functions, weights and entry points of g as optimised object files for
+ * target t (aot_units.c: compiled on several threads). */
+static mt_status build_objects(const mt_graph *g, const mt_cpu_target *t, const mt_aot_leaf *leaves,
+                               int nleaves, LLVMMemoryBufferRef **objs, int *nobjs, mt_diag *d)
 {
     int npasses;
     const mt_pass *const *passes = mt_passes_default(&npasses);
     mt_graph *opt = NULL;
     mt_kprog *p = NULL;
-    mt_llvm_module *m = NULL;
-    LLVMTargetMachineRef tm = NULL;
     char *sig = mt_aot_signature(g);
     char prefix[300];
     snprintf(prefix, sizeof prefix, "%s_", g->name);
@@ -86,19 +101,10 @@ static mt_status build_object(const mt_graph *g, const mt_cpu_target *t, const m
         st = mt_pipeline_run(g, passes, npasses, NULL, NULL, &opt, d);
     if (st == MT_OK)
         st = mt_schedule(opt, mt_target_desc_cpu(), &p, d);
-    if (st == MT_OK)
-        st = mt_llvm_emit_for(p, prefix, t, 1, &m, d);
-    if (st == MT_OK)
-        st = mt_aot_add_entry(m, g, opt, p, prefix, leaves, nleaves, sig, d);
-    if (st == MT_OK)
-        st = mt_llvm_target_machine(t, &tm, d);
-    if (st == MT_OK)
-        st = mt_llvm_optimize_with(m, tm, d);
-    if (st == MT_OK)
-        st = mt_llvm_emit_object_with(m, tm, obj, d);
-    if (tm)
-        LLVMDisposeTargetMachine(tm);
-    mt_llvm_module_free(m);
+    if (st == MT_OK) {
+        entry_args a = {g, opt, p, prefix, sig, leaves, nleaves};
+        st = mt_aot_build_objects(p, prefix, t, add_entry, &a, objs, nobjs, d);
+    }
     mt_kprog_free(p);
     mt_graph_free(opt);
     mt_free(sig);
@@ -129,21 +135,26 @@ mt_status mt_aot_compile(const mt_graph *g, const mt_aot_options *o, mt_diag *d)
     if (!leaves)
         return mt_diag_set(d, MT_ERR_NOMEM, "aot: out of memory");
     int nleaves = 0;
-    LLVMMemoryBufferRef obj = NULL;
+    LLVMMemoryBufferRef *objs = NULL;
+    int nobjs = 0;
     void *so = NULL;
     size_t so_len = 0;
     char *header = NULL;
     mt_status st = bind_weights(g, o, leaves, &nleaves, d);
     if (st == MT_OK)
-        st = build_object(g, t, leaves, nleaves, &obj, d);
+        st = build_objects(g, t, leaves, nleaves, &objs, &nobjs, d);
+    mt_span *parts = st == MT_OK ? mt_calloc((size_t)nobjs + 1, sizeof *parts) : NULL;
+    if (st == MT_OK && !parts)
+        st = mt_diag_set(d, MT_ERR_NOMEM, "aot: out of memory");
     if (st == MT_OK) {
+        for (int i = 0; i < nobjs; i++)
+            parts[i] = (mt_span){LLVMGetBufferStart(objs[i]), LLVMGetBufferSize(objs[i])};
         char names[8][300];
         const char *exports[8];
         int n = export_names(g, names);
         for (int i = 0; i < n; i++)
             exports[i] = names[i];
-        st = mt_aot_link(LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), base_name(o->so_path),
-                         exports, n, &so, &so_len, d);
+        st = mt_aot_link(parts, nobjs, base_name(o->so_path), exports, n, &so, &so_len, d);
     }
     if (st == MT_OK && o->header_path && !(header = mt_aot_header(g)))
         st = mt_diag_set(d, MT_ERR_NOMEM, "aot: out of memory");
@@ -155,8 +166,10 @@ mt_status mt_aot_compile(const mt_graph *g, const mt_aot_options *o, mt_diag *d)
         mt_span part = {header, strlen(header)};
         st = mt_outfile_write(o->header_path, &part, 1, d);
     }
-    if (obj)
-        LLVMDisposeMemoryBuffer(obj);
+    for (int i = 0; i < nobjs; i++)
+        LLVMDisposeMemoryBuffer(objs[i]);
+    mt_free(objs);
+    mt_free(parts);
     mt_free(so);
     mt_free(header);
     mt_free(leaves);

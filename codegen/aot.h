@@ -3,10 +3,12 @@
  * The pipeline is the CPU backend's (simplify, schedule, emit every kernel with LLVM) for a
  * named CPU instead of the host, then:
  *   aot.c         checks the weights, drives the steps, writes the files
- *   aot_module.c  adds to the kernels' LLVM module the baked-in weights, the program's
- *                 descriptor (codegen/aotrt/aotrt.h) and the exported NAME_* functions
- *   aot_link.c    links that object and the runtime's (codegen/aotrt/aotrt.c, carried inside
- *                 mtc) into a shared object with the system's C compiler driver
+ *   aot_units.c   cuts the kernels into units and compiles them, the GEMM functions and
+ *                 the entry module to object files on several threads
+ *   aot_module.c  the entry module: the baked-in weights, the program's descriptor
+ *                 (codegen/aotrt/aotrt.h) and the exported NAME_* functions
+ *   aot_link.c    links those objects and the runtime's (codegen/aotrt/aotrt.c, carried
+ *                 inside mtc) into a shared object with the system's C compiler driver
  *   aot_header.c  the signature string and the C header
  * docs/aot.md describes the result; docs/abi.md is its interface.
  */
@@ -17,6 +19,7 @@
 
 #include "ir/graph.h"
 #include "ir/kernel.h"
+#include "runtime/outfile.h"
 #include "runtime/tensor.h"
 
 typedef struct mt_aot_options {
@@ -60,9 +63,10 @@ mt_status mt_aot_add_entry(mt_llvm_module *m, const mt_graph *g, const mt_graph 
                            const mt_kprog *p, const char *prefix, const mt_aot_leaf *leaves,
                            int nleaves, const char *signature, mt_diag *d);
 
-/* Links object file `obj` with the runtime into a shared object exporting only `exports` (a
- * version script), soname `soname`; *so (mt_malloc'd bytes) and *so_len on success. */
-mt_status mt_aot_link(const void *obj, size_t obj_len, const char *soname,
+/* Links the object files objs[0 .. nobjs) with the runtime into a shared object exporting
+ * only `exports` (a version script), soname `soname`; *so (mt_malloc'd bytes) and *so_len on
+ * success. */
+mt_status mt_aot_link(const mt_span *objs, int nobjs, const char *soname,
                       const char *const *exports, int nexports, void **so, size_t *so_len,
                       mt_diag *d);
 

@@ -1,11 +1,12 @@
-/* aot_link.c - two object files -> one shared object, with the system's linker (aot.h).
+/* aot_link.c - object files -> one shared object, with the system's linker (aot.h).
  *
- * The model's object (kernels, weights, entry points) and the runtime's (codegen/aotrt/aotrt.c,
- * carried inside mtc as bytes) are written to a private temporary directory and linked by the
- * C compiler driver ($MTC_CC, else `cc`), which knows where the C library's start files and
- * libgcc live:
+ * The model's objects (kernels, GEMM functions, weights and entry points: aot_units.c) and the
+ * runtime's (codegen/aotrt/aotrt.c, carried inside mtc as bytes) are written to a private
+ * temporary directory and linked by the C compiler driver ($MTC_CC, else `cc`), which knows
+ * where the C library's start files and libgcc live:
  *
- *   cc -shared -o lib.so model.o aotrt.o -Wl,--version-script=exports.map -Wl,-soname,SONAME
+ *   cc -shared -o lib.so model0.o model1.o ... aotrt.o -Wl,--version-script=exports.map
+ *      -Wl,-soname,SONAME
  *      -Wl,--no-undefined -Wl,-z,noexecstack -Wl,--as-needed -lm -lpthread
  *
  * The version script exports the ABI's symbols and makes everything else local, so the .so
@@ -104,12 +105,22 @@ static void path_in(char *out, const char *dir, const char *name)
     snprintf(out, PATH_CAP, "%.3000s/%.64s", dir, name);
 }
 
-static mt_status link_in(const char *dir, const void *obj, size_t obj_len, const char *soname,
+/* The temporary files: model<i>.o for i < nobjs, then these. */
+static const char *const fixed_names[] = {"aotrt.o", "exports.map", "lib.so", "link.log"};
+enum { N_FIXED = 4, MAX_OBJS = 256 };
+
+static void model_path(char *out, const char *dir, int i)
+{
+    char name[32];
+    snprintf(name, sizeof name, "model%d.o", i);
+    path_in(out, dir, name);
+}
+
+static mt_status link_in(const char *dir, const mt_span *objs, int nobjs, const char *soname,
                          const char *const *exports, int nexports, void **so, size_t *so_len,
                          mt_diag *d)
 {
-    char model[PATH_CAP], rt[PATH_CAP], map[PATH_CAP], lib[PATH_CAP], log[PATH_CAP];
-    path_in(model, dir, "model.o");
+    char rt[PATH_CAP], map[PATH_CAP], lib[PATH_CAP], log[PATH_CAP];
     path_in(rt, dir, "aotrt.o");
     path_in(map, dir, "exports.map");
     path_in(lib, dir, "lib.so");
@@ -118,75 +129,97 @@ static mt_status link_in(const char *dir, const void *obj, size_t obj_len, const
     for (int i = 0; i < nexports; i++)
         cap += strlen(exports[i]) + 8;
     char *script = mt_malloc(cap);
-    if (!script)
+    char(*models)[PATH_CAP] = mt_calloc((size_t)nobjs + 1, PATH_CAP);
+    char **argv = mt_calloc((size_t)nobjs + 16, sizeof *argv);
+    if (!script || !models || !argv) {
+        mt_free(script);
+        mt_free(models);
+        mt_free(argv);
         return mt_diag_set(d, MT_ERR_NOMEM, "aot: out of memory");
+    }
     size_t at = (size_t)snprintf(script, cap, "{\n  global:\n");
     for (int i = 0; i < nexports; i++)
         at += (size_t)snprintf(script + at, cap - at, "    %s;\n", exports[i]);
     snprintf(script + at, cap - at, "  local: *;\n};\n");
-    int ok = write_file(model, obj, obj_len) &&
-             write_file(rt, mt_aotrt_object, mt_aotrt_object_size) &&
+    int ok = write_file(rt, mt_aotrt_object, mt_aotrt_object_size) &&
              write_file(map, script, strlen(script));
+    for (int i = 0; i < nobjs && ok; i++) {
+        model_path(models[i], dir, i);
+        ok = write_file(models[i], objs[i].data, objs[i].len);
+    }
     mt_free(script);
-    if (!ok)
+    if (!ok) {
+        mt_free(models);
+        mt_free(argv);
         return mt_diag_set(d, MT_ERR_IO, "aot: cannot write temporary files in %s: %s", dir,
                            strerror(errno));
+    }
     const char *cc = getenv("MTC_CC");
     char vs[PATH_CAP + 32], sn[PATH_CAP + 32];
     snprintf(vs, sizeof vs, "-Wl,--version-script=%s", map);
     snprintf(sn, sizeof sn, "-Wl,-soname,%s", soname);
-    char *argv[] = {(char *)(cc && *cc ? cc : "cc"),
-                    "-shared",
-                    "-o",
-                    lib,
-                    model,
-                    rt,
-                    vs,
-                    sn,
-                    "-Wl,--no-undefined",
-                    "-Wl,-z,noexecstack",
-                    "-Wl,--as-needed",
-                    "-lm",
-                    "-lpthread",
-                    NULL};
+    int n = 0;
+    argv[n++] = (char *)(cc && *cc ? cc : "cc");
+    argv[n++] = "-shared";
+    argv[n++] = "-o";
+    argv[n++] = lib;
+    for (int i = 0; i < nobjs; i++)
+        argv[n++] = models[i];
+    argv[n++] = rt;
+    argv[n++] = vs;
+    argv[n++] = sn;
+    argv[n++] = "-Wl,--no-undefined";
+    argv[n++] = "-Wl,-z,noexecstack";
+    argv[n++] = "-Wl,--as-needed";
+    argv[n++] = "-lm";
+    argv[n++] = "-lpthread";
+    argv[n] = NULL;
     int rc = run(argv, log);
+    mt_status st = MT_OK;
     if (rc != 0) {
-        size_t n = 0;
+        size_t len = 0;
         int oom;
-        char *text = read_file(log, &n, &oom);
-        mt_status st = mt_diag_set(d, MT_ERR_BACKEND, "aot: linking with '%s' failed (%s): %.*s",
-                                   argv[0], rc < 0 ? "did not run" : "non-zero exit",
-                                   text ? (int)strcspn(text, "\n") : 0, text ? text : "");
+        char *text = read_file(log, &len, &oom);
+        st = mt_diag_set(d, MT_ERR_BACKEND, "aot: linking with '%s' failed (%s): %.*s", argv[0],
+                         rc < 0 ? "did not run" : "non-zero exit",
+                         text ? (int)strcspn(text, "\n") : 0, text ? text : "");
         if (d && !d->log && text)
             d->log = text;
         else
             mt_free(text);
-        return st;
+    } else {
+        int oom;
+        if (!(*so = read_file(lib, so_len, &oom)))
+            st = oom ? mt_diag_set(d, MT_ERR_NOMEM, "aot: out of memory reading the linked %s", lib)
+                     : mt_diag_set(d, MT_ERR_IO, "aot: cannot read the linked %s", lib);
     }
-    int oom;
-    if (!(*so = read_file(lib, so_len, &oom)))
-        return oom ? mt_diag_set(d, MT_ERR_NOMEM, "aot: out of memory reading the linked %s", lib)
-                   : mt_diag_set(d, MT_ERR_IO, "aot: cannot read the linked %s", lib);
-    return MT_OK;
+    mt_free(models);
+    mt_free(argv);
+    return st;
 }
 
-mt_status mt_aot_link(const void *obj, size_t obj_len, const char *soname,
+mt_status mt_aot_link(const mt_span *objs, int nobjs, const char *soname,
                       const char *const *exports, int nexports, void **so, size_t *so_len,
                       mt_diag *d)
 {
     *so = NULL;
     *so_len = 0;
+    if (nobjs < 1 || nobjs > MAX_OBJS)
+        return mt_diag_set(d, MT_ERR_INTERNAL, "aot: %d object files to link", nobjs);
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_CAP];
     snprintf(dir, sizeof dir, "%.2048s/mtc-compile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
         return mt_diag_set(d, MT_ERR_IO, "aot: cannot make a temporary directory %s: %s", dir,
                            strerror(errno));
-    mt_status st = link_in(dir, obj, obj_len, soname, exports, nexports, so, so_len, d);
-    static const char *const names[] = {"model.o", "aotrt.o", "exports.map", "lib.so", "link.log"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char p[PATH_CAP];
-        path_in(p, dir, names[i]);
+    mt_status st = link_in(dir, objs, nobjs, soname, exports, nexports, so, so_len, d);
+    char p[PATH_CAP];
+    for (int i = 0; i < nobjs; i++) {
+        model_path(p, dir, i);
+        unlink(p);
+    }
+    for (int i = 0; i < N_FIXED; i++) {
+        path_in(p, dir, fixed_names[i]);
         unlink(p);
     }
     rmdir(dir);

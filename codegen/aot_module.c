@@ -1,6 +1,7 @@
 /* aot_module.c - the parts of a compiled model's LLVM module beyond its kernels (aot.h).
  *
- * The kernels come from emit.c as for the JIT. This file adds, as constants the loader maps
+ * The kernels come from emit.c as for the JIT, in modules of their own (aot_units.c), so the
+ * entry module declares the ones it points at. This file adds, as constants the loader maps
  * read-only: every param's (and initial state's) bytes, 64-byte aligned; the program's
  * descriptor in the layout of codegen/aotrt/aotrt.h (buffers, kernels with their entry points,
  * outputs, updates, named params and state, the signature); and the exported functions of
@@ -19,6 +20,7 @@ typedef struct builder {
     LLVMContextRef C;
     LLVMModuleRef M;
     LLVMTypeRef i32, i64, ptr, pptr, buf_t, kernel_t, named_t, prog_t;
+    LLVMTypeRef kernel_fn_t; /* void (i8 **bufs, i64 begin, i64 end): llvm.h's kernel ABI */
     const char *prefix;
     int nglobals; /* for private names */
 } builder;
@@ -84,6 +86,8 @@ static void make_types(builder *b)
     b->kernel_t = LLVMStructTypeInContext(b->C, kernel, 9, 0);
     LLVMTypeRef named[4] = {b->ptr, b->i64, b->i64, b->ptr};
     b->named_t = LLVMStructTypeInContext(b->C, named, 4, 0);
+    LLVMTypeRef kp[3] = {b->pptr, b->i64, b->i64};
+    b->kernel_fn_t = LLVMFunctionType(LLVMVoidTypeInContext(b->C), kp, 3, 0);
 }
 
 static int64_t round_up(int64_t x) { return (x + MTRT_ALIGN - 1) / MTRT_ALIGN * MTRT_ALIGN; }
@@ -205,7 +209,10 @@ static LLVMValueRef kernel_table(builder *b, const mt_kprog *p, mt_diag *d)
         const mt_kernel *k = &p->kernels[i];
         char name[256];
         snprintf(name, sizeof name, "%s%s", b->prefix, k->name);
+        /* The kernels are compiled in other units (aot_units.c): declare what is not here. */
         LLVMValueRef fn = LLVMGetNamedFunction(b->M, name);
+        if (!fn)
+            fn = LLVMAddFunction(b->M, name, b->kernel_fn_t);
         if (!fn) {
             mt_free(v);
             mt_diag_set(d, MT_ERR_INTERNAL, "aot: no function for kernel %s", k->name);

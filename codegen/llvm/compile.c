@@ -149,7 +149,7 @@ static int64_t piece_cost(const mt_llvm_gemm_piece *p)
     case MT_LLVM_GEMM_KERNEL: return 2;
     case MT_LLVM_GEMM_PACK_A: return p->trans_a ? 1 : 3;
     case MT_LLVM_GEMM_PACK_B: return p->trans_b ? 4 : 1;
-    case MT_LLVM_GEMM_DRIVER: return 2;
+    case MT_LLVM_GEMM_DRIVER: return 4; /* with its few-rows function (gemm_small.c) */
     }
     return 1;
 }

@@ -649,17 +649,17 @@ static int same_piece(const mt_llvm_gemm_piece *a, const mt_llvm_gemm_piece *b)
     return strcmp(x, y) == 0;
 }
 
-static mt_status add_pieces(const mt_kprog *p, const mt_kstmt *s, mt_llvm_gemm_piece *out, int *n,
-                            mt_diag *d)
+static mt_status add_pieces(const mt_kprog *p, const mt_kstmt *s, const mt_cpu_target *t,
+                            mt_llvm_gemm_piece *out, int *n, mt_diag *d)
 {
     for (; s; s = s->next) {
         mt_status st = MT_OK;
         if (s->kind == MT_KS_FOR)
-            st = add_pieces(p, s->body, out, n, d);
+            st = add_pieces(p, s->body, t, out, n, d);
         if (s->kind == MT_KS_GEMM) {
             mt_llvm_gemm_desc desc;
             mt_llvm_gemm_piece need[MT_LLVM_GEMM_PIECES];
-            st = gemm_desc(s->gemm, &p->bufs[s->gemm->c].type, mt_cpu_target_host(), &desc, d);
+            st = gemm_desc(s->gemm, &p->bufs[s->gemm->c].type, t, &desc, d);
             if (st == MT_OK)
                 st = mt_llvm_gemm_pieces(&desc, need, d);
             for (int i = 0; i < MT_LLVM_GEMM_PIECES && st == MT_OK; i++) {
@@ -680,9 +680,15 @@ static mt_status add_pieces(const mt_kprog *p, const mt_kstmt *s, mt_llvm_gemm_p
 
 mt_status mt_llvm_gemm_pieces_of(const mt_kprog *p, mt_llvm_gemm_piece *out, int *n, mt_diag *d)
 {
+    return mt_llvm_gemm_pieces_for(p, mt_cpu_target_host(), out, n, d);
+}
+
+mt_status mt_llvm_gemm_pieces_for(const mt_kprog *p, const mt_cpu_target *t,
+                                  mt_llvm_gemm_piece *out, int *n, mt_diag *d)
+{
     *n = 0;
     for (int k = 0; k < p->nkernels; k++) {
-        mt_status st = add_pieces(p, p->kernels[k].body, out, n, d);
+        mt_status st = add_pieces(p, p->kernels[k].body, t, out, n, d);
         if (st != MT_OK)
             return st;
     }

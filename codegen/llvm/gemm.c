@@ -60,6 +60,11 @@
 
 /* ---- blocking -------------------------------------------------------------------------- */
 
+/* Row ranges (of one product, in one call) of at most this many rows skip packing and read
+ * A and B in place (gemm_small.c): packing B pays only when many rows share it. 16 covers
+ * batch-1 inference and the convolutions of small nets (one product of O rows per image). */
+enum { SMALL_ROWS = 16 };
+
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -202,6 +207,7 @@ enum {
     W_LDC,
     W_ACC,
     W_NBATCH,
+    W_FLAGS, /* bit 0: A transposed, bit 1: B transposed (for the few-rows path) */
     W_DIMS,
     W_SA = W_DIMS + MT_MAX_RANK,
     W_SB = W_SA + MT_MAX_RANK,
@@ -222,6 +228,7 @@ void mt_llvm_gemm_desc_words(const mt_llvm_gemm_desc *d, int64_t w[MT_LLVM_GEMM_
     w[W_LDC] = core.ldc;
     w[W_ACC] = core.accumulate;
     w[W_NBATCH] = core.nbatch;
+    w[W_FLAGS] = (core.trans_a ? 1 : 0) | (core.trans_b ? 2 : 0);
     for (int i = 0; i < core.nbatch; i++) {
         w[W_DIMS + i] = core.batch_dims[i];
         w[W_SA + i] = core.batch_a[i];
@@ -408,6 +415,7 @@ static void emit_driver(mt_gemm_gen *g, LLVMValueRef fn, LLVMValueRef kernel)
                word(g, desc, c64(g, W_LDB), "ldb"), word(g, desc, c64(g, W_LDC), "ldc"),
                word(g, desc, c64(g, W_ACC), "acc")};
     LLVMValueRef nbatch = word(g, desc, c64(g, W_NBATCH), "nbatch");
+    LLVMValueRef flags = word(g, desc, c64(g, W_FLAGS), "flags");
 
     /* rows = M * prod(batch dims); clamp the range to it. */
     mt_gemm_loop lb;
@@ -512,6 +520,32 @@ static void emit_driver(mt_gemm_gen *g, LLVMValueRef fn, LLVMValueRef kernel)
     emit_zero_rows(g, &sz, Cb, m0, m1);
     LLVMBuildBr(g->b, next);
     LLVMPositionBuilderAtEnd(g->b, prod_b);
+    if (!bl->sub) {
+        /* Few rows and B not transposed: B read in place (gemm_small.c), same bits. */
+        LLVMValueRef few = LLVMBuildAnd(
+            g->b, LLVMBuildICmp(g->b, LLVMIntSLE, sub(g, m1, m0), c64(g, SMALL_ROWS), ""),
+            LLVMBuildICmp(g->b, LLVMIntEQ, LLVMBuildAnd(g->b, flags, c64(g, 2), ""), c64(g, 0), ""),
+            "few");
+        LLVMBasicBlockRef small_b = block(g, "few_rows"), packed_b = block(g, "packed");
+        LLVMBuildCondBr(g->b, few, small_b, packed_b);
+        LLVMPositionBuilderAtEnd(g->b, small_b);
+        mt_gemm_small sm = {Ab,
+                            Bb,
+                            Cb,
+                            m0,
+                            m1,
+                            sz.N,
+                            sz.K,
+                            sz.lda,
+                            sz.ldb,
+                            sz.ldc,
+                            sz.acc,
+                            LLVMBuildICmp(g->b, LLVMIntNE, LLVMBuildAnd(g->b, flags, c64(g, 1), ""),
+                                          c64(g, 0), "trans_a")};
+        mt_gemm_emit_small_rows(g, &sm);
+        LLVMBuildBr(g->b, next);
+        LLVMPositionBuilderAtEnd(g->b, packed_b);
+    }
     emit_product(g, &sz, Ab, Bb, Cb, m0, m1, ap, bp, tile, fns);
     LLVMBuildBr(g->b, next);
     LLVMPositionBuilderAtEnd(g->b, next);
@@ -637,6 +671,11 @@ LLVMValueRef mt_llvm_gemm_piece_function(LLVMModuleRef mod, const mt_llvm_gemm_p
          * function of its own, which the kernel cache stores apart (compile.c). */
         add_fn_attr(&g, fn, "noinline");
         add_string_attr(&g, fn, "mtc-gemm", "1");
+        if (p->part == MT_LLVM_GEMM_DRIVER && g.bl.isa == MT_LLVM_GEMM_ISA_AVX512) {
+            /* Its few-rows path: 512-bit vectors whole, as in the micro-kernel. */
+            add_string_attr(&g, fn, "prefer-vector-width", "512");
+            add_string_attr(&g, fn, "min-legal-vector-width", "512");
+        }
         if (p->part == MT_LLVM_GEMM_DRIVER)
             for (unsigned i = 0; i < 6; i++)
                 if (i != 3 && i != 4)
@@ -665,134 +704,4 @@ LLVMValueRef mt_llvm_gemm_piece_function(LLVMModuleRef mod, const mt_llvm_gemm_p
     LLVMDisposeBuilder(g.b);
     LLVMDisposeBuilder(g.ab);
     return fn;
-}
-
-/* ---- calls and entry points ------------------------------------------------------------ */
-
-mt_status mt_llvm_gemm_build_call(LLVMModuleRef mod, LLVMBuilderRef b, const mt_llvm_gemm_desc *d,
-                                  LLVMValueRef A, LLVMValueRef B, LLVMValueRef C,
-                                  LLVMValueRef m_begin, LLVMValueRef m_end, LLVMValueRef scratch,
-                                  bool define, mt_diag *diag)
-{
-    mt_llvm_gemm_piece pieces[MT_LLVM_GEMM_PIECES];
-    mt_status st = mt_llvm_gemm_pieces(d, pieces, diag);
-    if (st != MT_OK)
-        return st;
-    LLVMValueRef fns[MT_LLVM_GEMM_PIECES];
-    for (int i = MT_LLVM_GEMM_PIECES - 1; i >= 0; i--)
-        fns[i] = mt_llvm_gemm_piece_function(mod, &pieces[i], define);
-    LLVMValueRef driver = fns[0];
-
-    LLVMContextRef ctx = LLVMGetModuleContext(mod);
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
-    int64_t words[MT_LLVM_GEMM_DESC_WORDS];
-    mt_llvm_gemm_desc_words(d, words);
-    LLVMValueRef vals[MT_LLVM_GEMM_DESC_WORDS];
-    for (int i = 0; i < MT_LLVM_GEMM_DESC_WORDS; i++)
-        vals[i] = LLVMConstInt(i64, (unsigned long long)words[i], 1);
-    LLVMValueRef init = LLVMConstArray(i64, vals, MT_LLVM_GEMM_DESC_WORDS);
-    LLVMValueRef desc = LLVMAddGlobal(mod, LLVMTypeOf(init), "mtc.gemm.desc");
-    LLVMSetInitializer(desc, init);
-    LLVMSetGlobalConstant(desc, 1);
-    LLVMSetLinkage(desc, LLVMPrivateLinkage);
-    LLVMSetUnnamedAddress(desc, LLVMGlobalUnnamedAddr);
-    LLVMSetAlignment(desc, 8);
-
-    LLVMTypeRef fty = LLVMGlobalGetValueType(driver);
-    LLVMTypeRef params[9];
-    LLVMGetParamTypes(fty, params);
-    LLVMValueRef zero = LLVMConstInt(i64, 0, 0);
-    LLVMValueRef idx[2] = {zero, zero};
-    LLVMValueRef args[9] = {LLVMBuildBitCast(b, A, params[0], ""),
-                            LLVMBuildBitCast(b, B, params[1], ""),
-                            LLVMBuildBitCast(b, C, params[2], ""),
-                            m_begin,
-                            m_end,
-                            scratch ? LLVMBuildBitCast(b, scratch, params[5], "")
-                                    : LLVMConstNull(params[5]),
-                            LLVMConstInBoundsGEP2(LLVMTypeOf(init), desc, idx, 2),
-                            fns[2],
-                            fns[3]};
-    LLVMBuildCall2(b, fty, driver, args, 9, "");
-    return MT_OK;
-}
-
-mt_status mt_llvm_gemm_emit(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
-                            LLVMValueRef *out, mt_diag *diag)
-{
-    if (out)
-        *out = NULL;
-    if (!mod || !name || !d)
-        return mt_diag_set(diag, MT_ERR_ARG, "gemm: NULL module, name or descriptor");
-    mt_status st = check_desc(d, diag);
-    if (st != MT_OK)
-        return st;
-    if (LLVMGetNamedFunction(mod, name))
-        return mt_diag_set(diag, MT_ERR_ARG, "gemm: function %s already in the module", name);
-
-    LLVMContextRef ctx = LLVMGetModuleContext(mod);
-    LLVMTypeRef t =
-        d->dtype == MT_DTYPE_F64 ? LLVMDoubleTypeInContext(ctx) : LLVMFloatTypeInContext(ctx);
-    LLVMTypeRef tp = LLVMPointerType(t, 0), i64 = LLVMInt64TypeInContext(ctx);
-    LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(ctx), 0);
-    LLVMTypeRef params[6] = {tp, tp, tp, i64, i64, i8p};
-    LLVMValueRef fn =
-        LLVMAddFunction(mod, name, LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 6, 0));
-    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateEnumAttribute(ctx, nounwind, 0));
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
-    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
-    st = mt_llvm_gemm_build_call(mod, b, d, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1),
-                                 LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), LLVMGetParam(fn, 4),
-                                 LLVMGetParam(fn, 5), true, diag);
-    LLVMBuildRetVoid(b);
-    LLVMDisposeBuilder(b);
-    if (out)
-        *out = fn;
-    return st;
-}
-
-mt_status mt_llvm_gemm_emit_kernel(LLVMModuleRef mod, const char *name, const mt_llvm_gemm_desc *d,
-                                   int a, int b, int c, LLVMValueRef *out, mt_diag *diag)
-{
-    if (out)
-        *out = NULL;
-    if (!mod || !name || !d)
-        return mt_diag_set(diag, MT_ERR_ARG, "gemm: NULL module, name or descriptor");
-    if (a < 0 || b < 0 || c < 0)
-        return mt_diag_set(diag, MT_ERR_ARG, "gemm: negative buffer id");
-    mt_status st = check_desc(d, diag);
-    if (st != MT_OK)
-        return st;
-    if (LLVMGetNamedFunction(mod, name))
-        return mt_diag_set(diag, MT_ERR_ARG, "gemm: function %s already in the module", name);
-
-    LLVMContextRef ctx = LLVMGetModuleContext(mod);
-    LLVMTypeRef i8p = LLVMPointerType(LLVMInt8TypeInContext(ctx), 0);
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
-    LLVMTypeRef params[3] = {LLVMPointerType(i8p, 0), i64, i64};
-    LLVMValueRef fn =
-        LLVMAddFunction(mod, name, LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, 3, 0));
-    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateEnumAttribute(ctx, nounwind, 0));
-    LLVMBuilderRef bld = LLVMCreateBuilderInContext(ctx);
-    LLVMPositionBuilderAtEnd(bld, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
-    LLVMValueRef ptrs[3];
-    const int ids[3] = {a, b, c};
-    for (int i = 0; i < 3; i++) {
-        LLVMValueRef idx = LLVMConstInt(i64, (unsigned long long)ids[i], 0);
-        LLVMValueRef slot = LLVMBuildGEP2(bld, i8p, LLVMGetParam(fn, 0), &idx, 1, "");
-        ptrs[i] = LLVMBuildLoad2(bld, i8p, slot, "");
-        LLVMSetAlignment(ptrs[i], 8);
-    }
-    /* The panels go on the calling thread's stack. */
-    st = mt_llvm_gemm_build_call(mod, bld, d, ptrs[0], ptrs[1], ptrs[2], LLVMGetParam(fn, 1),
-                                 LLVMGetParam(fn, 2), NULL, true, diag);
-    LLVMBuildRetVoid(bld);
-    LLVMDisposeBuilder(bld);
-    if (out)
-        *out = fn;
-    return st;
 }

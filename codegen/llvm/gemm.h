@@ -118,7 +118,7 @@ typedef struct mt_llvm_gemm_piece {
 
 #define MT_LLVM_GEMM_PIECES 4 /* pieces one driver needs, itself included */
 #define MT_LLVM_GEMM_NAME 64  /* bytes enough for any piece's name */
-#define MT_LLVM_GEMM_DESC_WORDS (8 + 4 * MT_MAX_RANK)
+#define MT_LLVM_GEMM_DESC_WORDS (9 + 4 * MT_MAX_RANK)
 
 /* The pieces that a product with descriptor d runs on: its driver first, then the kernel and
  * the two packing functions it calls. MT_ERR_ARG for a malformed descriptor. */

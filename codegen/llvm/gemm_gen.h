@@ -187,6 +187,26 @@ static inline void add_string_attr(mt_gemm_gen *g, LLVMValueRef fn, const char *
                                                       (unsigned)strlen(value)));
 }
 
+/* x in every lane of a vector. */
+static inline LLVMValueRef splat(mt_gemm_gen *g, LLVMValueRef x)
+{
+    LLVMValueRef undef = LLVMGetUndef(g->vt);
+    LLVMValueRef v = LLVMBuildInsertElement(g->b, undef, x, LLVMConstInt(g->i32, 0, 0), "");
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->bl.vl));
+    return LLVMBuildShuffleVector(g->b, v, undef, mask, "");
+}
+
+/* acc + a * b, fused where the ISA has FMA. Either way one fixed operation per k, which the
+ * optimizer may not reassociate (no fast-math flags are ever set). */
+static inline LLVMValueRef madd(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
+{
+    if (g->bl.fma) {
+        LLVMValueRef args[3] = {a, b, acc};
+        return LLVMBuildCall2(g->b, g->fma_ty, g->fma, args, 3, "");
+    }
+    return LLVMBuildFAdd(g->b, LLVMBuildFMul(g->b, a, b, ""), acc, "");
+}
+
 /* What the micro-kernel does with its tile (its i32 `mode` argument). */
 enum { MT_GEMM_SET = 0, MT_GEMM_ADD = 1, MT_GEMM_RAW = 2 };
 
@@ -197,6 +217,16 @@ enum { MT_GEMM_SET = 0, MT_GEMM_ADD = 1, MT_GEMM_RAW = 2 };
  *   void pack_b(T *B, i64 ldb, T *bp, i64 jc, i64 nc, i64 pc, i64 kc)
  *       the kc x nc block of B at (pc, jc) into bp */
 void mt_gemm_emit_microkernel(mt_gemm_gen *g, LLVMValueRef fn);
+/* gemm_small.c. Rows [m0, m1) of one product without packing (few rows: batch-1 inference,
+ * a convolution's product per image), A and B read where they lie; each element of C gets exactly
+ * the operations the packed path gives it, so the two paths agree bit for bit. B must not be
+ * transposed, and bl.sub must be 0. */
+typedef struct mt_gemm_small {
+    LLVMValueRef A, B, C, m0, m1, N, K, lda, ldb, ldc;
+    LLVMValueRef acc;     /* i64: non-zero to add into C */
+    LLVMValueRef trans_a; /* i1: A is stored K x M */
+} mt_gemm_small;
+void mt_gemm_emit_small_rows(mt_gemm_gen *g, const mt_gemm_small *s);
 void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef fn);
 void mt_gemm_emit_pack_b(mt_gemm_gen *g, LLVMValueRef fn);
 

@@ -12,25 +12,6 @@
 
 /* ---- the micro-kernel -------------------------------------------------------------------- */
 
-static LLVMValueRef splat(mt_gemm_gen *g, LLVMValueRef x)
-{
-    LLVMValueRef undef = LLVMGetUndef(g->vt);
-    LLVMValueRef v = LLVMBuildInsertElement(g->b, undef, x, LLVMConstInt(g->i32, 0, 0), "");
-    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->bl.vl));
-    return LLVMBuildShuffleVector(g->b, v, undef, mask, "");
-}
-
-/* acc + a * b, fused where the ISA has FMA. Either way one fixed operation per k, which the
- * optimizer may not reassociate (no fast-math flags are ever set). */
-static LLVMValueRef madd(mt_gemm_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
-{
-    if (g->bl.fma) {
-        LLVMValueRef args[3] = {a, b, acc};
-        return LLVMBuildCall2(g->b, g->fma_ty, g->fma, args, 3, "");
-    }
-    return LLVMBuildFAdd(g->b, LLVMBuildFMul(g->b, a, b, ""), acc, "");
-}
-
 /* One k step: acc[r][v] += Ap[k*MR + r] * Bp[k*NR + v*VL ...]. */
 static void kernel_step(mt_gemm_gen *g, LLVMValueRef ap, LLVMValueRef bp, LLVMValueRef k,
                         LLVMValueRef *acc)

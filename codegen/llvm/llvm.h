@@ -46,6 +46,9 @@ mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_t
  * must have room for MT_LLVM_GEMM_MAX_PIECES. */
 #define MT_LLVM_GEMM_MAX_PIECES 32
 mt_status mt_llvm_gemm_pieces_of(const mt_kprog *p, mt_llvm_gemm_piece *out, int *n, mt_diag *d);
+/* The same for the kernels of p emitted for CPU target t (mt_llvm_emit_for). */
+mt_status mt_llvm_gemm_pieces_for(const mt_kprog *p, const mt_cpu_target *t,
+                                  mt_llvm_gemm_piece *out, int *n, mt_diag *d);
 /* A module holding one GEMM piece, defined (the pieces it calls are declared). */
 mt_status mt_llvm_emit_gemm_piece(const mt_llvm_gemm_piece *piece, mt_llvm_module **out,
                                   mt_diag *d);

@@ -391,6 +391,61 @@ static void any_split_of_the_rows_gives_bit_identical_results(void **state)
     mt_llvm_jit_free(j);
 }
 
+/* Calls of at most 16 rows read A and B in place instead of packing (gemm_small.c: one row at
+ * a time up to 4 rows, else tiles of MR rows). Each element must get the packed path's
+ * operations: the whole product in one call (packed) and in runs of 1 to 16 rows (in place)
+ * agree bit for bit, for every ISA, dtype, A transposed or not, accumulating or not, N in full
+ * and masked column blocks, K over several K blocks, and padded strides. */
+static void rows_read_in_place_give_the_bits_of_the_packed_path(void **state)
+{
+    (void)state;
+    static const int64_t sizes[][3] = {{37, 300, 1031}, {17, 10, 128}, {41, 45, 7}, {23, 256, 200}};
+    enum { NS = sizeof sizes / sizeof sizes[0], NV = 3 * 2 * 2 * NS };
+    static const mt_llvm_gemm_isa isas[3] = {MT_LLVM_GEMM_ISA_HOST, MT_LLVM_GEMM_ISA_AVX2,
+                                             MT_LLVM_GEMM_ISA_GENERIC};
+    mt_llvm_gemm_desc descs[NV];
+    int n = 0;
+    for (int isa = 0; isa < 3; isa++)
+        for (int dt = 0; dt < 2; dt++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int s = 0; s < NS; s++) {
+                    mt_llvm_gemm_desc *d = &descs[n++];
+                    mt_llvm_gemm_desc_init(d, dt ? MT_DTYPE_F64 : MT_DTYPE_F32, sizes[s][0],
+                                           sizes[s][1], sizes[s][2]);
+                    d->isa = isas[isa];
+                    d->trans_a = ta;
+                    d->lda = (ta ? d->M : d->K) + s % 2;
+                    d->ldb = d->N + s % 3;
+                    d->ldc = d->N + 1;
+                    d->accumulate = (s + isa) % 2;
+                }
+    mt_llvm_gemm_fn fns[NV];
+    mt_llvm_jit *j = compile(descs, NV, fns);
+    for (int v = 0; v < NV; v++) {
+        operands o;
+        operands_init(&o, &descs[v]);
+        void *s = scratch_for(&descs[v]);
+        size_t bytes = (size_t)o.ext[2] * (descs[v].dtype == MT_DTYPE_F64 ? 8 : 4);
+        fns[v](o.a, o.b, o.c, 0, descs[v].M, s);
+        check_against_reference(&o, "packed");
+        void *packed = mt_malloc(bytes);
+        assert_non_null(packed);
+        memcpy(packed, o.c, bytes);
+        memcpy(o.c, o.c0, bytes);
+        static const int64_t runs[] = {1, 16, 2, 5, 4, 8, 3, 11, 7};
+        for (int64_t r = 0, q = 0; r < descs[v].M; r += runs[q], q = (q + 1) % 9)
+            fns[v](o.a, o.b, o.c, r, r + runs[q], q % 2 ? s : NULL);
+        check_against_reference(&o, "in place");
+        if (memcmp(packed, o.c, bytes) != 0)
+            fail_msg("variant %d (M=%lld N=%lld K=%lld): rows in place differ from packed", v,
+                     (long long)descs[v].M, (long long)descs[v].N, (long long)descs[v].K);
+        mt_free(packed);
+        mt_free(s);
+        operands_fini(&o);
+    }
+    mt_llvm_jit_free(j);
+}
+
 static void a_call_writes_only_its_rows_and_leaves_the_rest_of_c_alone(void **state)
 {
     (void)state;
@@ -716,11 +771,12 @@ static void one_compiled_driver_computes_products_of_any_size_given_at_run_time(
         for (int i = 0; i < MT_LLVM_GEMM_PIECES; i++)
             assert_non_null(mt_llvm_gemm_piece_function(m->mod, &pieces[t][i], true));
     }
-    /* Pieces are shared: one driver and one kernel, whatever the transposes. */
+    /* Pieces are shared: one driver (with its internal few-rows function) and one kernel,
+     * whatever the transposes. */
     int defined = 0;
     for (LLVMValueRef fn = LLVMGetFirstFunction(m->mod); fn; fn = LLVMGetNextFunction(fn))
         defined += !LLVMIsDeclaration(fn);
-    assert_int_equal(defined, 6);
+    assert_int_equal(defined, 7);
     mt_llvm_jit *j = finish(m);
     char name[MT_LLVM_GEMM_NAME];
     driver_fn driver;
@@ -854,6 +910,7 @@ int main(void)
         cmocka_unit_test(a_named_cpu_target_chooses_its_own_instruction_set),
         cmocka_unit_test(f32_sums_flushed_into_f64_are_correct_with_every_transpose),
         cmocka_unit_test(any_split_of_the_rows_gives_bit_identical_results),
+        cmocka_unit_test(rows_read_in_place_give_the_bits_of_the_packed_path),
         cmocka_unit_test(a_call_writes_only_its_rows_and_leaves_the_rest_of_c_alone),
         cmocka_unit_test(accumulate_adds_the_product_to_c),
         cmocka_unit_test(an_empty_sum_gives_zeros_or_leaves_c_when_accumulating),

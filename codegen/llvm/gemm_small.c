@@ -1,0 +1,291 @@
+/* gemm_small.c - the GEMM driver's path for products with few rows: no packing, A and B read
+ * where they lie.
+ *
+ * Why: the packed path (gemm.c) copies a KC x NC block of B into a panel for every MC rows and
+ * fills MR-row micro-tiles. With one row (batch-1 inference) that means copying all of B,
+ * the weights, on every call and doing MR times the multiply-adds: the MLP 784-256-128-10 of
+ * bench/aot.sh took 64 us, 36% of it packing B. With 8 or 16 rows (a convolution's product
+ * per image: O rows of weights times the image's patches) the packing of B, used by those
+ * rows only, cost about 40% of the kernel's time. B's rows are contiguous, so vectors of B
+ * load straight from it, and A's elements are broadcast from where they are.
+ *
+ * Shape: up to ONE_ROW rows go one at a time, NB = 8 vectors wide (eight independent FMA
+ * chains cover the FMA latency); more go MR rows at a time by the micro-kernel's NV vectors.
+ * For each block and each K block of KC steps the accumulators start at zero and take one
+ * multiply-add per k, in increasing k, of A[i, k] broadcast times B[k, j..j+VL); then C = acc
+ * for the first K block (unless accumulating) and C = C + acc for later ones. That is exactly
+ * what the micro-kernel and its SET / ADD modes do to each element, with the same KC, so the
+ * two paths give the same bits: the driver may choose either for any row range, and a split
+ * of M among threads never changes a result. The last, partial column block uses masked
+ * loads and stores.
+ */
+#include "codegen/llvm/gemm_gen.h"
+
+/* UNROLL 1: the k loops stay rolled. Unrolled by 4 they ran no faster (one add and a branch
+ * next to 8 or 16 FMAs), and with them this function took LLVM's code generator about
+ * 107 ms of CPU (most in loop strength reduction) against 45 ms now: the driver piece is on
+ * the cold JIT's critical path. */
+enum { NB = 8, UNROLL = 1, ONE_ROW = 4 };
+
+/* llvm.masked.load / llvm.masked.store on the vector type, and their types. */
+typedef struct masked_ops {
+    LLVMValueRef load, store;
+    LLVMTypeRef load_ty, store_ty;
+} masked_ops;
+
+static masked_ops masked_intrinsics(mt_gemm_gen *g)
+{
+    masked_ops m;
+    LLVMTypeRef over[2] = {g->vt, g->vtp};
+    unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+    m.load = LLVMGetIntrinsicDeclaration(g->mod, id, over, 2);
+    m.load_ty = LLVMIntrinsicGetType(g->ctx, id, over, 2);
+    id = LLVMLookupIntrinsicID("llvm.masked.store", 17);
+    m.store = LLVMGetIntrinsicDeclaration(g->mod, id, over, 2);
+    m.store_ty = LLVMIntrinsicGetType(g->ctx, id, over, 2);
+    return m;
+}
+
+static LLVMValueRef elem_align(mt_gemm_gen *g)
+{
+    return LLVMConstInt(g->i32, (unsigned long long)g->bl.esize, 0);
+}
+
+static LLVMValueRef mload(mt_gemm_gen *g, const masked_ops *m, LLVMValueRef p, LLVMValueRef mask)
+{
+    LLVMValueRef args[4] = {LLVMBuildBitCast(g->b, p, g->vtp, ""), elem_align(g), mask,
+                            LLVMConstNull(g->vt)};
+    return LLVMBuildCall2(g->b, m->load_ty, m->load, args, 4, "");
+}
+
+static void mstore(mt_gemm_gen *g, const masked_ops *m, LLVMValueRef v, LLVMValueRef p,
+                   LLVMValueRef mask)
+{
+    LLVMValueRef args[4] = {v, LLVMBuildBitCast(g->b, p, g->vtp, ""), elem_align(g), mask};
+    LLVMBuildCall2(g->b, m->store_ty, m->store, args, 4, "");
+}
+
+/* The lanes of vector v of a block with `rem` valid columns: lane l is valid when
+ * v * VL + l < rem. */
+static LLVMValueRef lane_mask(mt_gemm_gen *g, LLVMValueRef rem, int v)
+{
+    /* In i32 lanes: narrower vectors for the code generator than i64 ones. */
+    int vl = g->bl.vl;
+    LLVMTypeRef iv = LLVMVectorType(g->i32, (unsigned)vl);
+    LLVMValueRef lanes[64];
+    for (int l = 0; l < vl; l++)
+        lanes[l] = LLVMConstInt(g->i32, (unsigned long long)((int64_t)v * vl + l), 0);
+    LLVMValueRef r32 = LLVMBuildTrunc(g->b, min_v(g, rem, c64(g, 1 << 20)), g->i32, "");
+    LLVMValueRef left = LLVMBuildInsertElement(g->b, LLVMGetUndef(iv), r32, c64(g, 0), "");
+    left = LLVMBuildShuffleVector(g->b, left, LLVMGetUndef(iv),
+                                  LLVMConstNull(LLVMVectorType(g->i32, (unsigned)vl)), "");
+    return LLVMBuildICmp(g->b, LLVMIntSLT, LLVMConstVector(lanes, (unsigned)vl), left, "lanes");
+}
+
+/* Where a block's rows are: R rows of A (A[row, k] at abase[r] + k * astep), their rows of C,
+ * and whether each row is to be stored (NULL: all are). */
+typedef struct rows {
+    int n;
+    LLVMValueRef abase[8], astep, crow[8], live[8];
+} rows;
+
+/* A block of rows->n rows by nv vectors at column jb, over all K; masked for the last,
+ * partial column block. */
+static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m, const rows *rw,
+                       int nv, LLVMValueRef jb, LLVMValueRef rem, bool masked)
+{
+    const mt_gemm_blocking *bl = &g->bl;
+    LLVMValueRef masks[NB] = {0}, acc[64], bv[NB];
+    for (int v = 0; v < nv; v++)
+        masks[v] = masked ? lane_mask(g, rem, v) : NULL;
+    for (int i = 0; i < rw->n * nv; i++)
+        acc[i] = var(g, g->vt, "acc");
+    LLVMValueRef bcol = gep(g, s->B, jb);
+    LLVMValueRef aslot = var(g, g->i64, "a_at"), bslot = var(g, g->tp, "b_at");
+    mt_gemm_loop lpc;
+    LLVMValueRef pc = loop_open(g, &lpc, c64(g, 0), s->K, bl->kc, "pc");
+    LLVMValueRef kend = add(g, pc, min_v(g, c64(g, bl->kc), sub(g, s->K, pc)));
+    LLVMValueRef first = LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, s->acc, c64(g, 0), ""),
+                                      LLVMBuildICmp(g->b, LLVMIntEQ, pc, c64(g, 0), ""), "first");
+    for (int i = 0; i < rw->n * nv; i++)
+        LLVMBuildStore(g->b, LLVMConstNull(g->vt), acc[i]);
+    LLVMBuildStore(g->b, mul(g, pc, rw->astep), aslot);
+    LLVMBuildStore(g->b, gep(g, bcol, mul(g, pc, s->ldb)), bslot);
+    /* k in [pc, kend): UNROLL steps at a time, then the rest; one multiply-add per k. B is
+     * walked by a pointer and A by an offset, which keeps the loop free of multiplications. */
+    LLVMValueRef k4 =
+        UNROLL > 1 ? add(g, pc, LLVMBuildAnd(g->b, sub(g, kend, pc), c64(g, -UNROLL), "")) : pc;
+    for (int pass = UNROLL > 1 ? 0 : 1; pass < 2; pass++) {
+        mt_gemm_loop lk;
+        int n = pass == 0 ? UNROLL : 1;
+        loop_open(g, &lk, pass == 0 ? pc : k4, pass == 0 ? k4 : kend, n, "k");
+        LLVMValueRef ak = LLVMBuildLoad2(g->b, g->i64, aslot, "");
+        LLVMValueRef brow = LLVMBuildLoad2(g->b, g->tp, bslot, "");
+        for (int u = 0; u < n; u++) {
+            for (int v = 0; v < nv; v++) {
+                LLVMValueRef p = gep(g, brow, c64(g, (int64_t)v * bl->vl));
+                bv[v] = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
+            }
+            for (int r = 0; r < rw->n; r++) {
+                LLVMValueRef a = splat(g, load_elem(g, gep(g, rw->abase[r], ak)));
+                for (int v = 0; v < nv; v++) {
+                    LLVMValueRef old = LLVMBuildLoad2(g->b, g->vt, acc[r * nv + v], "");
+                    LLVMBuildStore(g->b, madd(g, a, bv[v], old), acc[r * nv + v]);
+                }
+            }
+            ak = add(g, ak, rw->astep);
+            brow = gep(g, brow, s->ldb);
+        }
+        LLVMBuildStore(g->b, ak, aslot);
+        LLVMBuildStore(g->b, brow, bslot);
+        loop_close(g, &lk);
+    }
+    /* As the micro-kernel's SET and ADD: C = acc, or C = C + acc; rows past the end not at
+     * all. A select, not a branch per mode: half the code to compile, and reading C for the
+     * first K block measured no slower. */
+    for (int r = 0; r < rw->n; r++) {
+        LLVMBasicBlockRef after = NULL;
+        if (rw->live[r]) {
+            LLVMBasicBlockRef store = block(g, "store_row");
+            after = block(g, "row_stored");
+            LLVMBuildCondBr(g->b, rw->live[r], store, after);
+            LLVMPositionBuilderAtEnd(g->b, store);
+        }
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef p = gep(g, rw->crow[r], add(g, jb, c64(g, (int64_t)v * bl->vl)));
+            LLVMValueRef t = LLVMBuildLoad2(g->b, g->vt, acc[r * nv + v], "");
+            LLVMValueRef old = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
+            LLVMValueRef out = LLVMBuildSelect(g->b, first, t, LLVMBuildFAdd(g->b, old, t, ""), "");
+            if (masked)
+                mstore(g, m, out, p, masks[v]);
+            else
+                store_vec(g, out, p, false);
+        }
+        if (after) {
+            LLVMBuildBr(g->b, after);
+            LLVMPositionBuilderAtEnd(g->b, after);
+        }
+    }
+    loop_close(g, &lpc);
+}
+
+/* Columns [j0, jend) of the rows rw in blocks of nv vectors: the full blocks, then with
+ * `tail` a masked block for what is left (else the caller leaves no remainder). */
+static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m,
+                         const rows *rw, int nv, LLVMValueRef j0, LLVMValueRef jend, bool tail)
+{
+    int64_t w = (int64_t)nv * g->bl.vl;
+    LLVMValueRef full_end = sub(g, jend, LLVMBuildSRem(g->b, sub(g, jend, j0), c64(g, w), ""));
+    mt_gemm_loop lj;
+    LLVMValueRef jb = loop_open(g, &lj, j0, full_end, w, "few_j");
+    emit_block(g, s, m, rw, nv, jb, sub(g, jend, jb), false);
+    loop_close(g, &lj);
+    if (!tail)
+        return;
+    LLVMBasicBlockRef part = block(g, "few_part"), next = block(g, "few_next");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, full_end, jend, ""), part, next);
+    LLVMPositionBuilderAtEnd(g->b, part);
+    emit_block(g, s, m, rw, nv, full_end, sub(g, jend, full_end), true);
+    LLVMBuildBr(g->b, next);
+    LLVMPositionBuilderAtEnd(g->b, next);
+}
+
+/* A[row, k] is at abase + k * astep: A[row*lda + k], or A[k*lda + row] when transposed. */
+static LLVMValueRef a_row(mt_gemm_gen *g, const mt_gemm_small *s, LLVMValueRef row)
+{
+    return LLVMBuildSelect(g->b, s->trans_a, gep(g, s->A, row), gep(g, s->A, mul(g, row, s->lda)),
+                           "abase");
+}
+
+/* The body of the few-rows function: void few(T *A, T *B, T *C, i64 m0, i64 m1, i64 N, i64 K,
+ * i64 lda, i64 ldb, i64 ldc, i64 acc, i64 trans_a). Up to ONE_ROW rows go one at a time,
+ * NB vectors wide (independent chains enough for one row); more go MR rows at a time by the
+ * micro-kernel's NV vectors, the rows past m1 reading the last row and storing nothing, and
+ * the columns after the last full tile row by row: so only the one-row path needs a masked
+ * block, which halves what LLVM compiles. */
+static void emit_rows(mt_gemm_gen *g, LLVMValueRef fn)
+{
+    open_fn(g, fn);
+    LLVMValueRef P[12];
+    for (unsigned i = 0; i < 12; i++)
+        P[i] = LLVMGetParam(fn, i);
+    mt_gemm_small sv = {
+        P[0], P[1], P[2], P[3], P[4],  P[5],
+        P[6], P[7], P[8], P[9], P[10], LLVMBuildICmp(g->b, LLVMIntNE, P[11], c64(g, 0), "trans_a")};
+    const mt_gemm_small *s = &sv;
+    masked_ops m = masked_intrinsics(g);
+    LLVMValueRef astep = LLVMBuildSelect(g->b, s->trans_a, s->lda, c64(g, 1), "astep");
+    /* More than ONE_ROW rows: tiles of MR rows take the full blocks of NV vectors, columns
+     * [0, jt); the rows then go one at a time over the rest, [j0, N). */
+    int64_t wt = g->bl.nv * g->bl.vl;
+    LLVMValueRef few = LLVMBuildICmp(g->b, LLVMIntSLE, sub(g, s->m1, s->m0), c64(g, ONE_ROW), "");
+    LLVMValueRef jt = sub(g, s->N, LLVMBuildSRem(g->b, s->N, c64(g, wt), ""));
+    LLVMValueRef j0 = LLVMBuildSelect(g->b, few, c64(g, 0), jt, "j0");
+    LLVMBasicBlockRef one = block(g, "one_row"), tiles = block(g, "row_tiles");
+    LLVMBuildCondBr(g->b, few, one, tiles);
+
+    LLVMPositionBuilderAtEnd(g->b, tiles);
+    int mr = (int)g->bl.mr;
+    mt_gemm_loop lt;
+    LLVMValueRef ir = loop_open(g, &lt, s->m0, s->m1, mr, "few_tile");
+    rows rt = {.n = mr, .astep = astep};
+    LLVMValueRef last = sub(g, s->m1, c64(g, 1));
+    for (int r = 0; r < mr; r++) {
+        LLVMValueRef row = add(g, ir, c64(g, r));
+        rt.live[r] = r ? LLVMBuildICmp(g->b, LLVMIntSLT, row, s->m1, "live") : NULL;
+        rt.abase[r] = a_row(g, s, min_v(g, row, last));
+        rt.crow[r] = gep(g, s->C, mul(g, row, s->ldc));
+    }
+    emit_columns(g, s, &m, &rt, (int)g->bl.nv, c64(g, 0), jt, false);
+    loop_close(g, &lt);
+    LLVMBuildBr(g->b, one);
+
+    LLVMPositionBuilderAtEnd(g->b, one);
+    mt_gemm_loop li;
+    LLVMValueRef i = loop_open(g, &li, s->m0, s->m1, 1, "few_i");
+    rows r1 = {.n = 1,
+               .abase = {a_row(g, s, i)},
+               .astep = astep,
+               .crow = {gep(g, s->C, mul(g, i, s->ldc))}};
+    emit_columns(g, s, &m, &r1, NB, j0, s->N, true);
+    loop_close(g, &li);
+
+    LLVMBuildRetVoid(g->b);
+    close_fn(g);
+}
+
+/* A function of its own, internal to the driver's module: inside the driver, with its many
+ * live values, the loop reloaded strides from the stack at every k. */
+void mt_gemm_emit_small_rows(mt_gemm_gen *g, const mt_gemm_small *s)
+{
+    char name[MT_LLVM_GEMM_NAME + 8];
+    mt_llvm_gemm_piece_name(&g->piece, name);
+    strcat(name, ".few");
+    LLVMValueRef fn = LLVMGetNamedFunction(g->mod, name);
+    LLVMTypeRef params[12] = {g->tp,  g->tp,  g->tp,  g->i64, g->i64, g->i64,
+                              g->i64, g->i64, g->i64, g->i64, g->i64, g->i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), params, 12, 0);
+    if (!fn) {
+        fn = LLVMAddFunction(g->mod, name, fty);
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+        add_fn_attr(g, fn, "nounwind");
+        add_fn_attr(g, fn, "noinline");
+        add_string_attr(g, fn, "mtc-gemm", "1");
+        for (unsigned i = 0; i < 3; i++)
+            add_param_attr(g, fn, i, "noalias");
+        if (g->bl.isa == MT_LLVM_GEMM_ISA_AVX512) {
+            add_string_attr(g, fn, "prefer-vector-width", "512");
+            add_string_attr(g, fn, "min-legal-vector-width", "512");
+        }
+        mt_gemm_gen h = *g;
+        h.b = LLVMCreateBuilderInContext(g->ctx);
+        h.ab = LLVMCreateBuilderInContext(g->ctx);
+        emit_rows(&h, fn);
+        LLVMDisposeBuilder(h.b);
+        LLVMDisposeBuilder(h.ab);
+    }
+    LLVMValueRef args[12] = {s->A,   s->B,   s->C,   s->m0,
+                             s->m1,  s->N,   s->K,   s->lda,
+                             s->ldb, s->ldc, s->acc, LLVMBuildZExt(g->b, s->trans_a, g->i64, "")};
+    LLVMBuildCall2(g->b, fty, fn, args, 12, "");
+}
