@@ -137,6 +137,16 @@ mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_
     return MT_OK;
 }
 
+void mt_cpu_set_kernel_timer(mt_cpu_program *p, mt_kernel_timer timer, void *ctx)
+{
+    pthread_mutex_lock(&p->lock);
+    p->exec.timer = timer;
+    p->exec.timer_ctx = ctx;
+    pthread_mutex_unlock(&p->lock);
+}
+
+const mt_kprog *mt_cpu_kernels(const mt_cpu_program *p) { return p->kp; }
+
 mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d)
 {
     if (n < 1)

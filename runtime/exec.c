@@ -2,6 +2,7 @@
 #include "runtime/exec.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "ir/alloc.h"
 #include "ir/type.h"
@@ -81,6 +82,26 @@ static void run_kernel(const mt_kexec *x, const mt_kernel *k, mt_kernel_fn fn, m
     mt_pool_run(pool, run_share, &s, s.ntasks);
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+mt_status mt_exec_kernel(mt_exec *e, int k, mt_kernel_fn fn, mt_pool *pool, mt_diag *d)
+{
+    const mt_kprog *p = e->p;
+    const mt_kernel *kern = &p->kernels[k];
+    run_kernel(&p->exec, kern, fn, pool, e->bufs);
+    if (!kern->allreduce)
+        return MT_OK;
+    /* The local value is in the buffer: the ranks exchange it. */
+    const mt_kbuf *u = &p->bufs[kern->allreduce_buf];
+    return mt_collective_allreduce(e->bufs[kern->allreduce_buf], (size_t)u->numel, u->type.dtype,
+                                   kern->allreduce_op, d);
+}
+
 mt_status mt_exec_init(mt_exec *e, const mt_kprog *p, mt_diag *d)
 {
     e->p = p;
@@ -125,15 +146,12 @@ mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const 
     for (int i = p->noutputs - 1; i >= 0; i--)
         e->bufs[p->outputs[i]] = outputs[i];
     for (int k = 0; k < p->nkernels; k++) {
-        const mt_kernel *kern = &p->kernels[k];
-        run_kernel(&p->exec, kern, fns[k], pool, e->bufs);
-        if (kern->allreduce) { /* the local value is in the buffer: the ranks exchange it */
-            const mt_kbuf *u = &p->bufs[kern->allreduce_buf];
-            mt_status st = mt_collective_allreduce(e->bufs[kern->allreduce_buf], (size_t)u->numel,
-                                                   u->type.dtype, kern->allreduce_op, d);
-            if (st != MT_OK)
-                return st;
-        }
+        int64_t t0 = e->timer ? now_ns() : 0;
+        mt_status st = mt_exec_kernel(e, k, fns[k], pool, d);
+        if (e->timer)
+            e->timer(e->timer_ctx, k, now_ns() - t0);
+        if (st != MT_OK)
+            return st;
     }
     /* Every kernel has read the old values: the updates not stored in place land now. */
     for (int i = 0; i < p->nupdates; i++) {

@@ -25,11 +25,17 @@
 /* The compiled form of a kernel (the ABI of codegen/llvm/llvm.h). */
 typedef void (*mt_kernel_fn)(void *const *bufs, int64_t begin, int64_t end);
 
+/* Called after kernel `kernel` (its index in the program) ran, with its wall time in
+ * nanoseconds: the whole kernel, every share of a split one and its allreduce included. */
+typedef void (*mt_kernel_timer)(void *ctx, int kernel, int64_t ns);
+
 /* The memory runs of one kernel program reuse. */
 typedef struct mt_exec {
-    const mt_kprog *p; /* borrowed; outlives the mt_exec */
-    void **bufs;       /* one pointer per buffer, rebound by each run */
-    void *arena;       /* the temporaries: p->arena_bytes, 64-byte aligned inside */
+    const mt_kprog *p;     /* borrowed; outlives the mt_exec */
+    void **bufs;           /* one pointer per buffer, rebound by each run */
+    void *arena;           /* the temporaries: p->arena_bytes, 64-byte aligned inside */
+    mt_kernel_timer timer; /* NULL (the default): kernels are not timed */
+    void *timer_ctx;
 } mt_exec;
 
 /* Allocates the arena and the buffer table for p. */
@@ -46,5 +52,9 @@ void mt_exec_fini(mt_exec *e);
  * be NULL (one thread). */
 mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const void *const *leaves,
                       int nleaves, void *const *outputs, mt_diag *d);
+
+/* Runs kernel k of e's program once with code fn, over the buffers the current run bound,
+ * split over the pool when it is big enough, then its allreduce if it has one. */
+mt_status mt_exec_kernel(mt_exec *e, int k, mt_kernel_fn fn, mt_pool *pool, mt_diag *d);
 
 #endif

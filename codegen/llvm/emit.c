@@ -92,7 +92,7 @@ static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueR
 /* ---- statements ------------------------------------------------------------------------ */
 
 /* !{!"llvm.loop.vectorize.enable", i1 true} inside a distinct self-referencing loop id. */
-static LLVMValueRef vectorize_loop_id(emitter *e)
+LLVMValueRef mt_emit_vectorize_id(emitter *e)
 {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->C, NULL, 0);
     const char *key = "llvm.loop.vectorize.enable";
@@ -104,7 +104,7 @@ static LLVMValueRef vectorize_loop_id(emitter *e)
     return LLVMMetadataAsValue(e->C, id);
 }
 
-static void block(emitter *e, const mt_kstmt *s, int top);
+static void block(emitter *e, const mt_kstmt *s, int top) { mt_emit_stmts(e, s, NULL, top); }
 
 /* Do all the accumulations under s add to their scalar? Only such loops ask the vectorizer
  * to reassociate: a max with NaN propagation is not a reduction it recognises. */
@@ -144,7 +144,8 @@ static LLVMValueRef emit_for(emitter *e, const mt_kstmt *s, const mt_kstmt *body
     LLVMValueRef more = LLVMBuildICmp(B, LLVMIntSLT, next, end, "");
     LLVMValueRef br = LLVMBuildCondBr(B, more, head, exit);
     if ((s->flags & MT_KLOOP_REDUCE) && sums_only(s->body))
-        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->C, "llvm.loop", 9), vectorize_loop_id(e));
+        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->C, "llvm.loop", 9),
+                        mt_emit_vectorize_id(e));
     LLVMValueRef in_v[2] = {start, next};
     LLVMBasicBlockRef in_b[2] = {pre, latch};
     LLVMAddIncoming(i, in_v, in_b, 2);
@@ -240,15 +241,18 @@ static void loop(emitter *e, const mt_kstmt *s, int top)
         if (!body)
             return;
     }
+    const mt_kstmt *reduce = body == s->body ? mt_emit_strip_plan(e, s) : NULL;
     if (s == e->nt_loop)
         emit_nt_loop(e, s, body, start, end);
+    else if (reduce)
+        mt_emit_strip(e, s, reduce, start, end);
     else
         emit_for(e, s, body, start, end, 0);
 }
 
-static void block(emitter *e, const mt_kstmt *s, int top)
+void mt_emit_stmts(emitter *e, const mt_kstmt *s, const mt_kstmt *stop, int top)
 {
-    for (; s; s = s->next) {
+    for (; s && s != stop; s = s->next) {
         mt_emit_memo_clear(e);
         switch (s->kind) {
         case MT_KS_FOR: loop(e, s, top); break;
@@ -298,7 +302,7 @@ static void block(emitter *e, const mt_kstmt *s, int top)
  * loop v); operations on terms without v (the / and % of reshapes over outer loops) are terms
  * without v. -1 when x is not of that form or reads data (loads, scalars). *budget bounds the
  * walk: expressions are DAGs. */
-static int64_t coefficient(const mt_kexpr *x, int v, int *budget)
+int64_t mt_emit_coefficient(const mt_kexpr *x, int v, int *budget)
 {
     if (--*budget < 0)
         return -1;
@@ -311,7 +315,7 @@ static int64_t coefficient(const mt_kexpr *x, int v, int *budget)
     }
     int64_t c[3] = {0, 0, 0};
     for (int i = 0; i < x->nargs && i < 3; i++)
-        if ((c[i] = coefficient(x->args[i], v, budget)) < 0)
+        if ((c[i] = mt_emit_coefficient(x->args[i], v, budget)) < 0)
             return -1;
     if (x->nargs > 3 || (c[0] == 0 && c[1] == 0 && c[2] == 0))
         return x->nargs > 3 ? -1 : 0;
@@ -344,7 +348,7 @@ static const mt_kstmt *streaming_store(const emitter *e, const mt_kstmt *s)
             continue;
         unsigned acc = access_of(e->k, b->id);
         int budget = 256;
-        if ((acc & MT_KACC_READ) || coefficient(b->index, s->id, &budget) != 1)
+        if ((acc & MT_KACC_READ) || mt_emit_coefficient(b->index, s->id, &budget) != 1)
             continue;
         if (found)
             return NULL;

@@ -54,4 +54,22 @@ LLVMValueRef mt_emit_expr(emitter *e, const mt_kexpr *x);
 /* Forgets the memo: called at every statement, whose position may not dominate the next. */
 void mt_emit_memo_clear(emitter *e);
 
+/* emit.c: statements s up to (not including) `stop`, NULL for the whole block; `top`: the
+ * kernel's outermost block. */
+void mt_emit_stmts(emitter *e, const mt_kstmt *s, const mt_kstmt *stop, int top);
+/* emit.c: the coefficient c of loop variable v when index x = c * v + (terms without v), or
+ * -1 when x is not of that form; *budget bounds the walk of the DAG. */
+int64_t mt_emit_coefficient(const mt_kexpr *x, int v, int *budget);
+/* emit.c: loop metadata asking the vectorizer to vectorize (and reassociate sums). */
+LLVMValueRef mt_emit_vectorize_id(emitter *e);
+
+/* emit_reduce.c: the reduction loop of parallel loop s when s is a reduction over an axis that
+ * is not the contiguous one, which mt_emit_strip emits vectorised across s instead; else
+ * NULL. */
+const mt_kstmt *mt_emit_strip_plan(const emitter *e, const mt_kstmt *s);
+/* emit_reduce.c: loop s over [start, end), its reduction loop `reduce` interchanged with
+ * blocks of s's iterations. */
+void mt_emit_strip(emitter *e, const mt_kstmt *s, const mt_kstmt *reduce, LLVMValueRef start,
+                   LLVMValueRef end);
+
 #endif
