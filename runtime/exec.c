@@ -61,6 +61,15 @@ static void run_gemm(const mt_kexec *x, const mt_kernel *k, const mt_kgemm *g, m
     mt_pool_run(pool, run_rows, &s, s.ntasks);
 }
 
+/* Whether the statements hold a reduction loop. */
+static int reduces(const mt_kstmt *s)
+{
+    for (; s; s = s->next)
+        if (s->kind == MT_KS_FOR && ((s->flags & MT_KLOOP_REDUCE) || reduces(s->body)))
+            return 1;
+    return 0;
+}
+
 static void run_kernel(const mt_kexec *x, const mt_kernel *k, mt_kernel_fn fn, mt_pool *pool,
                        void *const *bufs)
 {
@@ -75,8 +84,11 @@ static void run_kernel(const mt_kexec *x, const mt_kernel *k, mt_kernel_fn fn, m
         fn(bufs, 0, mt_kernel_is_parallel(k) ? k->body->trip : 1);
         return;
     }
-    /* A few shares per thread even out uneven progress; results do not depend on it. */
-    split s = {fn, bufs, k->body->trip, 4 * (int64_t)threads, 1};
+    /* A few shares per thread even out uneven progress; results do not depend on it. A
+     * reduction per iteration is uniform work, and the LLVM emitter runs those over an outer
+     * axis across wide blocks of iterations (codegen/llvm/emit_reduce.c), which stream only
+     * when the shares are wide: one share per thread. */
+    split s = {fn, bufs, k->body->trip, (reduces(k->body->body) ? 1 : 4) * (int64_t)threads, 1};
     if (s.ntasks > s.trip)
         s.ntasks = s.trip;
     mt_pool_run(pool, run_share, &s, s.ntasks);

@@ -276,6 +276,36 @@ static void large_reductions_with_few_results_are_split_across_threads(void **st
     check(g);
 }
 
+/* Sums and maxima over an axis that is not the contiguous one run strip-mined, a block of
+ * results at a time (codegen/llvm/emit_reduce.c): blocks that end inside a thread's share,
+ * shares split at a block's middle, nested parallel loops, and epilogues must all give the
+ * interpreter's numbers and the same bits on 1 and 2 threads. */
+static void reductions_over_an_outer_axis_match_across_block_and_share_edges(void **state)
+{
+    (void)state;
+    /* 5000 results: more than one block of f64 accumulators (4096), split over 2 threads. */
+    check_text("mtir 1\n"
+               "graph outer {\n"
+               "  input %x : f32[9,5000]\n"
+               "  input %y : f64[3,17,100]\n"
+               "  %s = sum %x dim=0\n"
+               "  %m = max %x dim=0\n"
+               "  %e = exp %x\n"
+               "  %t = mean %e dim=0\n"
+               "  %u = sum %y dim=1\n"
+               "  %v = max %y dim=0\n"
+               "  %w = sqrt %t\n"
+               "  output %s, %m, %w, %u, %v\n"
+               "}\n");
+    /* Few rows, many results: the blocks are split over threads at any point. */
+    check_text("mtir 1\n"
+               "graph wide {\n"
+               "  input %x : f32[2,40000]\n"
+               "  %s = sum %x dim=0\n"
+               "  output %s\n"
+               "}\n");
+}
+
 /* ---- movement -------------------------------------------------------------------------- */
 
 static void movement_chains_become_index_arithmetic(void **state)
@@ -831,6 +861,29 @@ static void dumps_show_kernels_and_optimised_llvm(void **state)
     mt_diag_fini(&d);
 }
 
+static void a_sum_over_rows_is_vectorised_across_the_contiguous_axis_without_gathers(void **state)
+{
+    (void)state;
+    mt_graph *g = parse("mtir 1\n"
+                        "graph cols {\n"
+                        "  input %x : f32[512,256]\n"
+                        "  %s = sum %x dim=0\n"
+                        "  output %s\n"
+                        "}\n");
+    mt_diag d;
+    mt_diag_init(&d);
+    char *llvm = mt_cpu_dump_llvm(g, &d);
+    assert_non_null(llvm);
+    /* Vector loads of x's rows and vector adds of the f64 accumulators; the strided loop that
+     * this replaces was vectorised with gathers on hosts that have them. */
+    assert_non_null(strstr(llvm, " x float>, <"));
+    assert_non_null(strstr(llvm, "fadd <"));
+    assert_null(strstr(llvm, "gather"));
+    mt_free(llvm);
+    mt_graph_free(g);
+    mt_diag_fini(&d);
+}
+
 static void the_cpu_target_is_in_the_static_table_and_runs_a_graph(void **state)
 {
     (void)state;
@@ -891,6 +944,7 @@ int main(void)
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
+        cmocka_unit_test(reductions_over_an_outer_axis_match_across_block_and_share_edges),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
@@ -915,6 +969,7 @@ int main(void)
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
+        cmocka_unit_test(reductions_over_an_outer_axis_match_across_block_and_share_edges),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
@@ -928,6 +983,7 @@ int main(void)
         cmocka_unit_test(memory_planning_reuses_dead_buffers_and_works_in_place),
         cmocka_unit_test(missing_or_mistyped_leaves_are_errors_that_name_the_value),
         cmocka_unit_test(dumps_show_kernels_and_optimised_llvm),
+        cmocka_unit_test(a_sum_over_rows_is_vectorised_across_the_contiguous_axis_without_gathers),
         cmocka_unit_test(the_cpu_target_is_in_the_static_table_and_runs_a_graph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
