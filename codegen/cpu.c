@@ -17,11 +17,12 @@ struct mt_cpu_program {
     mt_kprog *kp;
     mt_llvm_jit *jit;
     mt_kernel_fn *fns;
-    int nnodes;    /* of the caller's graph */
-    int nopt;      /* of the optimised graph that was compiled */
-    int *leaf_map; /* optimised node id -> the caller's node id (leaves), else -1 */
-    int nthreads;  /* 0: the default */
-    mt_pool *pool; /* made by the first run that needs it */
+    mt_entry_fn entry; /* runs every kernel in order (codegen/llvm/entry.c) */
+    int nnodes;        /* of the caller's graph */
+    int nopt;          /* of the optimised graph that was compiled */
+    int *leaf_map;     /* optimised node id -> the caller's node id (leaves), else -1 */
+    int nthreads;      /* 0: the default */
+    mt_pool *pool;     /* made by the first run that needs it */
     /* What a run needs, allocated once: the arena and buffer table, and the caller's leaves
      * by optimised node id. Runs take the lock, so they share these one at a time. */
     mt_exec exec;
@@ -86,7 +87,9 @@ static mt_status compile_kernels(mt_cpu_program *p, mt_diag *d)
     char *prefix = symbol_prefix(p->kp);
     if (!prefix)
         return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
-    mt_status st = mt_llvm_compile(p->kp, prefix, &p->jit, &p->fns, d);
+    /* A program of one kernel has no walk to save: it gets no entry. */
+    mt_status st =
+        mt_llvm_compile(p->kp, prefix, &p->jit, &p->fns, p->kp->nkernels > 1 ? &p->entry : NULL, d);
     mt_free(prefix);
     return st;
 }
@@ -129,6 +132,8 @@ mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_
         st = compile_kernels(p, d);
     if (st == MT_OK)
         st = mt_exec_init(&p->exec, p->kp, d);
+    if (st == MT_OK)
+        p->exec.entry = p->entry;
     if (st != MT_OK) {
         mt_cpu_free(p);
         return st;
@@ -144,6 +149,8 @@ void mt_cpu_set_kernel_timer(mt_cpu_program *p, mt_kernel_timer timer, void *ctx
     p->exec.timer_ctx = ctx;
     pthread_mutex_unlock(&p->lock);
 }
+
+int mt_cpu_has_entry(const mt_cpu_program *p) { return p->entry != NULL; }
 
 const mt_kprog *mt_cpu_kernels(const mt_cpu_program *p) { return p->kp; }
 

@@ -45,6 +45,9 @@ void mt_cpu_free(mt_cpu_program *p);
  * function is not used), so each kernel is dispatched as it would be untimed. Not to be called
  * while a run is in progress. */
 void mt_cpu_set_kernel_timer(mt_cpu_program *p, mt_kernel_timer timer, void *ctx);
+/* Whether p's untimed runs go through a generated entry (codegen/llvm/entry.c): every
+ * program of more than one kernel. */
+int mt_cpu_has_entry(const mt_cpu_program *p);
 /* The kernel program p runs (kernel k of the timer is p->kernels[k]). */
 const mt_kprog *mt_cpu_kernels(const mt_cpu_program *p);
 /* The number of threads later runs use (n >= 1); by default MTC_NUM_THREADS, else every

@@ -525,8 +525,7 @@ void mt_llvm_module_free(mt_llvm_module *m)
     mt_free(m);
 }
 
-/* An empty module named `name` in a context of its own. NULL when out of memory. */
-static mt_llvm_module *new_module(const char *name)
+mt_llvm_module *mt_emit_module_new(const char *name)
 {
     mt_llvm_init();
     mt_llvm_module *m = mt_calloc(1, sizeof *m);
@@ -539,8 +538,7 @@ static mt_llvm_module *new_module(const char *name)
     return m;
 }
 
-/* Verifies m; on failure frees it. */
-static mt_status verify(mt_llvm_module *m, mt_diag *d)
+mt_status mt_emit_module_verify(mt_llvm_module *m, mt_diag *d)
 {
     char *msg = NULL;
     mt_status st = MT_OK;
@@ -562,7 +560,7 @@ mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_t
                            int gemm_bodies, mt_llvm_module **out, mt_diag *d)
 {
     *out = NULL;
-    mt_llvm_module *m = new_module(p->name);
+    mt_llvm_module *m = mt_emit_module_new(p->name);
     emitter *e = mt_calloc(1, sizeof *e);
     if (e)
         e->bufptr = mt_calloc((size_t)p->nbufs + 1, sizeof *e->bufptr);
@@ -601,7 +599,7 @@ mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_t
         mt_llvm_module_free(m);
         return fail != MT_OK ? fail : mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     }
-    mt_status st = verify(m, d);
+    mt_status st = mt_emit_module_verify(m, d);
     if (st == MT_OK)
         *out = m;
     return st;
@@ -617,11 +615,11 @@ mt_status mt_llvm_emit_gemm_piece(const mt_llvm_gemm_piece *piece, mt_llvm_modul
     *out = NULL;
     char name[MT_LLVM_GEMM_NAME];
     mt_llvm_gemm_piece_name(piece, name);
-    mt_llvm_module *m = new_module(name);
+    mt_llvm_module *m = mt_emit_module_new(name);
     if (!m)
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     mt_llvm_gemm_piece_function(m->mod, piece, true);
-    mt_status st = verify(m, d);
+    mt_status st = mt_emit_module_verify(m, d);
     if (st == MT_OK)
         *out = m;
     return st;

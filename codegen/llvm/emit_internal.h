@@ -63,6 +63,11 @@ int64_t mt_emit_coefficient(const mt_kexpr *x, int v, int *budget);
 /* emit.c: loop metadata asking the vectorizer to vectorize (and reassociate sums). */
 LLVMValueRef mt_emit_vectorize_id(emitter *e);
 
+/* emit.c: an empty module named `name` in a context of its own; NULL when out of memory. */
+mt_llvm_module *mt_emit_module_new(const char *name);
+/* emit.c: verifies m; on failure frees it (MT_ERR_BACKEND with LLVM's message). */
+mt_status mt_emit_module_verify(mt_llvm_module *m, mt_diag *d);
+
 /* emit_reduce.c: the reduction loop of parallel loop s when s is a reduction over an axis that
  * is not the contiguous one, which mt_emit_strip emits vectorised across s instead; else
  * NULL. */
