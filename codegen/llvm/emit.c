@@ -19,9 +19,10 @@
  * register-blocked GEMM of codegen/llvm/gemm.c, shared by every product of its dtype and
  * transposes, with the product's sizes and strides as a constant descriptor: one call for all
  * the rows of a loop that starts with it, before the loop (which then runs only the
- * epilogue), else one call per row. The GEMM's own functions go into the module too
- * (mt_llvm_emit), or are left to other objects (mt_llvm_emit_unit: compile.c compiles them as
- * units of their own, mt_llvm_emit_gemm_piece).
+ * epilogue), else one call per row; a product too small to pay for the GEMM's packing is
+ * emitted in place as plain loops instead (emit_small_gemm.c). The GEMM's own functions go into the
+ * module too (mt_llvm_emit), or are left to other objects (mt_llvm_emit_unit: compile.c compiles
+ * them as units of their own, mt_llvm_emit_gemm_piece).
  */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/DebugInfo.h>
@@ -82,6 +83,10 @@ static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueR
     const mt_kgemm *g = s->gemm;
     mt_llvm_gemm_desc desc;
     mt_status st = gemm_desc(g, &e->p->bufs[g->c].type, e->target, &desc, e->d);
+    if (st == MT_OK && mt_emit_small_gemm_fits(&desc)) {
+        mt_emit_small_gemm(e, &desc, e->bufptr[g->a], e->bufptr[g->b], e->bufptr[g->c], lo, hi);
+        return;
+    }
     if (st == MT_OK)
         st = mt_llvm_gemm_build_call(e->M, e->B, &desc, e->bufptr[g->a], e->bufptr[g->b],
                                      e->bufptr[g->c], lo, hi, NULL, e->gemm_bodies, e->d);
@@ -644,9 +649,10 @@ static mt_status add_pieces(const mt_kprog *p, const mt_kstmt *s, mt_llvm_gemm_p
             mt_llvm_gemm_desc desc;
             mt_llvm_gemm_piece need[MT_LLVM_GEMM_PIECES];
             st = gemm_desc(s->gemm, &p->bufs[s->gemm->c].type, mt_cpu_target_host(), &desc, d);
-            if (st == MT_OK)
+            int inline_loops = st == MT_OK && mt_emit_small_gemm_fits(&desc);
+            if (st == MT_OK && !inline_loops)
                 st = mt_llvm_gemm_pieces(&desc, need, d);
-            for (int i = 0; i < MT_LLVM_GEMM_PIECES && st == MT_OK; i++) {
+            for (int i = 0; i < MT_LLVM_GEMM_PIECES && st == MT_OK && !inline_loops; i++) {
                 int have = 0;
                 for (int j = 0; j < *n && !have; j++)
                     have = same_piece(&out[j], &need[i]);

@@ -68,6 +68,23 @@ mt_llvm_module *mt_emit_module_new(const char *name);
 /* emit.c: verifies m; on failure frees it (MT_ERR_BACKEND with LLVM's message). */
 mt_status mt_emit_module_verify(mt_llvm_module *m, mt_diag *d);
 
+/* emit_reduce.c: a bottom-tested counted loop whose first iteration always runs: open it at
+ * `start` (returns the loop variable), emit the body, close it stepping by `step` while below
+ * `end`; `vectorize` asks the vectorizer to vectorise it (mt_emit_vectorize_id). */
+typedef struct mt_emit_loop {
+    LLVMBasicBlockRef pre, head;
+    LLVMValueRef i, start;
+} mt_emit_loop;
+LLVMValueRef mt_emit_loop_open(emitter *e, mt_emit_loop *l, LLVMValueRef start);
+void mt_emit_loop_close(emitter *e, mt_emit_loop *l, int64_t step, LLVMValueRef end, int vectorize);
+
+/* emit_small_gemm.c: whether product d is small enough to be emitted as plain loops, where
+ * the shared GEMM's packing would cost more than the arithmetic. */
+int mt_emit_small_gemm_fits(const mt_llvm_gemm_desc *d);
+/* emit_small_gemm.c: rows [lo, hi) of product d (lo may equal hi) as plain loops. */
+void mt_emit_small_gemm(emitter *e, const mt_llvm_gemm_desc *d, LLVMValueRef A, LLVMValueRef B,
+                        LLVMValueRef C, LLVMValueRef lo, LLVMValueRef hi);
+
 /* emit_reduce.c: the reduction loop of parallel loop s when s is a reduction over an axis that
  * is not the contiguous one, which mt_emit_strip emits vectorised across s instead; else
  * NULL. */

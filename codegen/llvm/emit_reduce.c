@@ -102,13 +102,7 @@ const mt_kstmt *mt_emit_strip_plan(const emitter *e, const mt_kstmt *s)
 
 /* ---- loops ----------------------------------------------------------------------------- */
 
-/* A bottom-tested loop from `start` whose first iteration always runs. */
-typedef struct counted {
-    LLVMBasicBlockRef pre, head;
-    LLVMValueRef i, start;
-} counted;
-
-static LLVMValueRef open_loop(emitter *e, counted *l, LLVMValueRef start)
+LLVMValueRef mt_emit_loop_open(emitter *e, mt_emit_loop *l, LLVMValueRef start)
 {
     l->pre = LLVMGetInsertBlock(e->B);
     l->head = LLVMAppendBasicBlockInContext(e->C, e->fn, "strip");
@@ -119,8 +113,7 @@ static LLVMValueRef open_loop(emitter *e, counted *l, LLVMValueRef start)
     return l->i;
 }
 
-/* Steps by `step` while below `end`; `vectorize` asks for the j loops to be vectorised. */
-static void close_loop(emitter *e, counted *l, int64_t step, LLVMValueRef end, int vectorize)
+void mt_emit_loop_close(emitter *e, mt_emit_loop *l, int64_t step, LLVMValueRef end, int vectorize)
 {
     LLVMBuilderRef B = e->B;
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
@@ -173,8 +166,8 @@ static LLVMValueRef entry_alloca(emitter *e, LLVMTypeRef t, int64_t w)
 static void each_lane(emitter *e, strip *st, const mt_kstmt *first, const mt_kstmt *stop,
                       LLVMValueRef row, int unroll)
 {
-    counted l;
-    LLVMValueRef j = open_loop(e, &l, LLVMConstInt(e->t_i64, 0, 0));
+    mt_emit_loop l;
+    LLVMValueRef j = mt_emit_loop_open(e, &l, LLVMConstInt(e->t_i64, 0, 0));
     LLVMValueRef zero = LLVMConstInt(e->t_i64, 0, 0), at[MAX_ACC];
     for (int a = 0; a < st->nacc; a++) {
         LLVMValueRef idx[2] = {zero, j};
@@ -194,7 +187,7 @@ static void each_lane(emitter *e, strip *st, const mt_kstmt *first, const mt_kst
     }
     for (int a = 0; row && a < st->nacc; a++)
         LLVMBuildStore(e->B, LLVMBuildLoad2(e->B, st->types[a], st->saved[a], ""), at[a]);
-    close_loop(e, &l, 1, st->n, 1);
+    mt_emit_loop_close(e, &l, 1, st->n, 1);
 }
 
 void mt_emit_strip(emitter *e, const mt_kstmt *s, const mt_kstmt *reduce, LLVMValueRef start,
@@ -214,25 +207,25 @@ void mt_emit_strip(emitter *e, const mt_kstmt *s, const mt_kstmt *reduce, LLVMVa
     st.w = ACC_BYTES / widest < s->trip ? ACC_BYTES / widest : s->trip;
     for (int a = 0; a < st.nacc; a++)
         st.arrays[a] = entry_alloca(e, st.types[a], st.w);
-    counted blocks, rows;
-    st.v0 = open_loop(e, &blocks, start);
+    mt_emit_loop blocks, rows;
+    st.v0 = mt_emit_loop_open(e, &blocks, start);
     LLVMValueRef left = LLVMBuildNSWSub(e->B, end, st.v0, "");
     LLVMValueRef w = LLVMConstInt(e->t_i64, (uint64_t)st.w, 0);
     st.n = LLVMBuildSelect(e->B, LLVMBuildICmp(e->B, LLVMIntSLT, left, w, ""), left, w, "n");
     each_lane(e, &st, s->body, reduce, NULL, 1); /* the accumulators' initial values */
     int64_t whole = reduce->trip / UNROLL * UNROLL;
     if (whole > 0) {
-        LLVMValueRef r = open_loop(e, &rows, LLVMConstInt(e->t_i64, 0, 0));
+        LLVMValueRef r = mt_emit_loop_open(e, &rows, LLVMConstInt(e->t_i64, 0, 0));
         each_lane(e, &st, reduce->body, NULL, r, UNROLL);
-        close_loop(e, &rows, UNROLL, LLVMConstInt(e->t_i64, (uint64_t)whole, 0), 0);
+        mt_emit_loop_close(e, &rows, UNROLL, LLVMConstInt(e->t_i64, (uint64_t)whole, 0), 0);
     }
     if (whole < reduce->trip) {
-        LLVMValueRef r = open_loop(e, &rows, LLVMConstInt(e->t_i64, (uint64_t)whole, 0));
+        LLVMValueRef r = mt_emit_loop_open(e, &rows, LLVMConstInt(e->t_i64, (uint64_t)whole, 0));
         each_lane(e, &st, reduce->body, NULL, r, 1);
-        close_loop(e, &rows, 1, LLVMConstInt(e->t_i64, (uint64_t)reduce->trip, 0), 0);
+        mt_emit_loop_close(e, &rows, 1, LLVMConstInt(e->t_i64, (uint64_t)reduce->trip, 0), 0);
     }
     each_lane(e, &st, reduce->next, NULL, NULL, 1); /* what is done with each result */
-    close_loop(e, &blocks, st.w, end, 0);
+    mt_emit_loop_close(e, &blocks, st.w, end, 0);
     for (int a = 0; a < st.nacc; a++)
         e->scalar[st.ids[a]] = st.saved[a];
 }
