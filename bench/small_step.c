@@ -23,6 +23,7 @@
 #include "codegen/cpu.h"
 #include "codegen/target.h"
 #include "frontend/models.h"
+#include "ir/type.h"
 #include "ir/alloc.h"
 #include "mtc/mtc.h"
 #include "passes/optim.h"
@@ -149,6 +150,24 @@ int main(int argc, char **argv)
             first, last, total / epochs, best * 1e3 / STEPS, tm.nkernels, kernels / steps * 1e-3,
             fastest * 1e-3);
         const mt_kprog *kp = mt_cpu_kernels(mt_program_impl(p));
+        /* What the update copies cost: the same bytes through memcpy, best of many. */
+        size_t copied = 0;
+        for (int i = 0; i < kp->nupdates; i++)
+            if (kp->updates[i].value != kp->updates[i].target) {
+                const mt_kbuf *u = &kp->bufs[kp->updates[i].target];
+                copied += (size_t)u->numel * mt_dtype_size(u->type.dtype);
+            }
+        static char from[1 << 20], to[1 << 20];
+        double copy_best = 1e30;
+        for (int i = 0; i < 1000 && copied <= sizeof from; i++) {
+            double t0 = now_ms();
+            memcpy(to, from, copied);
+            __asm__ volatile("" : : "r"(to) : "memory");
+            double t = now_ms() - t0;
+            copy_best = t < copy_best ? t : copy_best;
+        }
+        fprintf(stderr, "module3: update copies %zu bytes a step, %.2f us as one memcpy\n", copied,
+                copy_best * 1e3);
         for (int k = 0; k < tm.nkernels; k++)
             fprintf(stderr, "  %-4s %8.3f us mean %8.3f us fastest  %s\n", kp->kernels[k].name,
                     tm.ns[k] / steps * 1e-3, tm.min[k] * 1e-3, kp->kernels[k].note);
