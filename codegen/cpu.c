@@ -23,6 +23,7 @@ struct mt_cpu_program {
     int *leaf_map;     /* optimised node id -> the caller's node id (leaves), else -1 */
     int nthreads;      /* 0: the default */
     mt_pool *pool;     /* made by the first run that needs it */
+    int shares;        /* some kernel may be split over the pool; else no run starts one */
     /* What a run needs, allocated once: the arena and buffer table, and the caller's leaves
      * by optimised node id. Runs take the lock, so they share these one at a time. */
     mt_exec exec;
@@ -134,6 +135,8 @@ mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_
         st = mt_exec_init(&p->exec, p->kp, d);
     if (st == MT_OK)
         p->exec.entry = p->entry;
+    for (int k = 0; st == MT_OK && k < p->kp->nkernels; k++)
+        p->shares |= !mt_exec_runs_whole(&p->kp->exec, &p->kp->kernels[k]);
     if (st != MT_OK) {
         mt_cpu_free(p);
         return st;
@@ -170,7 +173,7 @@ mt_status mt_cpu_run_buffers(mt_cpu_program *p, const void *const *leaves, void 
                              mt_diag *d)
 {
     pthread_mutex_lock(&p->lock);
-    if (!p->pool) {
+    if (!p->pool && p->shares) {
         int n = p->nthreads ? p->nthreads : mt_pool_default_threads();
         if (n > 1)
             p->pool = mt_pool_new(n); /* NULL (out of memory) just means one thread */
