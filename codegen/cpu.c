@@ -17,11 +17,13 @@ struct mt_cpu_program {
     mt_kprog *kp;
     mt_llvm_jit *jit;
     mt_kernel_fn *fns;
-    int nnodes;    /* of the caller's graph */
-    int nopt;      /* of the optimised graph that was compiled */
-    int *leaf_map; /* optimised node id -> the caller's node id (leaves), else -1 */
-    int nthreads;  /* 0: the default */
-    mt_pool *pool; /* made by the first run that needs it */
+    mt_entry_fn entry; /* runs every kernel in order (codegen/llvm/entry.c) */
+    int nnodes;        /* of the caller's graph */
+    int nopt;          /* of the optimised graph that was compiled */
+    int *leaf_map;     /* optimised node id -> the caller's node id (leaves), else -1 */
+    int nthreads;      /* 0: the default */
+    mt_pool *pool;     /* made by the first run that needs it */
+    int shares;        /* some kernel may be split over the pool; else no run starts one */
     /* What a run needs, allocated once: the arena and buffer table, and the caller's leaves
      * by optimised node id. Runs take the lock, so they share these one at a time. */
     mt_exec exec;
@@ -86,7 +88,9 @@ static mt_status compile_kernels(mt_cpu_program *p, mt_diag *d)
     char *prefix = symbol_prefix(p->kp);
     if (!prefix)
         return mt_diag_set(d, MT_ERR_NOMEM, "cpu: out of memory");
-    mt_status st = mt_llvm_compile(p->kp, prefix, &p->jit, &p->fns, d);
+    /* A program of one kernel has no walk to save: it gets no entry. */
+    mt_status st =
+        mt_llvm_compile(p->kp, prefix, &p->jit, &p->fns, p->kp->nkernels > 1 ? &p->entry : NULL, d);
     mt_free(prefix);
     return st;
 }
@@ -129,6 +133,10 @@ mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_
         st = compile_kernels(p, d);
     if (st == MT_OK)
         st = mt_exec_init(&p->exec, p->kp, d);
+    if (st == MT_OK)
+        p->exec.entry = p->entry;
+    for (int k = 0; st == MT_OK && k < p->kp->nkernels; k++)
+        p->shares |= !mt_exec_runs_whole(&p->kp->exec, &p->kp->kernels[k]);
     if (st != MT_OK) {
         mt_cpu_free(p);
         return st;
@@ -136,6 +144,18 @@ mt_status mt_cpu_compile_for(const mt_graph *g, const mt_target_desc *t, mt_cpu_
     *out = p;
     return MT_OK;
 }
+
+void mt_cpu_set_kernel_timer(mt_cpu_program *p, mt_kernel_timer timer, void *ctx)
+{
+    pthread_mutex_lock(&p->lock);
+    p->exec.timer = timer;
+    p->exec.timer_ctx = ctx;
+    pthread_mutex_unlock(&p->lock);
+}
+
+int mt_cpu_has_entry(const mt_cpu_program *p) { return p->entry != NULL; }
+
+const mt_kprog *mt_cpu_kernels(const mt_cpu_program *p) { return p->kp; }
 
 mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d)
 {
@@ -153,7 +173,7 @@ mt_status mt_cpu_run_buffers(mt_cpu_program *p, const void *const *leaves, void 
                              mt_diag *d)
 {
     pthread_mutex_lock(&p->lock);
-    if (!p->pool) {
+    if (!p->pool && p->shares) {
         int n = p->nthreads ? p->nthreads : mt_pool_default_threads();
         if (n > 1)
             p->pool = mt_pool_new(n); /* NULL (out of memory) just means one thread */

@@ -15,6 +15,7 @@
 #include "ir/graph.h"
 #include "passes/stats.h"
 #include "passes/target.h"
+#include "runtime/exec.h"
 #include "runtime/tensor.h"
 
 typedef struct mt_cpu_program mt_cpu_program;
@@ -39,6 +40,16 @@ mt_status mt_cpu_run(mt_cpu_program *p, const mt_tensor *const *leaves, mt_tenso
 mt_status mt_cpu_run_buffers(mt_cpu_program *p, const void *const *leaves, void *const *outputs,
                              mt_diag *d);
 void mt_cpu_free(mt_cpu_program *p);
+/* Later runs call timer(ctx, k, ns) after each kernel k (runtime/exec.h: mt_kernel_timer);
+ * NULL turns timing off. Timed runs walk the kernels in the executor (the generated entry
+ * function is not used), so each kernel is dispatched as it would be untimed. Not to be called
+ * while a run is in progress. */
+void mt_cpu_set_kernel_timer(mt_cpu_program *p, mt_kernel_timer timer, void *ctx);
+/* Whether p's untimed runs go through a generated entry (codegen/llvm/entry.c): every
+ * program of more than one kernel. */
+int mt_cpu_has_entry(const mt_cpu_program *p);
+/* The kernel program p runs (kernel k of the timer is p->kernels[k]). */
+const mt_kprog *mt_cpu_kernels(const mt_cpu_program *p);
 /* The number of threads later runs use (n >= 1); by default MTC_NUM_THREADS, else every
  * core. Not to be called while a run is in progress. */
 mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d);

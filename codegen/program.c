@@ -203,6 +203,17 @@ mt_status mt_program_compile(const mt_graph *g, const char *target, mt_program *
 
 const char *mt_program_target(const mt_program *p) { return p->target->name; }
 
+mt_status mt_program_set_kernel_timer(mt_program *p, mt_kernel_timer timer, void *ctx, mt_diag *d)
+{
+    if (!p->target->set_timer)
+        return mt_diag_set(d, MT_ERR_UNSUPPORTED, "target '%s' cannot time its kernels",
+                           p->target->name);
+    p->target->set_timer(p->impl, timer, ctx);
+    return MT_OK;
+}
+
+void *mt_program_impl(const mt_program *p) { return p->impl; }
+
 mt_status mt_program_set_threads(mt_program *p, int n, mt_diag *d)
 {
     if (n < 1)

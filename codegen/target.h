@@ -25,6 +25,7 @@
 #define MT_CODEGEN_TARGET_H
 
 #include "ir/graph.h"
+#include "runtime/exec.h"
 
 typedef struct mt_target {
     const char *name; /* as in mt_program_compile and `mtc run --backend` */
@@ -39,7 +40,16 @@ typedef struct mt_target {
      * target's memory, or from it. */
     mt_status (*upload)(void *impl, int node, const void *data, mt_diag *d);
     mt_status (*download)(void *impl, int node, void *data, mt_diag *d);
+    /* NULL when the target cannot time its kernels: later runs call timer(ctx, k, ns) after
+     * kernel k of its kernel program (runtime/exec.h), or no longer when timer is NULL. */
+    void (*set_timer)(void *impl, mt_kernel_timer timer, void *ctx);
 } mt_target;
+
+/* Times each kernel of p's later runs (mtc profile, bench/small_step.c): MT_ERR_UNSUPPORTED
+ * when p's target cannot. */
+mt_status mt_program_set_kernel_timer(mt_program *p, mt_kernel_timer timer, void *ctx, mt_diag *d);
+/* The target's compiled form of p (a mt_cpu_program for "cpu"), for tools that look inside. */
+void *mt_program_impl(const mt_program *p);
 
 /* NULL when no target has that name. */
 const mt_target *mt_target_lookup(const char *name);

@@ -20,6 +20,11 @@ static mt_status set_threads(void *impl, int n, mt_diag *d)
     return mt_cpu_set_threads(impl, n, d);
 }
 
+static void set_timer(void *impl, mt_kernel_timer timer, void *ctx)
+{
+    mt_cpu_set_kernel_timer(impl, timer, ctx);
+}
+
 static void free_impl(void *impl) { mt_cpu_free(impl); }
 
 const mt_target mt_target_cpu = {
@@ -27,4 +32,5 @@ const mt_target mt_target_cpu = {
     compile,     run,
     set_threads, free_impl,
     NULL,        NULL,
+    set_timer,
 };

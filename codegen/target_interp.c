@@ -96,4 +96,5 @@ const mt_target mt_target_interp = {
     compile,  run,
     NULL,     free_impl,
     NULL,     NULL,
+    NULL,
 };

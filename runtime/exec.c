@@ -2,6 +2,7 @@
 #include "runtime/exec.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "ir/alloc.h"
 #include "ir/type.h"
@@ -42,6 +43,28 @@ static void run_rows(void *ctx, int64_t t)
         s->fn(s->bufs, begin, end);
 }
 
+static int gemm_whole(const mt_kexec *x, const mt_kernel *k, const mt_kgemm *g)
+{
+    int64_t rows = k->body->trip, q = x->gemm_rows > 0 ? x->gemm_rows : 1;
+    return !x->parallel || (rows + q - 1) / q == 1 ||
+           rows <= x->min_gemm_macs / mt_kgemm_row_macs(g);
+}
+
+int mt_exec_runs_whole(const mt_kexec *x, const mt_kernel *k)
+{
+    const mt_kgemm *g = mt_kernel_gemm(k);
+    if (k->allreduce)
+        return 0;
+    if (g)
+        return gemm_whole(x, k, g);
+    return !mt_kernel_is_parallel(k) || !x->parallel || k->work < x->min_parallel_work;
+}
+
+int64_t mt_exec_whole_end(const mt_kernel *k)
+{
+    return mt_kernel_gemm(k) || mt_kernel_is_parallel(k) ? k->body->trip : 1;
+}
+
 /* A matmul kernel: one share of rows per thread, since each share packs all of B. Results do
  * not depend on the split: every row of the product is summed in the same order wherever it
  * is computed. */
@@ -51,13 +74,21 @@ static void run_gemm(const mt_kexec *x, const mt_kernel *k, const mt_kgemm *g, m
     int64_t rows = k->body->trip, threads = pool ? mt_pool_size(pool) : 1;
     int64_t q = x->gemm_rows > 0 ? x->gemm_rows : 1;
     int64_t blocks = (rows + q - 1) / q;
-    int64_t macs = mt_kgemm_row_macs(g);
-    if (!x->parallel || threads == 1 || blocks == 1 || rows <= x->min_gemm_macs / macs) {
+    if (threads == 1 || gemm_whole(x, k, g)) {
         fn(bufs, 0, rows);
         return;
     }
     split s = {fn, bufs, rows, threads < blocks ? threads : blocks, q};
     mt_pool_run(pool, run_rows, &s, s.ntasks);
+}
+
+/* Whether the statements hold a reduction loop. */
+static int reduces(const mt_kstmt *s)
+{
+    for (; s; s = s->next)
+        if (s->kind == MT_KS_FOR && ((s->flags & MT_KLOOP_REDUCE) || reduces(s->body)))
+            return 1;
+    return 0;
 }
 
 static void run_kernel(const mt_kexec *x, const mt_kernel *k, mt_kernel_fn fn, mt_pool *pool,
@@ -69,21 +100,47 @@ static void run_kernel(const mt_kexec *x, const mt_kernel *k, mt_kernel_fn fn, m
         run_gemm(x, k, g, fn, pool, bufs);
         return;
     }
-    if (!mt_kernel_is_parallel(k) || !x->parallel || threads == 1 ||
+    if (threads == 1 || !mt_kernel_is_parallel(k) || !x->parallel ||
         k->work < x->min_parallel_work) {
-        fn(bufs, 0, mt_kernel_is_parallel(k) ? k->body->trip : 1);
+        fn(bufs, 0, mt_exec_whole_end(k));
         return;
     }
-    /* A few shares per thread even out uneven progress; results do not depend on it. */
-    split s = {fn, bufs, k->body->trip, 4 * (int64_t)threads, 1};
+    /* A few shares per thread even out uneven progress; results do not depend on it. A
+     * reduction per iteration is uniform work, and the LLVM emitter runs those over an outer
+     * axis across wide blocks of iterations (codegen/llvm/emit_reduce.c), which stream only
+     * when the shares are wide: one share per thread. */
+    split s = {fn, bufs, k->body->trip, (reduces(k->body->body) ? 1 : 4) * (int64_t)threads, 1};
     if (s.ntasks > s.trip)
         s.ntasks = s.trip;
     mt_pool_run(pool, run_share, &s, s.ntasks);
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+mt_status mt_exec_kernel(mt_exec *e, int k, mt_kernel_fn fn, mt_pool *pool, mt_diag *d)
+{
+    const mt_kprog *p = e->p;
+    const mt_kernel *kern = &p->kernels[k];
+    run_kernel(&p->exec, kern, fn, pool, e->bufs);
+    if (!kern->allreduce)
+        return MT_OK;
+    /* The local value is in the buffer: the ranks exchange it. */
+    const mt_kbuf *u = &p->bufs[kern->allreduce_buf];
+    return mt_collective_allreduce(e->bufs[kern->allreduce_buf], (size_t)u->numel, u->type.dtype,
+                                   kern->allreduce_op, d);
+}
+
 mt_status mt_exec_init(mt_exec *e, const mt_kprog *p, mt_diag *d)
 {
     e->p = p;
+    e->entry = NULL;
+    e->timer = NULL;
+    e->timer_ctx = NULL;
     e->bufs = mt_calloc((size_t)p->nbufs + 1, sizeof *e->bufs);
     e->arena = mt_malloc((size_t)p->arena_bytes + 64);
     if (!e->bufs || !e->arena) {
@@ -106,6 +163,53 @@ void mt_exec_fini(mt_exec *e)
     e->arena = NULL;
 }
 
+/* Runs every kernel in order, then copies the updates not stored in place. */
+static mt_status walk(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, mt_diag *d)
+{
+    const mt_kprog *p = e->p;
+    for (int k = 0; k < p->nkernels; k++) {
+        int64_t t0 = e->timer ? now_ns() : 0;
+        mt_status st = mt_exec_kernel(e, k, fns[k], pool, d);
+        if (e->timer)
+            e->timer(e->timer_ctx, k, now_ns() - t0);
+        if (st != MT_OK)
+            return st;
+    }
+    /* Every kernel has read the old values: the updates not stored in place land now. */
+    for (int i = 0; i < p->nupdates; i++) {
+        const mt_kupdate *u = &p->updates[i];
+        const mt_kbuf *t = &p->bufs[u->target];
+        if (u->value != u->target)
+            memcpy(e->bufs[u->target], e->bufs[u->value],
+                   (size_t)t->numel * mt_dtype_size(t->type.dtype));
+    }
+    return MT_OK;
+}
+
+/* What the generated entry's calls back into: the kernels the pool may share. */
+typedef struct entry_run {
+    mt_exec *e;
+    mt_kernel_fn const *fns;
+    mt_pool *pool;
+    mt_diag *d;
+    mt_status st;
+} entry_run;
+
+static int32_t dispatch(void *ctx, int32_t k)
+{
+    entry_run *r = ctx;
+    r->st = mt_exec_kernel(r->e, k, r->fns[k], r->pool, r->d);
+    return r->st != MT_OK;
+}
+
+static mt_status run_entry(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, mt_diag *d)
+{
+    entry_run r = {e, fns, pool, d, MT_OK};
+    if (e->entry(e->bufs, &r, dispatch) != 0 && r.st == MT_OK)
+        return mt_diag_set(d, MT_ERR_INTERNAL, "cpu: the program's entry failed");
+    return r.st;
+}
+
 mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const void *const *leaves,
                       int nleaves, void *const *outputs, mt_diag *d)
 {
@@ -124,25 +228,9 @@ mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const 
     /* The first output naming a buffer is where the kernels write it. */
     for (int i = p->noutputs - 1; i >= 0; i--)
         e->bufs[p->outputs[i]] = outputs[i];
-    for (int k = 0; k < p->nkernels; k++) {
-        const mt_kernel *kern = &p->kernels[k];
-        run_kernel(&p->exec, kern, fns[k], pool, e->bufs);
-        if (kern->allreduce) { /* the local value is in the buffer: the ranks exchange it */
-            const mt_kbuf *u = &p->bufs[kern->allreduce_buf];
-            mt_status st = mt_collective_allreduce(e->bufs[kern->allreduce_buf], (size_t)u->numel,
-                                                   u->type.dtype, kern->allreduce_op, d);
-            if (st != MT_OK)
-                return st;
-        }
-    }
-    /* Every kernel has read the old values: the updates not stored in place land now. */
-    for (int i = 0; i < p->nupdates; i++) {
-        const mt_kupdate *u = &p->updates[i];
-        const mt_kbuf *t = &p->bufs[u->target];
-        if (u->value != u->target)
-            memcpy(e->bufs[u->target], e->bufs[u->value],
-                   (size_t)t->numel * mt_dtype_size(t->type.dtype));
-    }
+    mt_status st = e->entry && !e->timer ? run_entry(e, fns, pool, d) : walk(e, fns, pool, d);
+    if (st != MT_OK)
+        return st;
     /* An output the program computes as another one's buffer gets a copy. */
     for (int i = 0; i < p->noutputs; i++) {
         const mt_kbuf *u = &p->bufs[p->outputs[i]];

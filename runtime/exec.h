@@ -14,6 +14,10 @@
  *
  * Step graphs: a STATE buffer is bound like an input, to storage the caller keeps between
  * runs; after the last kernel each update that was not stored in place is copied into it.
+ *
+ * A run walks the kernels here, or calls the program's generated entry (mt_exec.entry), which
+ * does the same without the walk: it calls every small kernel directly and comes back here
+ * only for kernels the pool may share. Timed runs (mt_exec.timer) always walk.
  */
 #ifndef MT_RUNTIME_EXEC_H
 #define MT_RUNTIME_EXEC_H
@@ -25,11 +29,26 @@
 /* The compiled form of a kernel (the ABI of codegen/llvm/llvm.h). */
 typedef void (*mt_kernel_fn)(void *const *bufs, int64_t begin, int64_t end);
 
+/* The generated entry of a whole program (codegen/llvm/entry.c): runs the kernels in order
+ * over the buffer table, calling those that mt_exec_runs_whole says always run whole directly
+ * and dispatch(ctx, k) for the others (the executor splits them over the pool and does their
+ * allreduce), returns the first nonzero status dispatch returns, and after the last kernel
+ * copies the updates that were not stored in place. 0 on success. */
+typedef int32_t (*mt_entry_dispatch)(void *ctx, int32_t kernel);
+typedef int32_t (*mt_entry_fn)(void *const *bufs, void *ctx, mt_entry_dispatch dispatch);
+
+/* Called after kernel `kernel` (its index in the program) ran, with its wall time in
+ * nanoseconds: the whole kernel, every share of a split one and its allreduce included. */
+typedef void (*mt_kernel_timer)(void *ctx, int kernel, int64_t ns);
+
 /* The memory runs of one kernel program reuse. */
 typedef struct mt_exec {
-    const mt_kprog *p; /* borrowed; outlives the mt_exec */
-    void **bufs;       /* one pointer per buffer, rebound by each run */
-    void *arena;       /* the temporaries: p->arena_bytes, 64-byte aligned inside */
+    const mt_kprog *p;     /* borrowed; outlives the mt_exec */
+    void **bufs;           /* one pointer per buffer, rebound by each run */
+    void *arena;           /* the temporaries: p->arena_bytes, 64-byte aligned inside */
+    mt_entry_fn entry;     /* NULL: runs walk the kernels here */
+    mt_kernel_timer timer; /* NULL (the default): kernels are not timed */
+    void *timer_ctx;
 } mt_exec;
 
 /* Allocates the arena and the buffer table for p. */
@@ -46,5 +65,16 @@ void mt_exec_fini(mt_exec *e);
  * be NULL (one thread). */
 mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const void *const *leaves,
                       int nleaves, void *const *outputs, mt_diag *d);
+
+/* Whether kernel k always runs whole on the calling thread, whatever the thread count: too
+ * little work to share (x's thresholds), no parallel loop, or splitting turned off; and no
+ * allreduce. The entry calls such kernels directly. */
+int mt_exec_runs_whole(const mt_kexec *x, const mt_kernel *k);
+/* The range such a kernel is called with: [0, *end). */
+int64_t mt_exec_whole_end(const mt_kernel *k);
+
+/* Runs kernel k of e's program once with code fn, over the buffers the current run bound,
+ * split over the pool when it is big enough, then its allreduce if it has one. */
+mt_status mt_exec_kernel(mt_exec *e, int k, mt_kernel_fn fn, mt_pool *pool, mt_diag *d);
 
 #endif

@@ -28,11 +28,12 @@
 #include "ir/alloc.h"
 #include "runtime/pool.h"
 
-#define MAX_UNITS (MT_COMPILE_UNITS + MT_LLVM_GEMM_MAX_PIECES)
+#define MAX_UNITS (MT_COMPILE_UNITS + MT_LLVM_GEMM_MAX_PIECES + 1) /* + the entry */
 
 typedef struct unit {
     mt_kprog view; /* the program, with `kernels` narrowed to this unit's */
     int is_piece;  /* a GEMM piece, not kernels */
+    int is_entry;  /* the program's entry (entry.c), not kernels */
     mt_llvm_gemm_piece piece;
     mt_cache_key key; /* valid when `keyed` */
     int keyed, hit;   /* hit: obj came from the cache */
@@ -45,7 +46,8 @@ typedef struct unit {
 typedef struct job {
     unit *units;
     const char *prefix;
-    int read_cache; /* 0 on the retry after a cached object failed to link */
+    const char *entry_text; /* mt_llvm_entry_describe, when there is an entry unit */
+    int read_cache;         /* 0 on the retry after a cached object failed to link */
     /* Idle target machines: a unit takes one (or makes one) and gives it back, so each
      * thread reuses one and no two threads share one. */
     pthread_mutex_t lock;
@@ -82,7 +84,10 @@ static void look_up(const job *jb, unit *u)
 {
     if (!mt_cache_enabled())
         return;
-    if (u->is_piece) {
+    if (u->is_entry) {
+        mt_cache_key_make(mt_llvm_cache_env(), jb->entry_text, strlen(jb->entry_text), &u->key);
+        u->keyed = 1;
+    } else if (u->is_piece) {
         char name[MT_LLVM_GEMM_NAME];
         mt_llvm_gemm_piece_name(&u->piece, name);
         mt_cache_key_gemm(mt_llvm_cache_env(), name, &u->key);
@@ -114,8 +119,9 @@ static void build(void *ctx, int64_t t)
     unit *u = &jb->units[jb->todo[t]];
     mt_llvm_module *m = NULL;
     double t0 = now_ms();
-    mt_status st = u->is_piece ? mt_llvm_emit_gemm_piece(&u->piece, &m, &u->diag)
-                               : mt_llvm_emit_unit(&u->view, jb->prefix, 0, &m, &u->diag);
+    mt_status st = u->is_entry   ? mt_llvm_emit_entry(&u->view, jb->prefix, &m, &u->diag)
+                   : u->is_piece ? mt_llvm_emit_gemm_piece(&u->piece, &m, &u->diag)
+                                 : mt_llvm_emit_unit(&u->view, jb->prefix, 0, &m, &u->diag);
     if (st != MT_OK)
         return;
     double t1 = now_ms(), t2 = t1, t3 = t1;
@@ -234,7 +240,9 @@ static void run_units(job *jb, int n)
         for (int i = 0; i < n; i++) {
             const unit *u = &jb->units[i];
             char what[MT_LLVM_GEMM_NAME + 64];
-            if (u->is_piece)
+            if (u->is_entry)
+                snprintf(what, sizeof what, "entry");
+            else if (u->is_piece)
                 mt_llvm_gemm_piece_name(&u->piece, what);
             else
                 snprintf(what, sizeof what, "%s..%s", u->view.kernels[0].name,
@@ -263,7 +271,7 @@ static mt_status pass_on(mt_diag *from, mt_diag *to)
 
 /* Links every unit's object and finds each kernel. */
 static mt_status link(const mt_kprog *p, const char *prefix, unit *units, int n, mt_llvm_jit **jit,
-                      mt_kernel_fn **fns, mt_diag *d)
+                      mt_kernel_fn **fns, mt_entry_fn *entry, mt_diag *d)
 {
     mt_status st = mt_llvm_jit_create(jit, d);
     for (int i = 0; i < n; i++) {
@@ -282,6 +290,16 @@ static mt_status link(const mt_kprog *p, const char *prefix, unit *units, int n,
         if (!((*fns)[k] = mt_llvm_jit_lookup(*jit, name, d)))
             st = d ? d->status : MT_ERR_BACKEND;
     }
+    if (st == MT_OK && entry) {
+        char name[256];
+        snprintf(name, sizeof name, "%sentry", prefix);
+        mt_kernel_fn fn = mt_llvm_jit_lookup(*jit, name, d);
+        if (!fn)
+            st = d ? d->status : MT_ERR_BACKEND;
+        /* The JIT hands out every symbol as a kernel; the entry has its own type. */
+        _Static_assert(sizeof fn == sizeof *entry, "function pointers have one size");
+        memcpy(entry, &fn, sizeof fn);
+    }
     return st;
 }
 
@@ -289,7 +307,7 @@ static mt_status link(const mt_kprog *p, const char *prefix, unit *units, int n,
  * linking a program some of whose objects came from the cache (those entries are then
  * deleted). */
 static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, mt_llvm_jit **jit,
-                         mt_kernel_fn **fns, int *bad_cache, mt_diag *d)
+                         mt_kernel_fn **fns, mt_entry_fn *entry, int *bad_cache, mt_diag *d)
 {
     *bad_cache = 0;
     unit *units = mt_calloc(MAX_UNITS, sizeof *units);
@@ -315,7 +333,20 @@ static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, 
         units[n].cost = piece_cost(&pieces[i]);
         mt_diag_init(&units[n].diag);
     }
-    job jb = {.units = units, .prefix = prefix, .read_cache = read_cache};
+    char *entry_text = NULL;
+    if (entry) {
+        entry_text = mt_llvm_entry_describe(p, prefix);
+        if (!entry_text) {
+            mt_free(units);
+            return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
+        }
+        units[n].is_entry = 1;
+        units[n].view = *p;
+        units[n].cost = 1;
+        mt_diag_init(&units[n].diag);
+        n++;
+    }
+    job jb = {.units = units, .prefix = prefix, .entry_text = entry_text, .read_cache = read_cache};
     pthread_mutex_init(&jb.lock, NULL);
     run_units(&jb, n);
     for (int i = 0; i < jb.nidle; i++)
@@ -327,7 +358,7 @@ static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, 
         st = pass_on(&units[i].diag, d);
     int linked = st == MT_OK;
     if (linked)
-        st = link(p, prefix, units, n, jit, fns, d);
+        st = link(p, prefix, units, n, jit, fns, entry, d);
     for (int i = 0; i < n; i++) {
         if (units[i].hit && linked && st != MT_OK) {
             mt_cache_remove(&units[i].key);
@@ -338,26 +369,31 @@ static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, 
         mt_diag_fini(&units[i].diag);
     }
     mt_free(units);
+    mt_free(entry_text);
     if (st != MT_OK) {
         mt_llvm_jit_free(*jit);
         mt_free(*fns);
         *jit = NULL;
         *fns = NULL;
+        if (entry)
+            *entry = NULL;
     }
     return st;
 }
 
 mt_status mt_llvm_compile(const mt_kprog *p, const char *prefix, mt_llvm_jit **jit,
-                          mt_kernel_fn **fns, mt_diag *d)
+                          mt_kernel_fn **fns, mt_entry_fn *entry, mt_diag *d)
 {
     *jit = NULL;
     *fns = NULL;
+    if (entry)
+        *entry = NULL;
     int bad_cache;
     mt_diag first;
     mt_diag_init(&first);
-    mt_status st = compile(p, prefix, 1, jit, fns, &bad_cache, &first);
+    mt_status st = compile(p, prefix, 1, jit, fns, entry, &bad_cache, &first);
     if (st != MT_OK && bad_cache) /* the entries are gone: their error is not the program's */
-        st = compile(p, prefix, 0, jit, fns, &bad_cache, d);
+        st = compile(p, prefix, 0, jit, fns, entry, &bad_cache, d);
     else
         st = pass_on(&first, d);
     mt_diag_fini(&first);

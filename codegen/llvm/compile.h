@@ -23,9 +23,10 @@
 
 /* Compiles every kernel of p as the function `prefix` + kernel name (the ABI of llvm.h),
  * links them in a new JIT (*jit) and looks them up: (*fns)[k] is kernel k's entry point, an
- * array the caller frees with mt_free. Uses MTC_NUM_THREADS threads (default: every core).
- * Both are NULL on failure. */
+ * array the caller frees with mt_free. With `entry` non-NULL, also the program's entry
+ * (entry.c), one more unit, cached like the others: *entry. Uses MTC_NUM_THREADS threads
+ * (default: every core). All are NULL on failure. */
 mt_status mt_llvm_compile(const mt_kprog *p, const char *prefix, mt_llvm_jit **jit,
-                          mt_kernel_fn **fns, mt_diag *d);
+                          mt_kernel_fn **fns, mt_entry_fn *entry, mt_diag *d);
 
 #endif

@@ -19,9 +19,10 @@
  * register-blocked GEMM of codegen/llvm/gemm.c, shared by every product of its dtype and
  * transposes, with the product's sizes and strides as a constant descriptor: one call for all
  * the rows of a loop that starts with it, before the loop (which then runs only the
- * epilogue), else one call per row. The GEMM's own functions go into the module too
- * (mt_llvm_emit), or are left to other objects (mt_llvm_emit_unit: compile.c compiles them as
- * units of their own, mt_llvm_emit_gemm_piece).
+ * epilogue), else one call per row; a product too small to pay for the GEMM's packing is
+ * emitted in place as plain loops instead (emit_small_gemm.c). The GEMM's own functions go into the
+ * module too (mt_llvm_emit), or are left to other objects (mt_llvm_emit_unit: compile.c compiles
+ * them as units of their own, mt_llvm_emit_gemm_piece).
  */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/DebugInfo.h>
@@ -82,6 +83,10 @@ static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueR
     const mt_kgemm *g = s->gemm;
     mt_llvm_gemm_desc desc;
     mt_status st = gemm_desc(g, &e->p->bufs[g->c].type, e->target, &desc, e->d);
+    if (st == MT_OK && mt_emit_small_gemm_fits(&desc)) {
+        mt_emit_small_gemm(e, &desc, e->bufptr[g->a], e->bufptr[g->b], e->bufptr[g->c], lo, hi);
+        return;
+    }
     if (st == MT_OK)
         st = mt_llvm_gemm_build_call(e->M, e->B, &desc, e->bufptr[g->a], e->bufptr[g->b],
                                      e->bufptr[g->c], lo, hi, NULL, e->gemm_bodies, e->d);
@@ -92,7 +97,7 @@ static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueR
 /* ---- statements ------------------------------------------------------------------------ */
 
 /* !{!"llvm.loop.vectorize.enable", i1 true} inside a distinct self-referencing loop id. */
-static LLVMValueRef vectorize_loop_id(emitter *e)
+LLVMValueRef mt_emit_vectorize_id(emitter *e)
 {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->C, NULL, 0);
     const char *key = "llvm.loop.vectorize.enable";
@@ -104,7 +109,7 @@ static LLVMValueRef vectorize_loop_id(emitter *e)
     return LLVMMetadataAsValue(e->C, id);
 }
 
-static void block(emitter *e, const mt_kstmt *s, int top);
+static void block(emitter *e, const mt_kstmt *s, int top) { mt_emit_stmts(e, s, NULL, top); }
 
 /* Do all the accumulations under s add to their scalar? Only such loops ask the vectorizer
  * to reassociate: a max with NaN propagation is not a reduction it recognises. */
@@ -144,7 +149,8 @@ static LLVMValueRef emit_for(emitter *e, const mt_kstmt *s, const mt_kstmt *body
     LLVMValueRef more = LLVMBuildICmp(B, LLVMIntSLT, next, end, "");
     LLVMValueRef br = LLVMBuildCondBr(B, more, head, exit);
     if ((s->flags & MT_KLOOP_REDUCE) && sums_only(s->body))
-        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->C, "llvm.loop", 9), vectorize_loop_id(e));
+        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->C, "llvm.loop", 9),
+                        mt_emit_vectorize_id(e));
     LLVMValueRef in_v[2] = {start, next};
     LLVMBasicBlockRef in_b[2] = {pre, latch};
     LLVMAddIncoming(i, in_v, in_b, 2);
@@ -240,15 +246,18 @@ static void loop(emitter *e, const mt_kstmt *s, int top)
         if (!body)
             return;
     }
+    const mt_kstmt *reduce = body == s->body ? mt_emit_strip_plan(e, s) : NULL;
     if (s == e->nt_loop)
         emit_nt_loop(e, s, body, start, end);
+    else if (reduce)
+        mt_emit_strip(e, s, reduce, start, end);
     else
         emit_for(e, s, body, start, end, 0);
 }
 
-static void block(emitter *e, const mt_kstmt *s, int top)
+void mt_emit_stmts(emitter *e, const mt_kstmt *s, const mt_kstmt *stop, int top)
 {
-    for (; s; s = s->next) {
+    for (; s && s != stop; s = s->next) {
         mt_emit_memo_clear(e);
         switch (s->kind) {
         case MT_KS_FOR: loop(e, s, top); break;
@@ -298,7 +307,7 @@ static void block(emitter *e, const mt_kstmt *s, int top)
  * loop v); operations on terms without v (the / and % of reshapes over outer loops) are terms
  * without v. -1 when x is not of that form or reads data (loads, scalars). *budget bounds the
  * walk: expressions are DAGs. */
-static int64_t coefficient(const mt_kexpr *x, int v, int *budget)
+int64_t mt_emit_coefficient(const mt_kexpr *x, int v, int *budget)
 {
     if (--*budget < 0)
         return -1;
@@ -311,7 +320,7 @@ static int64_t coefficient(const mt_kexpr *x, int v, int *budget)
     }
     int64_t c[3] = {0, 0, 0};
     for (int i = 0; i < x->nargs && i < 3; i++)
-        if ((c[i] = coefficient(x->args[i], v, budget)) < 0)
+        if ((c[i] = mt_emit_coefficient(x->args[i], v, budget)) < 0)
             return -1;
     if (x->nargs > 3 || (c[0] == 0 && c[1] == 0 && c[2] == 0))
         return x->nargs > 3 ? -1 : 0;
@@ -344,7 +353,7 @@ static const mt_kstmt *streaming_store(const emitter *e, const mt_kstmt *s)
             continue;
         unsigned acc = access_of(e->k, b->id);
         int budget = 256;
-        if ((acc & MT_KACC_READ) || coefficient(b->index, s->id, &budget) != 1)
+        if ((acc & MT_KACC_READ) || mt_emit_coefficient(b->index, s->id, &budget) != 1)
             continue;
         if (found)
             return NULL;
@@ -539,8 +548,7 @@ void mt_llvm_module_free(mt_llvm_module *m)
     mt_free(m);
 }
 
-/* An empty module named `name` in a context of its own. NULL when out of memory. */
-static mt_llvm_module *new_module(const char *name)
+mt_llvm_module *mt_emit_module_new(const char *name)
 {
     mt_llvm_init();
     mt_llvm_module *m = mt_calloc(1, sizeof *m);
@@ -553,8 +561,7 @@ static mt_llvm_module *new_module(const char *name)
     return m;
 }
 
-/* Verifies m; on failure frees it. */
-static mt_status verify(mt_llvm_module *m, mt_diag *d)
+mt_status mt_emit_module_verify(mt_llvm_module *m, mt_diag *d)
 {
     char *msg = NULL;
     mt_status st = MT_OK;
@@ -576,7 +583,7 @@ mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_t
                            int gemm_bodies, mt_llvm_module **out, mt_diag *d)
 {
     *out = NULL;
-    mt_llvm_module *m = new_module(p->name);
+    mt_llvm_module *m = mt_emit_module_new(p->name);
     emitter *e = mt_calloc(1, sizeof *e);
     if (e)
         e->bufptr = mt_calloc((size_t)p->nbufs + 1, sizeof *e->bufptr);
@@ -615,7 +622,7 @@ mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_t
         mt_llvm_module_free(m);
         return fail != MT_OK ? fail : mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     }
-    mt_status st = verify(m, d);
+    mt_status st = mt_emit_module_verify(m, d);
     if (st == MT_OK)
         *out = m;
     return st;
@@ -631,11 +638,11 @@ mt_status mt_llvm_emit_gemm_piece(const mt_llvm_gemm_piece *piece, mt_llvm_modul
     *out = NULL;
     char name[MT_LLVM_GEMM_NAME];
     mt_llvm_gemm_piece_name(piece, name);
-    mt_llvm_module *m = new_module(name);
+    mt_llvm_module *m = mt_emit_module_new(name);
     if (!m)
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     mt_llvm_gemm_piece_function(m->mod, piece, true);
-    mt_status st = verify(m, d);
+    mt_status st = mt_emit_module_verify(m, d);
     if (st == MT_OK)
         *out = m;
     return st;
@@ -660,9 +667,10 @@ static mt_status add_pieces(const mt_kprog *p, const mt_kstmt *s, const mt_cpu_t
             mt_llvm_gemm_desc desc;
             mt_llvm_gemm_piece need[MT_LLVM_GEMM_PIECES];
             st = gemm_desc(s->gemm, &p->bufs[s->gemm->c].type, t, &desc, d);
-            if (st == MT_OK)
+            int inline_loops = st == MT_OK && mt_emit_small_gemm_fits(&desc);
+            if (st == MT_OK && !inline_loops)
                 st = mt_llvm_gemm_pieces(&desc, need, d);
-            for (int i = 0; i < MT_LLVM_GEMM_PIECES && st == MT_OK; i++) {
+            for (int i = 0; i < MT_LLVM_GEMM_PIECES && st == MT_OK && !inline_loops; i++) {
                 int have = 0;
                 for (int j = 0; j < *n && !have; j++)
                     have = same_piece(&out[j], &need[i]);

@@ -54,4 +54,44 @@ LLVMValueRef mt_emit_expr(emitter *e, const mt_kexpr *x);
 /* Forgets the memo: called at every statement, whose position may not dominate the next. */
 void mt_emit_memo_clear(emitter *e);
 
+/* emit.c: statements s up to (not including) `stop`, NULL for the whole block; `top`: the
+ * kernel's outermost block. */
+void mt_emit_stmts(emitter *e, const mt_kstmt *s, const mt_kstmt *stop, int top);
+/* emit.c: the coefficient c of loop variable v when index x = c * v + (terms without v), or
+ * -1 when x is not of that form; *budget bounds the walk of the DAG. */
+int64_t mt_emit_coefficient(const mt_kexpr *x, int v, int *budget);
+/* emit.c: loop metadata asking the vectorizer to vectorize (and reassociate sums). */
+LLVMValueRef mt_emit_vectorize_id(emitter *e);
+
+/* emit.c: an empty module named `name` in a context of its own; NULL when out of memory. */
+mt_llvm_module *mt_emit_module_new(const char *name);
+/* emit.c: verifies m; on failure frees it (MT_ERR_BACKEND with LLVM's message). */
+mt_status mt_emit_module_verify(mt_llvm_module *m, mt_diag *d);
+
+/* emit_reduce.c: a bottom-tested counted loop whose first iteration always runs: open it at
+ * `start` (returns the loop variable), emit the body, close it stepping by `step` while below
+ * `end`; `vectorize` asks the vectorizer to vectorise it (mt_emit_vectorize_id). */
+typedef struct mt_emit_loop {
+    LLVMBasicBlockRef pre, head;
+    LLVMValueRef i, start;
+} mt_emit_loop;
+LLVMValueRef mt_emit_loop_open(emitter *e, mt_emit_loop *l, LLVMValueRef start);
+void mt_emit_loop_close(emitter *e, mt_emit_loop *l, int64_t step, LLVMValueRef end, int vectorize);
+
+/* emit_small_gemm.c: whether product d is small enough to be emitted as plain loops, where
+ * the shared GEMM's packing would cost more than the arithmetic. */
+int mt_emit_small_gemm_fits(const mt_llvm_gemm_desc *d);
+/* emit_small_gemm.c: rows [lo, hi) of product d (lo may equal hi) as plain loops. */
+void mt_emit_small_gemm(emitter *e, const mt_llvm_gemm_desc *d, LLVMValueRef A, LLVMValueRef B,
+                        LLVMValueRef C, LLVMValueRef lo, LLVMValueRef hi);
+
+/* emit_reduce.c: the reduction loop of parallel loop s when s is a reduction over an axis that
+ * is not the contiguous one, which mt_emit_strip emits vectorised across s instead; else
+ * NULL. */
+const mt_kstmt *mt_emit_strip_plan(const emitter *e, const mt_kstmt *s);
+/* emit_reduce.c: loop s over [start, end), its reduction loop `reduce` interchanged with
+ * blocks of s's iterations. */
+void mt_emit_strip(emitter *e, const mt_kstmt *s, const mt_kstmt *reduce, LLVMValueRef start,
+                   LLVMValueRef end);
+
 #endif

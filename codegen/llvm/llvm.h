@@ -52,6 +52,14 @@ mt_status mt_llvm_gemm_pieces_for(const mt_kprog *p, const mt_cpu_target *t,
 /* A module holding one GEMM piece, defined (the pieces it calls are declared). */
 mt_status mt_llvm_emit_gemm_piece(const mt_llvm_gemm_piece *piece, mt_llvm_module **out,
                                   mt_diag *d);
+/* The program's entry (entry.c, runtime/exec.h: mt_entry_fn) as the function `prefix` +
+ * "entry", in a module of its own; it calls the kernels `prefix` + kernel name, defined
+ * elsewhere. */
+mt_status mt_llvm_emit_entry(const mt_kprog *p, const char *prefix, mt_llvm_module **out,
+                             mt_diag *d);
+/* Everything the entry's code depends on, as text (the key of its cache entry); the caller
+ * frees it with mt_free. NULL when out of memory. */
+char *mt_llvm_entry_describe(const mt_kprog *p, const char *prefix);
 /* The metadata kind that marks the aligned start of a streaming store (emit.c): vector stores
  * addressed from it that LLVM proved aligned to their size are made non-temporal by
  * mt_llvm_optimize. */

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "codegen/cpu.h"
+#include "codegen/target.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "passes/fuse.h"
@@ -274,6 +275,36 @@ static void large_reductions_with_few_results_are_split_across_threads(void **st
     assert_non_null(strstr(k, "%c: mean (combined)"));
     mt_free(k);
     check(g);
+}
+
+/* Sums and maxima over an axis that is not the contiguous one run strip-mined, a block of
+ * results at a time (codegen/llvm/emit_reduce.c): blocks that end inside a thread's share,
+ * shares split at a block's middle, nested parallel loops, and epilogues must all give the
+ * interpreter's numbers and the same bits on 1 and 2 threads. */
+static void reductions_over_an_outer_axis_match_across_block_and_share_edges(void **state)
+{
+    (void)state;
+    /* 5000 results: more than one block of f64 accumulators (4096), split over 2 threads. */
+    check_text("mtir 1\n"
+               "graph outer {\n"
+               "  input %x : f32[9,5000]\n"
+               "  input %y : f64[3,17,100]\n"
+               "  %s = sum %x dim=0\n"
+               "  %m = max %x dim=0\n"
+               "  %e = exp %x\n"
+               "  %t = mean %e dim=0\n"
+               "  %u = sum %y dim=1\n"
+               "  %v = max %y dim=0\n"
+               "  %w = sqrt %t\n"
+               "  output %s, %m, %w, %u, %v\n"
+               "}\n");
+    /* Few rows, many results: the blocks are split over threads at any point. */
+    check_text("mtir 1\n"
+               "graph wide {\n"
+               "  input %x : f32[2,40000]\n"
+               "  %s = sum %x dim=0\n"
+               "  output %s\n"
+               "}\n");
 }
 
 /* ---- movement -------------------------------------------------------------------------- */
@@ -831,6 +862,119 @@ static void dumps_show_kernels_and_optimised_llvm(void **state)
     mt_diag_fini(&d);
 }
 
+static void a_sum_over_rows_is_vectorised_across_the_contiguous_axis_without_gathers(void **state)
+{
+    (void)state;
+    mt_graph *g = parse("mtir 1\n"
+                        "graph cols {\n"
+                        "  input %x : f32[512,256]\n"
+                        "  %s = sum %x dim=0\n"
+                        "  output %s\n"
+                        "}\n");
+    mt_diag d;
+    mt_diag_init(&d);
+    char *llvm = mt_cpu_dump_llvm(g, &d);
+    assert_non_null(llvm);
+    /* Vector loads of x's rows and vector adds of the f64 accumulators; the strided loop that
+     * this replaces was vectorised with gathers on hosts that have them. */
+    assert_non_null(strstr(llvm, " x float>, <"));
+    assert_non_null(strstr(llvm, "fadd <"));
+    assert_null(strstr(llvm, "gather"));
+    mt_free(llvm);
+    mt_graph_free(g);
+    mt_diag_fini(&d);
+}
+
+/* A step graph with kernels that always run whole (called by the entry), one big enough for
+ * the pool (dispatched back to the executor), and updates. */
+static const char *entry_step = "mtir 1\n"
+                                "graph estep {\n"
+                                "  input %x : f32[256,200]\n"
+                                "  input %y : f32[256,1]\n"
+                                "  param %w : f32[200,1]\n"
+                                "  state %mom : f32[200,1]\n"
+                                "  %p = matmul %x, %w : f32[256,1]\n"
+                                "  %d = sub %p, %y\n"
+                                "  %sq = mul %d, %d\n"
+                                "  %loss = mean %sq\n"
+                                "  %xt = permute %x perm=[1,0]\n"
+                                "  %g = matmul %xt, %d : f32[200,1]\n"
+                                "  %mu = const value=0.9 : f32[]\n"
+                                "  %m0 = mul %mom, %mu\n"
+                                "  %m1 = add %m0, %g\n"
+                                "  %lr = const value=0.001 : f32[]\n"
+                                "  %s = mul %m1, %lr\n"
+                                "  %w1 = sub %w, %s\n"
+                                "  %z = tanh %x\n"
+                                "  update %w <- %w1\n"
+                                "  update %mom <- %m1\n"
+                                "  output %loss, %z\n"
+                                "}\n";
+
+typedef struct timed {
+    int calls, next, in_order;
+} timed;
+
+static void count_kernel(void *ctx, int k, int64_t ns)
+{
+    timed *t = ctx;
+    t->in_order &= k == t->next && ns >= 0;
+    t->calls++;
+    t->next = k + 1;
+}
+
+/* Three steps of entry_step on the same data; *timer non-NULL: timed (walking the kernels). */
+static mt_program *three_steps(timed *timer)
+{
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_graph *g = parse(entry_step);
+    mt_program *p = NULL;
+    assert_int_equal(mt_program_compile(g, "cpu", &p, &d), MT_OK);
+    assert_int_equal(mt_program_set_threads(p, 2, &d), MT_OK);
+    assert_true(mt_cpu_has_entry(mt_program_impl(p)));
+    static float x[256 * 200], y[256], w[200];
+    for (int i = 0; i < 256 * 200; i++)
+        x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    for (int i = 0; i < 256; i++)
+        y[i] = (float)(i % 7) - 3.0f;
+    for (int i = 0; i < 200; i++)
+        w[i] = (float)(i % 13) / 13.0f;
+    assert_int_equal(mt_program_set(p, "x", x, sizeof x, &d), MT_OK);
+    assert_int_equal(mt_program_set(p, "y", y, sizeof y, &d), MT_OK);
+    assert_int_equal(mt_program_set(p, "w", w, sizeof w, &d), MT_OK);
+    if (timer)
+        assert_int_equal(mt_program_set_kernel_timer(p, count_kernel, timer, &d), MT_OK);
+    for (int i = 0; i < 3; i++) {
+        if (timer)
+            timer->next = 0;
+        assert_int_equal(mt_program_run(p, &d), MT_OK);
+    }
+    mt_graph_free(g);
+    return p;
+}
+
+static void a_program_runs_through_its_entry_as_the_timed_walk_does(void **state)
+{
+    (void)state;
+    timed t = {0, 0, 1};
+    mt_program *a = three_steps(NULL), *b = three_steps(&t);
+    int nk = mt_cpu_kernels(mt_program_impl(b))->nkernels;
+    assert_true(nk > 2);
+    assert_int_equal(t.calls, 3 * nk); /* every kernel of every run, in order */
+    assert_true(t.in_order);
+    static const char *names[] = {"loss", "z", "w", "mom"};
+    for (int i = 0; i < 4; i++) {
+        int slot = mt_program_find(a, names[i]);
+        size_t n = mt_program_slot_nbytes(a, slot);
+        assert_memory_equal(mt_program_data(a, names[i]), mt_program_data(b, names[i]), n);
+    }
+    /* The updates landed: w moved. */
+    assert_true(((const float *)mt_program_data(a, "w"))[1] != 1.0f / 13.0f);
+    mt_program_free(a);
+    mt_program_free(b);
+}
+
 static void the_cpu_target_is_in_the_static_table_and_runs_a_graph(void **state)
 {
     (void)state;
@@ -891,6 +1035,7 @@ int main(void)
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
+        cmocka_unit_test(reductions_over_an_outer_axis_match_across_block_and_share_edges),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
@@ -915,6 +1060,7 @@ int main(void)
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
+        cmocka_unit_test(reductions_over_an_outer_axis_match_across_block_and_share_edges),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
@@ -928,7 +1074,9 @@ int main(void)
         cmocka_unit_test(memory_planning_reuses_dead_buffers_and_works_in_place),
         cmocka_unit_test(missing_or_mistyped_leaves_are_errors_that_name_the_value),
         cmocka_unit_test(dumps_show_kernels_and_optimised_llvm),
+        cmocka_unit_test(a_sum_over_rows_is_vectorised_across_the_contiguous_axis_without_gathers),
         cmocka_unit_test(the_cpu_target_is_in_the_static_table_and_runs_a_graph),
+        cmocka_unit_test(a_program_runs_through_its_entry_as_the_timed_walk_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,21 +183,60 @@ static void a_matmul_kernel_is_one_gemm_statement_per_row_then_its_epilogue(void
     mt_diag_init(&d);
     mt_graph *g2 = parse_as("mtir 1\n"
                             "graph mm {\n"
-                            "  input %x : DT[3,17]\n"
-                            "  input %w : DT[17,5]\n"
+                            "  input %x : DT[24,40]\n"
+                            "  input %w : DT[40,20]\n"
                             "  %y = matmul %x, %w\n"
                             "  output %y\n"
                             "}\n",
                             MT_DTYPE_F64);
     char *llvm = mt_cpu_dump_llvm(g2, &d);
     assert_non_null(llvm);
-    /* The kernel calls the shared f64 GEMM driver with its product's descriptor. */
+    /* The kernel calls the shared f64 GEMM driver with its product's descriptor (a product
+     * big enough for it: 19,200 multiply-adds). */
     assert_non_null(strstr(llvm, "call void @mtc.gemm.f64."));
     assert_non_null(strstr(llvm, "define void @mtc.gemm.f64."));
     assert_non_null(strstr(llvm, "@llvm.fma.v")); /* the micro-kernel, at the host's width */
     mt_free(llvm);
     mt_graph_free(g2);
     mt_diag_fini(&d);
+}
+
+static void tiny_products_are_plain_loops_that_match_in_every_layout(void **state)
+{
+    (void)state;
+    /* Below 16,384 multiply-adds a product is emitted in place (codegen/llvm/emit_small_gemm.c):
+     * one output column, a K of 1 or 2, transposed operands and batches, both dtypes. */
+    static const char *text = "mtir 1\n"
+                              "graph tiny {\n"
+                              "  input %x : DT[10,2]\n"
+                              "  param %w : DT[2,100]\n"
+                              "  param %u : DT[100,1]\n"
+                              "  input %b : DT[3,5,7]\n"
+                              "  input %c : DT[7,4]\n"
+                              "  %h = matmul %x, %w\n"
+                              "  %o = matmul %h, %u\n"
+                              "  %ht = permute %h perm=[1,0]\n"
+                              "  %g = matmul %ht, %o\n"
+                              "  %ut = permute %u perm=[1,0]\n"
+                              "  %d = matmul %o, %ut\n"
+                              "  %e = matmul %b, %c\n"
+                              "  %bt = permute %b perm=[0,2,1]\n"
+                              "  %f = matmul %bt, %e\n"
+                              "  output %g, %d, %f\n"
+                              "}\n";
+    for (int t = 0; t < 2; t++) {
+        mt_graph *g = parse_as(text, t ? MT_DTYPE_F64 : MT_DTYPE_F32);
+        mt_diag d;
+        mt_diag_init(&d);
+        char *llvm = mt_cpu_dump_llvm(g, &d);
+        assert_non_null(llvm);
+        assert_null(strstr(llvm, "call void @mtc.gemm."));
+        assert_non_null(strstr(llvm, "@llvm.fmuladd."));
+        mt_free(llvm);
+        mt_graph_free(g);
+        mt_diag_fini(&d);
+    }
+    check_text(text); /* both dtypes, 1 to 3 threads, against the interpreter */
 }
 
 /* How many times `needle` occurs in `hay`. */
@@ -214,14 +253,15 @@ static void every_matmul_of_a_program_runs_on_one_shared_gemm(void **state)
     (void)state;
     /* Four products of different shapes, transposes and batches in one program: each kernel
      * passes its own sizes and strides to the same driver and micro-kernel at run time, so
-     * the module defines one of each, and one packing function per transpose used. */
+     * the module defines one of each, and one packing function per transpose used. (Each has
+     * more than 16,384 multiply-adds: smaller ones are plain loops, tested below.) */
     static const char *text = "mtir 1\n"
                               "graph shared {\n"
-                              "  input %x : DT[2,7,33]\n"
+                              "  input %x : DT[2,14,33]\n"
                               "  param %w : DT[33,19]\n"
-                              "  param %v : DT[5,19]\n"
-                              "  input %z : DT[33,7]\n"
-                              "  input %y : DT[7,3]\n"
+                              "  param %v : DT[40,19]\n"
+                              "  input %z : DT[33,70]\n"
+                              "  input %y : DT[70,9]\n"
                               "  %h = matmul %x, %w\n"
                               "  %vt = permute %v perm=[1,0]\n"
                               "  %o = matmul %h, %vt\n"
@@ -597,6 +637,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_matmul_kernel_is_one_gemm_statement_per_row_then_its_epilogue),
         cmocka_unit_test(every_matmul_of_a_program_runs_on_one_shared_gemm),
+        cmocka_unit_test(tiny_products_are_plain_loops_that_match_in_every_layout),
         cmocka_unit_test(products_match_at_awkward_sizes_in_every_dimension),
         cmocka_unit_test(transposed_operands_are_read_in_place),
         cmocka_unit_test(batch_axes_broadcast_as_matmul_does),
