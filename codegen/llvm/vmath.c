@@ -170,20 +170,29 @@ static LLVMValueRef exp_of(const vm *v, LLVMValueRef x, LLVMValueRef lo)
     /* ln2 = hi + lo with hi's low bits zero, so q hi is exact for every q in range. */
     double ln2_hi = v->f64 ? 6.93147180369123816490e-01 : 0.693359375;
     double ln2_lo = v->f64 ? 1.90821492927058770002e-10 : -2.12194440e-4;
-    LLVMValueRef s = mla(v, q, fc(v, -ln2_hi), x);
-    s = mla(v, q, fc(v, -ln2_lo), s);
+    /* The reduced argument is s_hi + c: s_hi = x - q ln2_hi is exact (a cancellation of
+     * exact terms), c = -q ln2_lo (plus pow's low part) is small. Rounding their sum would
+     * cost a quarter ulp, so it is used only inside the polynomial's small terms. */
+    LLVMValueRef s_hi = mla(v, q, fc(v, -ln2_hi), x);
+    LLVMValueRef c = mul(v, q, fc(v, -ln2_lo));
     if (lo)
-        s = add(v, s, lo);
-    /* e^s = 1 + s + s^2 (1/2! + s/3! + ...). */
-    double c[12];
+        c = add(v, c, lo);
+    LLVMValueRef s = add(v, s_hi, c);
+    /* e^s = 1 + s + s^2 (1/2! + s/3! + ...), summed as (1 + s_hi) + (err + (c + s^2 u))
+     * where err is what rounding 1 + s_hi lost (Fast2Sum: |s_hi| < 1), so that only the
+     * last addition rounds at the result's scale. */
+    double cf[12];
     int n = v->f64 ? 12 : 6;
     double f = 2.0;
     for (int i = 0; i < n; i++) {
-        c[i] = 1.0 / f;
+        cf[i] = 1.0 / f;
         f *= i + 3;
     }
-    LLVMValueRef u = horner(v, s, c, n);
-    LLVMValueRef r = add(v, mla(v, mul(v, s, s), u, s), fc(v, 1.0));
+    LLVMValueRef u = horner(v, s, cf, n);
+    LLVMValueRef w = mla(v, mul(v, s, s), u, c);
+    LLVMValueRef h = add(v, fc(v, 1.0), s_hi);
+    LLVMValueRef err = sub(v, s_hi, sub(v, h, fc(v, 1.0)));
+    LLVMValueRef r = add(v, h, add(v, err, w));
     /* r 2^q as r 2^k1 2^k2: each factor a normal number, the first product exact. */
     int bias = v->f64 ? 1023 : 127;
     LLVMValueRef k1 = LLVMBuildAShr(v->B, qi, ic(v, 1), "");
@@ -331,21 +340,37 @@ static void log_dd(const vm *v, LLVMValueRef x, LLVMValueRef *hi, LLVMValueRef *
     two_prod(v, sh, dh, &ph, &pl);
     LLVMValueRef res = sub(v, sub(v, sub(v, f, ph), pl), mul(v, sh, dl));
     LLVMValueRef sl = fdiv(v, res, dh);
-    /* ln m = 2s + s z P(z) with z = s^2, P the atanh series less its first term. */
+    /* ln m = 2s + 2/3 s^3 + s^3 z P(z), z = s^2, P the rest of the atanh series. Multiplied
+     * by a b up to 700, an error of 2^-60 in ln m is still an ulp of the result, so s^3 and
+     * 2/3 s^3 are formed as double-doubles; the rest is below 2^-14 and needs no care. */
     double c[16];
     int n = atanh_coeffs(v, c);
-    LLVMValueRef z = mul(v, sh, sh);
-    LLVMValueRef tail = mul(v, mul(v, sh, z), horner(v, z, c, n));
-    /* k ln2_hi is exact; k ln2_hi + 2 sh by TwoSum, everything else into the low part. */
-    LLVMValueRef a = mul(v, k, fc(v, 6.93147180369123816490e-01));
-    LLVMValueRef b = add(v, sh, sh);
-    LLVMValueRef s = add(v, a, b);
-    LLVMValueRef bb = sub(v, s, a);
-    LLVMValueRef err = add(v, sub(v, a, sub(v, s, bb)), sub(v, b, bb));
+    LLVMValueRef zh, zl, s3h, s3l, t1h, t1l;
+    two_prod(v, sh, sh, &zh, &zl);
+    two_prod(v, sh, zh, &s3h, &s3l);
+    s3l = mla(v, sh, zl, s3l);
+    double two3_hi = 2.0 / 3.0, two3_lo = 3.700743415417188e-17; /* 2/3 - two3_hi */
+    two_prod(v, s3h, fc(v, two3_hi), &t1h, &t1l);
+    t1l = add(v, t1l, add(v, mul(v, s3h, fc(v, two3_lo)), mul(v, s3l, fc(v, two3_hi))));
+    LLVMValueRef t2 = mul(v, mul(v, s3h, zh), horner(v, zh, c + 1, n - 1));
+    /* sl's share of the s^3 term, 2 s^2 sl, is below 2^-60 but free. */
+    LLVMValueRef t3 = mul(v, mul(v, zh, sl), fc(v, 2.0));
+    /* k ln2_hi (exact) + 2 sh + t1h by two TwoSums, everything else into the low part. */
+    LLVMValueRef sum = fc(v, 0.0), errs = fc(v, 0.0);
+    LLVMValueRef parts[3] = {mul(v, k, fc(v, 6.93147180369123816490e-01)), add(v, sh, sh), t1h};
+    sum = parts[0];
+    for (int i = 1; i < 3; i++) {
+        LLVMValueRef a = sum, b = parts[i];
+        LLVMValueRef s = add(v, a, b);
+        LLVMValueRef bb = sub(v, s, a);
+        LLVMValueRef e = add(v, sub(v, a, sub(v, s, bb)), sub(v, b, bb));
+        errs = add(v, errs, e);
+        sum = s;
+    }
     LLVMValueRef low = add(v, mul(v, k, fc(v, 1.90821492927058770002e-10)), add(v, sl, sl));
-    low = add(v, add(v, low, tail), err);
-    *hi = add(v, s, low);
-    *lo = sub(v, low, sub(v, *hi, s));
+    low = add(v, low, add(v, add(v, t1l, t2), add(v, t3, errs)));
+    *hi = add(v, sum, low);
+    *lo = sub(v, low, sub(v, *hi, sum));
 }
 
 /* Odd-integer and integer tests of y without converting it: below 2^52 (a float64's mantissa
