@@ -2,9 +2,9 @@
  *
  * One scalar operation at a time: integer and float arithmetic, comparisons (ordered on floats
  * except !=), selects, casts, loads, and the float functions kops.def names: sqrt and fabs as
- * LLVM intrinsics, exp, log, tanh and pow as inline code from vmath.c (no libm call, so the
- * loop vectorizer widens them). A statement's expression DAG is memoized so that a shared
- * node is emitted once.
+ * LLVM intrinsics, exp, log, tanh, pow (and sigmoid) as inline code from vmath.c (no libm call, so
+ * the loop vectorizer widens them). A statement's expression DAG is memoized so that a shared node
+ * is emitted once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -201,6 +201,10 @@ static LLVMValueRef expr_uncached(emitter *e, const mt_kexpr *x)
     if (math)
         return call_math(e, math, x->type, a, NULL);
     switch (x->op) {
+    case MT_KX_SIGMOID: {
+        mt_vmath m = {e->B, e->M, target_fma(e)};
+        return mt_vmath_sigmoid(&m, a);
+    }
     case MT_KX_NEG: return is_float(x->type) ? LLVMBuildFNeg(B, a, "") : LLVMBuildNeg(B, a, "");
     case MT_KX_NOT: return LLVMBuildNot(B, a, "");
     default: return a; /* unreachable: every operation is handled above */

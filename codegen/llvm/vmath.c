@@ -151,10 +151,32 @@ static LLVMValueRef copysign_of(const vm *v, LLVMValueRef r, LLVMValueRef s)
     return to_float(v, LLVMBuildOr(v->B, mag, sg, ""));
 }
 
+/* (hi, lo) = a b exactly. */
+static void two_prod(const vm *v, LLVMValueRef a, LLVMValueRef b, LLVMValueRef *hi,
+                     LLVMValueRef *lo)
+{
+    *hi = mul(v, a, b);
+    if (v->m->fma) {
+        *lo = mla(v, a, b, LLVMBuildFNeg(v->B, *hi, ""));
+        return;
+    }
+    /* Dekker: split each factor into halves of 26 bits, whose products are exact. */
+    LLVMValueRef sp = fc(v, 134217729.0); /* 2^27 + 1 */
+    LLVMValueRef ca = mul(v, a, sp), cb = mul(v, b, sp);
+    LLVMValueRef ah = sub(v, ca, sub(v, ca, a)), bh = sub(v, cb, sub(v, cb, b));
+    LLVMValueRef al = sub(v, a, ah), bl = sub(v, b, bh);
+    LLVMValueRef e = sub(v, mul(v, ah, bh), *hi);
+    e = add(v, e, mul(v, ah, bl));
+    e = add(v, e, mul(v, al, bh));
+    *lo = add(v, e, mul(v, al, bl));
+}
+
 /* ---- exp ------------------------------------------------------------------------------ */
 
-/* e^(x + lo), lo a small correction to x (pow's low part) or NULL. */
-static LLVMValueRef exp_of(const vm *v, LLVMValueRef x, LLVMValueRef lo)
+/* e^(x + lo) = (h + l) p1 p2 unrounded, lo a small correction to x (pow's low part) or NULL:
+ * h + l in [sqrt(1/2), sqrt(2)] with |l| < 1/2 ulp of h, p1 and p2 powers of two. */
+static void exp_parts(const vm *v, LLVMValueRef x, LLVMValueRef lo, LLVMValueRef *hp,
+                      LLVMValueRef *lp, LLVMValueRef *p1p, LLVMValueRef *p2p)
 {
     /* Below lo_x every result rounds to +0, above hi_x to inf; clamping keeps q's bits in
      * range. A NaN fails both comparisons and flows through to the result. */
@@ -164,9 +186,9 @@ static LLVMValueRef exp_of(const vm *v, LLVMValueRef x, LLVMValueRef lo)
     /* q = round(x / ln2), read off the bits of x/ln2 + 1.5 2^p (p the mantissa width). */
     int mant = v->f64 ? 52 : 23;
     double magic = 1.5 * ldexp(1.0, mant);
-    LLVMValueRef t = add(v, mul(v, x, fc(v, 1.4426950408889634)), fc(v, magic));
-    LLVMValueRef q = sub(v, t, fc(v, magic));
-    LLVMValueRef qi = LLVMBuildSub(v->B, to_int(v, t), to_int(v, fc(v, magic)), "");
+    LLVMValueRef qm = add(v, mul(v, x, fc(v, 1.4426950408889634)), fc(v, magic));
+    LLVMValueRef q = sub(v, qm, fc(v, magic));
+    LLVMValueRef qi = LLVMBuildSub(v->B, to_int(v, qm), to_int(v, fc(v, magic)), "");
     /* ln2 = hi + lo with hi's low bits zero, so q hi is exact for every q in range. */
     double ln2_hi = v->f64 ? 6.93147180369123816490e-01 : 0.693359375;
     double ln2_lo = v->f64 ? 1.90821492927058770002e-10 : -2.12194440e-4;
@@ -192,16 +214,26 @@ static LLVMValueRef exp_of(const vm *v, LLVMValueRef x, LLVMValueRef lo)
     LLVMValueRef w = mla(v, mul(v, s, s), u, c);
     LLVMValueRef h = add(v, fc(v, 1.0), s_hi);
     LLVMValueRef err = sub(v, s_hi, sub(v, h, fc(v, 1.0)));
-    LLVMValueRef r = add(v, h, add(v, err, w));
-    /* r 2^q as r 2^k1 2^k2: each factor a normal number, the first product exact. */
+    LLVMValueRef t = add(v, err, w);
+    *hp = add(v, h, t);
+    *lp = sub(v, t, sub(v, *hp, h));
+    /* 2^q as 2^k1 2^k2: each factor a normal number, so that multiplying by the first is
+     * exact and only the second can round (into the denormals) or overflow. */
     int bias = v->f64 ? 1023 : 127;
     LLVMValueRef k1 = LLVMBuildAShr(v->B, qi, ic(v, 1), "");
     LLVMValueRef k2 = LLVMBuildSub(v->B, qi, k1, "");
-    LLVMValueRef p1 =
+    *p1p =
         to_float(v, LLVMBuildShl(v->B, LLVMBuildAdd(v->B, k1, ic(v, bias), ""), ic(v, mant), ""));
-    LLVMValueRef p2 =
+    *p2p =
         to_float(v, LLVMBuildShl(v->B, LLVMBuildAdd(v->B, k2, ic(v, bias), ""), ic(v, mant), ""));
-    return mul(v, mul(v, r, p1), p2);
+}
+
+/* e^(x + lo), rounded once. */
+static LLVMValueRef exp_of(const vm *v, LLVMValueRef x, LLVMValueRef lo)
+{
+    LLVMValueRef h, l, p1, p2;
+    exp_parts(v, x, lo, &h, &l, &p1, &p2);
+    return mul(v, mul(v, h, p1), p2);
 }
 
 LLVMValueRef mt_vmath_exp(const mt_vmath *m, LLVMValueRef x)
@@ -304,27 +336,37 @@ LLVMValueRef mt_vmath_tanh(const mt_vmath *m, LLVMValueRef x)
     return copysign_of(&v, r, x); /* a NaN stays a NaN */
 }
 
-/* ---- pow ------------------------------------------------------------------------------ */
+/* ---- sigmoid -------------------------------------------------------------------------- */
 
-/* (hi, lo) = a b exactly. */
-static void two_prod(const vm *v, LLVMValueRef a, LLVMValueRef b, LLVMValueRef *hi,
-                     LLVMValueRef *lo)
+/* 1 / (1 + e) for x >= 0 and e / (1 + e) below, e = e^-|x| (never overflows). Rounding e,
+ * 1 + e and the quotient separately costs up to 2.2 ulp (e's error, at the bottom of its
+ * binade, is worth twice as much at the top of the result's), so e is kept as eh + el, 1 + e
+ * as dh + dl, and the quotient q0 = n / dh (from a reciprocal) is corrected by its exact
+ * remainder: one rounding at the end. */
+LLVMValueRef mt_vmath_sigmoid(const mt_vmath *m, LLVMValueRef x)
 {
-    *hi = mul(v, a, b);
-    if (v->m->fma) {
-        *lo = mla(v, a, b, LLVMBuildFNeg(v->B, *hi, ""));
-        return;
-    }
-    /* Dekker: split each factor into halves of 26 bits, whose products are exact. */
-    LLVMValueRef sp = fc(v, 134217729.0); /* 2^27 + 1 */
-    LLVMValueRef ca = mul(v, a, sp), cb = mul(v, b, sp);
-    LLVMValueRef ah = sub(v, ca, sub(v, ca, a)), bh = sub(v, cb, sub(v, cb, b));
-    LLVMValueRef al = sub(v, a, ah), bl = sub(v, b, bh);
-    LLVMValueRef e = sub(v, mul(v, ah, bh), *hi);
-    e = add(v, e, mul(v, ah, bl));
-    e = add(v, e, mul(v, al, bh));
-    *lo = add(v, e, mul(v, al, bl));
+    vm v = vm_of(m, LLVMTypeOf(x));
+    LLVMValueRef h, l, p1, p2;
+    exp_parts(&v, LLVMBuildFNeg(v.B, fabs_of(&v, x), ""), NULL, &h, &l, &p1, &p2);
+    /* e = (h + l) 2^q, exact unless denormal, where the result is e to within an ulp. */
+    LLVMValueRef eh = mul(&v, mul(&v, h, p1), p2), el = mul(&v, mul(&v, l, p1), p2);
+    LLVMValueRef dh = add(&v, fc(&v, 1.0), eh); /* Fast2Sum: e <= 1 */
+    LLVMValueRef dl = add(&v, sub(&v, eh, sub(&v, dh, fc(&v, 1.0))), el);
+    LLVMValueRef pos = fcmp(&v, LLVMRealOGE, x, fc(&v, 0.0));
+    LLVMValueRef nh = sel(&v, pos, fc(&v, 1.0), eh), nl = sel(&v, pos, fc(&v, 0.0), el);
+    LLVMValueRef rcp = fdiv(&v, fc(&v, 1.0), dh);
+    LLVMValueRef q0 = mul(&v, nh, rcp);
+    /* n - q0 d = (nh - q0 dh) + nl - q0 dl, the first difference exact. */
+    LLVMValueRef ph, pl;
+    two_prod(&v, q0, dh, &ph, &pl);
+    LLVMValueRef rem = sub(&v, sub(&v, nh, ph), pl);
+    rem = sub(&v, add(&v, rem, nl), mul(&v, q0, dl));
+    LLVMValueRef r = mla(&v, rem, rcp, q0);
+    /* A NaN fails x >= 0 and takes e's NaN through the second form. */
+    return r;
 }
+
+/* ---- pow ------------------------------------------------------------------------------ */
 
 /* ln x = hi + lo to about 2^-70 relative, for x > 0 finite; f64 only. */
 static void log_dd(const vm *v, LLVMValueRef x, LLVMValueRef *hi, LLVMValueRef *lo)

@@ -1,5 +1,6 @@
-/* vmath.h - exp, log, tanh and pow as inline LLVM IR (vmath.c), so that the loop vectorizer
- * widens them like any other arithmetic instead of leaving one scalar libm call per element.
+/* vmath.h - exp, log, tanh, sigmoid and pow as inline LLVM IR (vmath.c), so that the loop
+ * vectorizer widens them like any other arithmetic instead of leaving one scalar libm call per
+ * element.
  *
  * Each function emits, at the builder's position, straight-line code (no branches, no calls
  * except llvm.fma and llvm.fabs) over x's type: float or double, or a vector of either. The
@@ -23,6 +24,8 @@ typedef struct mt_vmath {
 LLVMValueRef mt_vmath_exp(const mt_vmath *m, LLVMValueRef x);
 LLVMValueRef mt_vmath_log(const mt_vmath *m, LLVMValueRef x);
 LLVMValueRef mt_vmath_tanh(const mt_vmath *m, LLVMValueRef x);
+/* 1 / (1 + e^-x), without overflow for any x. */
+LLVMValueRef mt_vmath_sigmoid(const mt_vmath *m, LLVMValueRef x);
 LLVMValueRef mt_vmath_pow(const mt_vmath *m, LLVMValueRef a, LLVMValueRef b);
 
 #endif

@@ -29,7 +29,7 @@
  * worst (an ulp is 2^-52 to 2^-53 of the value). */
 static const double bound[MT_ULP_NFN][2] = {
     [MT_ULP_EXP] = {1.0, 1.0},     [MT_ULP_LOG] = {1.0, 1.0},  [MT_ULP_TANH] = {2.0, 2.0},
-    [MT_ULP_SIGMOID] = {2.0, 2.0}, [MT_ULP_SQRT] = {0.5, 0.5}, [MT_ULP_INV] = {0.5, 0.5},
+    [MT_ULP_SIGMOID] = {1.0, 1.0}, [MT_ULP_SQRT] = {0.5, 0.5}, [MT_ULP_INV] = {0.5, 0.5},
     [MT_ULP_POW] = {1.0, 2.0},
 };
 
