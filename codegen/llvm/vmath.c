@@ -160,8 +160,9 @@ static void two_prod(const vm *v, LLVMValueRef a, LLVMValueRef b, LLVMValueRef *
         *lo = mla(v, a, b, LLVMBuildFNeg(v->B, *hi, ""));
         return;
     }
-    /* Dekker: split each factor into halves of 26 bits, whose products are exact. */
-    LLVMValueRef sp = fc(v, 134217729.0); /* 2^27 + 1 */
+    /* Dekker: split each factor into halves (26 bits of a double, 12 of a float), whose
+     * products are exact. */
+    LLVMValueRef sp = fc(v, v->f64 ? 134217729.0 : 4097.0); /* 2^27 + 1, 2^12 + 1 */
     LLVMValueRef ca = mul(v, a, sp), cb = mul(v, b, sp);
     LLVMValueRef ah = sub(v, ca, sub(v, ca, a)), bh = sub(v, cb, sub(v, cb, b));
     LLVMValueRef al = sub(v, a, ah), bl = sub(v, b, bh);
@@ -444,9 +445,12 @@ static LLVMValueRef pow_f64(const vm *v, LLVMValueRef a, LLVMValueRef b, int dd)
         lh = log_specials(v, ax, lh);
         two_prod(v, b, lh, &ph, &pl);
         pl = mla(v, b, ll, pl);
-        /* Past |b ln a| = 1000 exp saturates; the low part may be inf or NaN there. */
+        /* Past |b ln a| = 1000 exp saturates; the low part may be inf or NaN there, and also
+         * where Dekker's split of a huge b overflowed (no FMA), which only matters when
+         * ln a = 0. */
         LLVMValueRef keep =
             LLVMBuildAnd(v->B, fin, fcmp(v, LLVMRealOLT, fabs_of(v, ph), fc(v, 1000.0)), "");
+        keep = LLVMBuildAnd(v->B, keep, fcmp(v, LLVMRealOLT, fabs_of(v, pl), fc(v, 1.0)), "");
         r = exp_of(v, ph, sel(v, keep, pl, fc(v, 0.0)));
     } else {
         r = exp_of(v, mul(v, b, mt_vmath_log(v->m, ax)), NULL);
