@@ -311,16 +311,7 @@ static mt_kexpr *scalar_op(mt_lower_state *s, mt_op op, mt_ktype t, mt_kexpr *co
     case MT_OP_RELU: /* x <= 0 is false for NaN, which passes through */
         return mt_kx_select(p, mt_kx_binary(p, MT_KX_LE, a, fconst(s, t, 0.0)), fconst(s, t, 0.0),
                             a);
-    case MT_OP_SIGMOID: {
-        /* exp of -|x| never overflows: 1/(1+e) for x >= 0, e/(1+e) below. */
-        mt_kexpr *e = mt_lower_let(
-            s, t,
-            mt_kx_unary(p, MT_KX_EXP, mt_kx_unary(p, MT_KX_NEG, mt_kx_unary(p, MT_KX_ABS, a))));
-        mt_kexpr *den = mt_kx_binary(p, MT_KX_ADD, fconst(s, t, 1.0), e);
-        return mt_kx_select(p, mt_kx_binary(p, MT_KX_GE, a, fconst(s, t, 0.0)),
-                            mt_kx_binary(p, MT_KX_DIV, fconst(s, t, 1.0), den),
-                            mt_kx_binary(p, MT_KX_DIV, e, den));
-    }
+    case MT_OP_SIGMOID: return mt_kx_unary(p, MT_KX_SIGMOID, a);
     case MT_OP_ADD: return mt_kx_binary(p, MT_KX_ADD, a, b);
     case MT_OP_SUB: return mt_kx_binary(p, MT_KX_SUB, a, b);
     case MT_OP_MUL: return mt_kx_binary(p, MT_KX_MUL, a, b);

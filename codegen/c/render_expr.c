@@ -264,6 +264,15 @@ static void operation(mt_buf *b, const mt_c_dialect *dl, mt_c_memo *m, const mt_
         mt_c_render_expr(b, dl, m, a[2], 0);
         mt_buf_puts(b, close);
         return;
+    case MT_KX_SIGMOID: {
+        /* 1 / (1 + e^-x): e^-x overflows to inf for very negative x, which gives 0. */
+        const char *one = x->type == MT_KT_F32 ? "1.0f" : "1.0";
+        mt_buf_printf(b, "(%s / (%s + exp%s(-", one, one,
+                      dl->f32_math_suffix && x->type == MT_KT_F32 ? "f" : "");
+        mt_c_render_expr(b, dl, m, a[0], 0);
+        mt_buf_puts(b, ")))");
+        return;
+    }
     case MT_KX_MULHI:
         mt_buf_printf(b, "%s(", dl->mulhi);
         mt_c_render_expr(b, dl, m, a[0], 1);

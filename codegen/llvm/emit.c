@@ -11,9 +11,9 @@
  * vectorizer reassociate their sums (the order is fixed per kernel, never per thread count).
  * General loop unrolling is off (opt.c): the vectorizer interleaves on its own, and fully
  * unrolled constant-trip loops made compilation quadratic in the scheduler.
- * Expressions are emitted by emit_expr.c (float math maps to LLVM intrinsics, llvm.exp.f32,
- * ..., except tanh, a call to libm's tanhf/tanh). Nothing here knows about graph ops: one
- * scalar operation at a time.
+ * Expressions are emitted by emit_expr.c (float math is inline code from vmath.c or an LLVM
+ * intrinsic, never a libm call). Nothing here knows about graph ops: one scalar operation at
+ * a time.
  *
  * A GEMM statement (a matmul's rows, ir/kernel.h) becomes a call of the packed,
  * register-blocked GEMM of codegen/llvm/gemm.c, shared by every product of its dtype and

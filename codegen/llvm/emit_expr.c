@@ -1,14 +1,16 @@
 /* emit_expr.c - kernel IR expressions -> LLVM values (emit.c has statements and functions).
  *
  * One scalar operation at a time: integer and float arithmetic, comparisons (ordered on floats
- * except !=), selects, casts, loads, and the float functions kops.def names, which map to LLVM
- * intrinsics (llvm.exp.f32, ...) except tanh, a call to libm's tanhf/tanh. A statement's
- * expression DAG is memoized so that a shared node is emitted once.
+ * except !=), selects, casts, loads, and the float functions kops.def names: sqrt and fabs as
+ * LLVM intrinsics, exp, log, tanh, pow (and sigmoid) as inline code from vmath.c (no libm call, so
+ * the loop vectorizer widens them). A statement's expression DAG is memoized so that a shared node
+ * is emitted once.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "codegen/llvm/emit_internal.h"
+#include "codegen/llvm/vmath.h"
 
 LLVMTypeRef mt_emit_ltype(const emitter *e, mt_ktype t)
 {
@@ -34,36 +36,35 @@ void mt_emit_add_attr(emitter *e, LLVMValueRef fn, LLVMAttributeIndex at, const 
     LLVMAddAttributeAtIndex(fn, at, LLVMCreateEnumAttribute(e->C, kind, 0));
 }
 
-/* A math function of one or two operands of type t: an intrinsic or a libm function. */
-static LLVMValueRef math_fn(emitter *e, const char *base, mt_ktype t, int nargs, LLVMTypeRef *ft)
+/* Does the target fuse multiply-adds? x86-64 says so in its features; AArch64 always does. */
+static int target_fma(const emitter *e)
 {
-    char name[64];
-    int libm = !strcmp(base, "tanh");
-    if (libm)
-        snprintf(name, sizeof name, "%s%s", base, t == MT_KT_F32 ? "f" : "");
-    else
-        snprintf(name, sizeof name, "llvm.%s.%s", base, t == MT_KT_F32 ? "f32" : "f64");
-    LLVMTypeRef args[2] = {mt_emit_ltype(e, t), mt_emit_ltype(e, t)};
-    *ft = LLVMFunctionType(mt_emit_ltype(e, t), args, (unsigned)nargs, 0);
-    LLVMValueRef fn = LLVMGetNamedFunction(e->M, name);
-    if (!fn) {
-        fn = LLVMAddFunction(e->M, name, *ft);
-        if (libm) {
-            /* As with -fno-math-errno: a pure function, so loops around it can be
-             * optimised. */
-            mt_emit_add_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind");
-            mt_emit_add_attr(e, fn, LLVMAttributeFunctionIndex, "readnone");
-            mt_emit_add_attr(e, fn, LLVMAttributeFunctionIndex, "willreturn");
-        }
-    }
-    return fn;
+    return strstr(e->target->features, "+fma") || !strncmp(e->target->triple, "aarch64", 7);
 }
 
+/* A float function of one or two operands of type t. exp, log, tanh and pow are inline code
+ * (vmath.c), which the loop vectorizer widens; a libm call would stay one scalar call per
+ * element. sqrt and fabs are LLVM intrinsics, single instructions on every target. */
 static LLVMValueRef call_math(emitter *e, const char *base, mt_ktype t, LLVMValueRef a,
                               LLVMValueRef b)
 {
-    LLVMTypeRef ft;
-    LLVMValueRef fn = math_fn(e, base, t, b ? 2 : 1, &ft);
+    mt_vmath m = {e->B, e->M, target_fma(e)};
+    if (!strcmp(base, "exp"))
+        return mt_vmath_exp(&m, a);
+    if (!strcmp(base, "log"))
+        return mt_vmath_log(&m, a);
+    if (!strcmp(base, "tanh"))
+        return mt_vmath_tanh(&m, a);
+    if (!strcmp(base, "pow"))
+        return mt_vmath_pow(&m, a, b);
+    char name[64];
+    snprintf(name, sizeof name, "llvm.%s.%s", base, t == MT_KT_F32 ? "f32" : "f64");
+    LLVMTypeRef ty = mt_emit_ltype(e, t);
+    LLVMTypeRef args_t[2] = {ty, ty};
+    LLVMTypeRef ft = LLVMFunctionType(ty, args_t, b ? 2 : 1, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(e->M, name);
+    if (!fn)
+        fn = LLVMAddFunction(e->M, name, ft);
     LLVMValueRef args[2] = {a, b};
     return LLVMBuildCall2(e->B, ft, fn, args, b ? 2 : 1, "");
 }
@@ -200,6 +201,10 @@ static LLVMValueRef expr_uncached(emitter *e, const mt_kexpr *x)
     if (math)
         return call_math(e, math, x->type, a, NULL);
     switch (x->op) {
+    case MT_KX_SIGMOID: {
+        mt_vmath m = {e->B, e->M, target_fma(e)};
+        return mt_vmath_sigmoid(&m, a);
+    }
     case MT_KX_NEG: return is_float(x->type) ? LLVMBuildFNeg(B, a, "") : LLVMBuildNeg(B, a, "");
     case MT_KX_NOT: return LLVMBuildNot(B, a, "");
     default: return a; /* unreachable: every operation is handled above */
