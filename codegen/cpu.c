@@ -168,6 +168,12 @@ mt_status mt_cpu_run_buffers(mt_cpu_program *p, const void *const *leaves, void 
     return st;
 }
 
+void mt_cpu_kernels(const mt_cpu_program *p, const mt_kprog **kp, mt_kernel_fn const **fns)
+{
+    *kp = p->kp;
+    *fns = (mt_kernel_fn const *)p->fns;
+}
+
 /* Checks the caller's tensors against the compiled program's input buffers. */
 static mt_status check_leaves(const mt_cpu_program *p, const mt_tensor *const *leaves, mt_diag *d)
 {

@@ -15,6 +15,7 @@
 #include "ir/graph.h"
 #include "passes/stats.h"
 #include "passes/target.h"
+#include "runtime/exec.h"
 #include "runtime/tensor.h"
 
 typedef struct mt_cpu_program mt_cpu_program;
@@ -42,6 +43,12 @@ void mt_cpu_free(mt_cpu_program *p);
 /* The number of threads later runs use (n >= 1); by default MTC_NUM_THREADS, else every
  * core. Not to be called while a run is in progress. */
 mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d);
+
+/* What `mtc profile` runs kernel by kernel through runtime/exec.h with its timing hook,
+ * whichever way mt_cpu_run calls them: the compiled kernel program (after memory planning; its
+ * buffers' nodes are those of the optimised graph, its input buffers named as the graph's
+ * leaves) and each kernel's entry point. Both borrowed from p. */
+void mt_cpu_kernels(const mt_cpu_program *p, const mt_kprog **kp, mt_kernel_fn const **fns);
 
 /* The stages of `mtc dump` for graph g as given (pass it the optimized stage to see what
  * mt_cpu_compile compiles), as text the caller frees with mt_free; NULL with d set on failure.

@@ -2,6 +2,7 @@
 #include "runtime/exec.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "ir/alloc.h"
 #include "ir/type.h"
@@ -84,6 +85,7 @@ static void run_kernel(const mt_kexec *x, const mt_kernel *k, mt_kernel_fn fn, m
 mt_status mt_exec_init(mt_exec *e, const mt_kprog *p, mt_diag *d)
 {
     e->p = p;
+    e->kernel_ns = NULL;
     e->bufs = mt_calloc((size_t)p->nbufs + 1, sizeof *e->bufs);
     e->arena = mt_malloc((size_t)p->arena_bytes + 64);
     if (!e->bufs || !e->arena) {
@@ -96,6 +98,13 @@ mt_status mt_exec_init(mt_exec *e, const mt_kprog *p, mt_diag *d)
         if (p->bufs[b].kind == MT_KBUF_TEMP)
             e->bufs[b] = (unsigned char *)base + p->bufs[b].offset;
     return MT_OK;
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 void mt_exec_fini(mt_exec *e)
@@ -126,6 +135,7 @@ mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const 
         e->bufs[p->outputs[i]] = outputs[i];
     for (int k = 0; k < p->nkernels; k++) {
         const mt_kernel *kern = &p->kernels[k];
+        double t0 = e->kernel_ns ? now_ns() : 0;
         run_kernel(&p->exec, kern, fns[k], pool, e->bufs);
         if (kern->allreduce) { /* the local value is in the buffer: the ranks exchange it */
             const mt_kbuf *u = &p->bufs[kern->allreduce_buf];
@@ -134,6 +144,8 @@ mt_status mt_exec_run(mt_exec *e, mt_kernel_fn const *fns, mt_pool *pool, const 
             if (st != MT_OK)
                 return st;
         }
+        if (e->kernel_ns)
+            e->kernel_ns[k] += now_ns() - t0;
     }
     /* Every kernel has read the old values: the updates not stored in place land now. */
     for (int i = 0; i < p->nupdates; i++) {

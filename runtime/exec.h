@@ -30,6 +30,9 @@ typedef struct mt_exec {
     const mt_kprog *p; /* borrowed; outlives the mt_exec */
     void **bufs;       /* one pointer per buffer, rebound by each run */
     void *arena;       /* the temporaries: p->arena_bytes, 64-byte aligned inside */
+    /* Profiling (`mtc profile`): NULL, or p->nkernels counters to which each run adds the wall
+     * time of every kernel in nanoseconds (its allreduce included). Set by the caller. */
+    double *kernel_ns;
 } mt_exec;
 
 /* Allocates the arena and the buffer table for p. */

@@ -1,0 +1,35 @@
+# mtc profile's report: the header, one row per kernel with its bound, the totals. Times vary
+# from run to run, so only their shape is checked; --peak fixes the roofline, which makes the
+# bound column deterministic: the 64x64 matmul does 10.67 FLOP per byte (above the ridge at 10),
+# the exp-mul chain 0.25.
+# RUN: %mtc profile %s --runs 3 --peak 100,10 | FileCheck %s
+# RUN: MTC_NUM_THREADS=1 %mtc profile %s --runs 1 --peak 100,10 | FileCheck %s --check-prefix=ONE
+# RUN: exits 2 %mtc profile %s --backend interp 2>&1 | FileCheck %s --check-prefix=BACKEND
+# RUN: exits 2 %mtc profile %s --peak 100 2>&1 | FileCheck %s --check-prefix=PEAK
+# RUN: exits 2 %mtc profile %s --runs 0 2>&1 | FileCheck %s --check-prefix=RUNS
+# RUN: exits 1 %mtc profile %S/../run/affine.mt --in %S/../run/affine_missing_w.in.safetensors --peak 1,1 2>&1 | FileCheck %s --check-prefix=MISSING
+# RUN: %mtc profile --help | FileCheck %s --check-prefix=HELP
+mtir 1
+graph chain {
+  input %a : f32[64,64]
+  input %b : f32[64,64]
+  input %x : f32[1000]
+  %y = matmul %a, %b
+  %e = exp %x
+  %z = mul %e, %e
+  output %y, %z
+}
+# CHECK: mtc profile: graph chain on cpu, {{[0-9]+}} thread{{s?}}, median of 3 runs, inputs random
+# CHECK-NEXT: roofline: 100.0 GFLOP/s (f32 FMA peak), 10.0 GB/s (memory), ridge at 10.00 FLOP/B (given by --peak)
+# CHECK-EMPTY:
+# CHECK-NEXT: kernel time share GFLOP/s GB/s FLOP/B bound of bound computes
+# CHECK-NEXT: k0 {{[0-9]+\.[0-9]}} {{us|ms}} {{[0-9]+\.[0-9]}}% {{[0-9]+\.[0-9]+}} {{[0-9]+\.[0-9]+}} 10.67 compute {{[0-9]+}}% %y: matmul
+# CHECK-NEXT: k1 {{[0-9]+\.[0-9]}} {{us|ms}} {{[0-9]+\.[0-9]}}% {{[0-9]+\.[0-9]+}} {{[0-9]+\.[0-9]+}} 0.25 memory {{[0-9]+}}% %z: exp mul
+# CHECK-NEXT: kernels {{[0-9]+\.[0-9]}} {{us|ms}} 100.0% {{[0-9]+\.[0-9]+}} {{[0-9]+\.[0-9]+}} 9.21
+# CHECK-NEXT: run {{[0-9]+\.[0-9]}} {{us|ms}} (outside the kernels: {{[0-9]+\.[0-9]}} {{us|ms}} for binding buffers, copying updates and outputs, and the timing itself)
+# ONE: graph chain on cpu, 1 thread, median of 1 runs
+# BACKEND: mtc profile: only the cpu backend is timed kernel by kernel, not 'interp'
+# PEAK: mtc profile: --peak needs two positive numbers GFLOPS,GBPS, not '100'
+# RUNS: mtc profile: --runs needs a count from 1 to 1000000, not '0'
+# MISSING: affine_missing_w.in.safetensors: no tensor 'w' for %w
+# HELP: usage: mtc profile FILE.mt [--in IN.safetensors] [--runs N] [--backend cpu]
