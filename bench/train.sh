@@ -22,6 +22,13 @@ threads=${MT_BENCH_THREADS:-$(nproc)}
 modes=${MODES:-default max-autotune-no-cudagraphs}
 logs=$build/bench-logs/train
 mkdir -p "$logs"
+# Every library's threads to the same count: PyTorch's OpenMP pool, the OpenBLAS that
+# Debian's PyTorch calls for matmuls (it starts one thread per core otherwise), MKL; XLA's
+# thread pool is its own, and only a count of 1 can be asked of it.
+export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
+if [ "$threads" = 1 ]; then
+    export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+fi
 rm -f "$logs"/*.txt
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -9,6 +9,10 @@
 # RUN: exits 2 %mtc profile %s --runs 0 2>&1 | FileCheck %s --check-prefix=RUNS
 # RUN: exits 1 %mtc profile %S/../run/affine.mt --in %S/../run/affine_missing_w.in.safetensors --peak 1,1 2>&1 | FileCheck %s --check-prefix=MISSING
 # RUN: %mtc profile --help | FileCheck %s --check-prefix=HELP
+# The roofline is measured once (about a second) and then read from the kernel cache directory.
+# RUN: rm -rf %t.cache && MTC_CACHE_DIR=%t.cache %mtc profile %s --runs 1 | FileCheck %s --check-prefix=MEASURED
+# RUN: MTC_CACHE_DIR=%t.cache %mtc profile %s --runs 1 | FileCheck %s --check-prefix=CACHED
+# RUN: MTC_CACHE_DIR=%t.cache %mtc profile %s --runs 1 --remeasure | FileCheck %s --check-prefix=MEASURED
 mtir 1
 graph chain {
   input %a : f32[64,64]
@@ -32,4 +36,6 @@ graph chain {
 # PEAK: mtc profile: --peak needs two positive numbers GFLOPS,GBPS, not '100'
 # RUNS: mtc profile: --runs needs a count from 1 to 1000000, not '0'
 # MISSING: affine_missing_w.in.safetensors: no tensor 'w' for %w
+# MEASURED: roofline: {{[0-9.]+}} GFLOP/s (f32 FMA peak), {{[0-9.]+}} GB/s (memory), ridge at {{[0-9.]+}} FLOP/B (measured now)
+# CACHED: roofline: {{[0-9.]+}} GFLOP/s (f32 FMA peak), {{[0-9.]+}} GB/s (memory), ridge at {{[0-9.]+}} FLOP/B (measured before, from the cache)
 # HELP: usage: mtc profile FILE.mt [--in IN.safetensors] [--runs N] [--backend cpu]
