@@ -338,6 +338,11 @@ int mtc_cmd_profile(int argc, char **argv)
         if (mtc_peak_get(threads, remeasure, &peak, &d) != MT_OK)
             goto done;
         peak_from = peak.cached ? "measured before, from the cache" : "measured now";
+        if (peak.busy)
+            fprintf(stderr,
+                    "mtc profile: the roofline was measured on a busy machine (load average %.1f)"
+                    " and may be low; run with --remeasure when the machine is quiet\n",
+                    peak.load);
     }
     print_report(&pr, mt_graph_name(g), in_path ? in_path : "random", runs, ns, total, &peak,
                  peak_from, cost);

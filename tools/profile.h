@@ -16,6 +16,9 @@ typedef struct mtc_peak {
                       threads; 12 bytes per element (STREAM's triad convention) */
     int threads;
     int cached; /* 1 when read from the kernel cache directory instead of measured now */
+    int busy;   /* measured now while the load average exceeded the number of cores: other
+                   work took cycles, so both numbers are probably low */
+    double load;
 } mtc_peak;
 
 /* The roofline for `threads` threads: read from the mtc cache directory (runtime/cache.h:

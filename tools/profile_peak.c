@@ -12,8 +12,10 @@
  * on are often shared.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ir/alloc.h"
 #include "runtime/cache.h"
@@ -234,6 +236,9 @@ mt_status mtc_peak_get(int threads, int remeasure, mtc_peak *out, mt_diag *d)
         out->cached = 1;
         return MT_OK;
     }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (getloadavg(&out->load, 1) == 1 && cores > 0 && out->load > (double)cores)
+        out->busy = 1;
     mt_pool *pool = threads > 1 ? mt_pool_new(threads) : NULL;
     out->gflops = measure_gflops(pool, threads);
     mt_status st = measure_gbps(pool, threads, &out->gbps, d);
