@@ -66,7 +66,7 @@ if [ -x "$venv/bin/python" ]; then
 fi
 
 echo
-echo "training benchmarks, $(nproc) cores, $threads threads, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start $load"
+echo "training benchmarks, $(getconf _NPROCESSORS_ONLN) cores, $threads threads, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start $load"
 echo "$versions"
 echo
 /usr/bin/python3 "$root/bench/train/table.py" "$logs"/*.txt
