@@ -6,10 +6,10 @@
  * the widest vector unit the CPU reports (AVX-512, else AVX2 with FMA), because the build's
  * own flags target a baseline x86-64, and the peak to compare with is what the JIT's kernels,
  * compiled for this host, can reach. The accumulator loop is unrolled by pragma so that the
- * accumulators live in registers, not on the stack. Other CPUs get a plain C loop (an estimate, said so in
- * docs/profile.md). Both benchmarks split their work into many small tasks over a pool of the
- * program's thread count and keep the best of a few repetitions, since the machines this runs
- * on are often shared.
+ * accumulators live in registers, not on the stack. Other CPUs get a plain C loop (an estimate,
+ * said so in docs/profile.md). Both benchmarks split their work into many small tasks over a pool
+ * of the program's thread count and keep the best of a few repetitions, since the machines this
+ * runs on are often shared.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +38,8 @@ static double now_s(void)
 #define ACCS 12
 #define FMA_ITERS 500000 /* per task: 12 * 500000 vector FMAs */
 
-/* Each returns the lanes it computed per FMA, and stores a sum the caller keeps so the loop
- * is not removed. */
+/* Each runs 12 * FMA_ITERS vector FMAs and adds their results to *sink, so that the loop is
+ * not removed; returns its vector's lanes. */
 #if defined(__x86_64__)
 __attribute__((target("avx512f"))) static int fma_avx512(float *sink)
 {
@@ -91,25 +91,28 @@ static int fma_plain(float *sink)
 
 typedef struct fma_job {
     int (*fn)(float *sink);
-    float sink[64]; /* one per task slot, apart from each other's cache lines */
-    int lanes;
+    float sink[64]; /* slots a cache line apart; the values only keep the loops alive */
 } fma_job;
 
 static void fma_task(void *ctx, int64_t t)
 {
     fma_job *j = ctx;
-    j->lanes = j->fn(&j->sink[(t % 4) * 16]);
+    j->fn(&j->sink[(t % 4) * 16]);
 }
 
 static double measure_gflops(mt_pool *pool, int threads)
 {
-    fma_job j = {fma_plain, {0}, 1};
+    fma_job j = {fma_plain, {0}};
+    int lanes = 1;
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
+    if (__builtin_cpu_supports("avx512f")) {
         j.fn = fma_avx512;
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        lanes = 16;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         j.fn = fma_avx2;
+        lanes = 8;
+    }
 #endif
     int64_t ntasks = 8 * (int64_t)threads;
     double best = 0;
@@ -121,7 +124,7 @@ static double measure_gflops(mt_pool *pool, int threads)
             for (int64_t t = 0; t < ntasks; t++)
                 fma_task(&j, t);
         double s = now_s() - t0;
-        double flops = 2.0 * ACCS * FMA_ITERS * (double)j.lanes * (double)ntasks;
+        double flops = 2.0 * ACCS * FMA_ITERS * (double)lanes * (double)ntasks;
         if (rep > 0 && flops / s > best) /* the first repetition warms the clocks up */
             best = flops / s;
     }
