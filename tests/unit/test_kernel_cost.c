@@ -28,8 +28,12 @@ static mt_kprog *vector_prog(int64_t n, int *in, int *out)
 static mt_kcost cost_of(mt_kprog *p, mt_kstmt *body, int nloops, int nscalars)
 {
     mt_ktype types[4] = {MT_KT_F32, MT_KT_F32, MT_KT_F32, MT_KT_F32};
-    mt_kernel k = {.name = "k0", .root = 1, .nloops = nloops, .nscalars = nscalars,
-                   .scalar_types = types, .body = body};
+    mt_kernel k = {.name = "k0",
+                   .root = 1,
+                   .nloops = nloops,
+                   .nscalars = nscalars,
+                   .scalar_types = types,
+                   .body = body};
     assert_true(mt_kernel_collect_bufs(p, &k));
     mt_kcost c;
     mt_diag d;
@@ -67,7 +71,8 @@ static void nested_loops_multiply_the_operations_of_their_body(void **state)
                                 mt_kx_var(p, 1, 20));
     mt_kexpr *x = mt_kx_load(p, in, MT_KT_F32, at);
     mt_kexpr *acc = mt_kx_scalar(p, 0, MT_KT_F32);
-    inner->body = mt_ks_set(p, 0, mt_kx_binary(p, MT_KX_ADD, acc, mt_kx_binary(p, MT_KX_MUL, x, x)));
+    inner->body =
+        mt_ks_set(p, 0, mt_kx_binary(p, MT_KX_ADD, acc, mt_kx_binary(p, MT_KX_MUL, x, x)));
     mt_kblock b = {0};
     mt_kblock_append(&b, mt_ks_decl(p, 0, mt_kx_float(p, MT_KT_F32, 0.0)));
     mt_kblock_append(&b, inner);
@@ -112,7 +117,8 @@ static void counting_reports_running_out_of_memory(void **state)
     mt_kprog *p = vector_prog(8, &in, &out);
     mt_kstmt *loop = mt_ks_for(p, 0, 8, MT_KLOOP_PARALLEL);
     mt_kexpr *i = mt_kx_var(p, 0, 8);
-    loop->body = mt_ks_store(p, out, i, mt_kx_unary(p, MT_KX_TANH, mt_kx_load(p, in, MT_KT_F32, i)));
+    loop->body =
+        mt_ks_store(p, out, i, mt_kx_unary(p, MT_KX_TANH, mt_kx_load(p, in, MT_KT_F32, i)));
     mt_kernel k = {.name = "k0", .root = 1, .nloops = 1, .body = loop};
     assert_true(mt_kernel_collect_bufs(p, &k));
     mt_kcost c;
