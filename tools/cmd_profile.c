@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "codegen/cpu.h"
 #include "ir/alloc.h"
@@ -25,18 +26,20 @@
 
 static const char usage_text[] =
     "usage: mtc profile FILE.mt [--in IN.safetensors] [--runs N] [--backend cpu]\n"
-    "                   [--peak GFLOPS,GBPS] [--remeasure]\n"
+    "                   [--peak GFLOPS,GBPS[,CACHE_GBPS]] [--remeasure]\n"
     "\n"
     "Compiles the graph for the cpu target, runs it N times (default 20, after 3 warm-up runs)\n"
     "and prints, for every kernel, the median of its time, its share of the kernels' total,\n"
     "the GFLOP/s and GB/s it achieved, its arithmetic intensity (FLOP per byte), which bound\n"
-    "of the roofline applies to it (memory or compute) and what fraction of that bound it\n"
-    "reached. Threads: MTC_NUM_THREADS, else every core, as for `mtc run`.\n"
+    "of the roofline applies to it (memory, cache or compute) and what fraction of that bound it\n"
+    "reached; a kernel whose buffers fit in the L2 caches of its threads is held to the cache's\n"
+    "bandwidth instead of memory's. Threads: MTC_NUM_THREADS, else every core, as for `mtc run`.\n"
     "  --in IN        feeds inputs, params and state by name as `mtc run` does; without it\n"
     "                 inputs and params are random in [0.05, 1) and state starts at zero\n"
     "  --runs N       timed runs (default 20)\n"
     "  --backend cpu  the only backend timed kernel by kernel\n"
-    "  --peak G,B     use G GFLOP/s and B GB/s as the roofline instead of measuring it\n"
+    "  --peak G,B[,C] use G GFLOP/s, B GB/s from memory and C GB/s from the cache as the\n"
+    "                 roofline instead of measuring it (no C: no cache level)\n"
     "  --remeasure    measure the roofline again (it is measured once per machine, thread\n"
     "                 count and build of mtc, and kept in the kernel cache directory)\n";
 
@@ -209,20 +212,28 @@ static void print_report(const profile *pr, const char *graph, const char *sourc
     printf("mtc profile: graph %s on cpu, %d thread%s, median of %d runs, inputs %s\n", graph,
            peak->threads, peak->threads == 1 ? "" : "s", runs, source);
     printf("roofline: %.1f GFLOP/s (f32 FMA peak), %.1f GB/s (memory), ridge at %.2f FLOP/B "
-           "(%s)\n\n",
+           "(%s)\n",
            peak->gflops, peak->gbps, ridge, peak_from);
+    if (peak->cache_bytes > 0)
+        printf("          %.1f GB/s (cache) for kernels of up to %.0f KiB, ridge at %.2f FLOP/B\n",
+               peak->cache_gbps, peak->cache_bytes / 1024, peak->gflops / peak->cache_gbps);
+    printf("\n");
     printf("%-8s %10s %6s %8s %8s %7s  %-7s %8s  %s\n", "kernel", "time", "share", "GFLOP/s",
            "GB/s", "FLOP/B", "bound", "of bound", "computes");
     for (int k = 0; k < nk; k++) {
         const mt_kernel *kern = &kp->kernels[k];
         double s = med[k] > 0 ? med[k] * 1e-9 : 1e-12;
         double ai = cost[k].bytes > 0 ? cost[k].flops / cost[k].bytes : 0;
-        double need =
-            fmax(cost[k].flops / (peak->gflops * 1e9), cost[k].bytes / (peak->gbps * 1e9));
+        /* A kernel whose buffers all fit in the cache finds them there: what the kernel
+         * before it wrote, or its own inputs from the previous run. */
+        int cached = peak->cache_bytes > 0 && cost[k].bytes <= peak->cache_bytes;
+        double gbps = cached ? peak->cache_gbps : peak->gbps;
+        double need = fmax(cost[k].flops / (peak->gflops * 1e9), cost[k].bytes / (gbps * 1e9));
+        const char *bound = ai >= peak->gflops / gbps ? "compute" : cached ? "cache" : "memory";
         printf("%-8s %10s %5.1f%% %8.2f %8.2f %7.2f  %-7s %7.0f%%  %.60s\n", kern->name,
                fmt_time(med[k], t, sizeof t), sum > 0 ? 100 * med[k] / sum : 0,
-               cost[k].flops / s / 1e9, cost[k].bytes / s / 1e9, ai,
-               ai < ridge ? "memory" : "compute", 100 * need / s, kern->note ? kern->note : "");
+               cost[k].flops / s / 1e9, cost[k].bytes / s / 1e9, ai, bound, 100 * need / s,
+               kern->note ? kern->note : "");
     }
     double s = sum > 0 ? sum * 1e-9 : 1e-12;
     printf("%-8s %10s %5.1f%% %8.2f %8.2f %7.2f\n", "kernels", fmt_time(sum, t, sizeof t), 100.0,
@@ -234,14 +245,21 @@ static void print_report(const profile *pr, const char *graph, const char *sourc
     mt_free(med);
 }
 
-/* --peak G,B */
-static int parse_peak(const char *s, mtc_peak *p)
+/* --peak G,B[,C]: the cache level, when given, holds the L2 of every thread. */
+static int parse_peak(const char *s, int threads, mtc_peak *p)
 {
     char *end;
     p->gflops = strtod(s, &end);
     if (*end != ',')
         return 0;
     p->gbps = strtod(end + 1, &end);
+    if (*end == ',') {
+        p->cache_gbps = strtod(end + 1, &end);
+        long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        p->cache_bytes = (double)(l2 > 0 ? l2 : 256 * 1024) * threads;
+        if (!(p->cache_gbps > 0) || !isfinite(p->cache_gbps))
+            return 0;
+    }
     return *end == 0 && p->gflops > 0 && p->gbps > 0 && isfinite(p->gflops) && isfinite(p->gbps);
 }
 
@@ -294,10 +312,10 @@ int mtc_cmd_profile(int argc, char **argv)
                                "'%s'",
                                backend);
     mtc_peak peak = {0};
-    if (peak_arg && !parse_peak(peak_arg, &peak))
+    if (peak_arg && !parse_peak(peak_arg, mt_pool_default_threads(), &peak))
         return mtc_usage_error("profile",
-                               "--peak needs two positive numbers GFLOPS,GBPS, not "
-                               "'%s'",
+                               "--peak needs positive numbers GFLOPS,GBPS or "
+                               "GFLOPS,GBPS,CACHE_GBPS, not '%s'",
                                peak_arg);
 
     mt_diag d;

@@ -1,5 +1,5 @@
-/* profile_peak.c - measuring the machine's FMA peak and memory bandwidth once, and keeping them
- * in the kernel cache directory (profile.h).
+/* profile_peak.c - measuring the machine's FMA peak, memory bandwidth and cache bandwidth once,
+ * and keeping them in the kernel cache directory (profile.h).
  *
  * The FMA loop keeps 12 independent accumulators in vector registers, more than a core's FMA
  * units times their latency, so it runs at the issue rate; it is written with intrinsics for
@@ -7,8 +7,9 @@
  * own flags target a baseline x86-64, and the peak to compare with is what the JIT's kernels,
  * compiled for this host, can reach. The accumulator loop is unrolled by pragma so that the
  * accumulators live in registers, not on the stack. Other CPUs get a plain C loop (an estimate,
- * said so in docs/profile.md). Both benchmarks split their work into many small tasks over a pool
- * of the program's thread count and keep the best of a few repetitions, since the machines this
+ * said so in docs/profile.md). The cache's bandwidth is the memory triad swept many times over
+ * slices that fit in each core's L2. The benchmarks split their work into tasks over a pool of
+ * the program's thread count and keep the best of a few repetitions, since the machines this
  * runs on are often shared.
  */
 #include <stdio.h>
@@ -150,6 +151,91 @@ static void triad_task(void *ctx, int64_t t)
         a[i] = b[i] + 3.0f * c[i];
 }
 
+/* Every task sweeps its own slice `passes` times: slices small enough to stay in one core's L2
+ * measure the cache, not memory. */
+typedef struct sweep_job {
+    float *a, *b, *c;
+    int64_t n, ntasks;
+    int passes;
+    void (*fn)(float *a, const float *b, const float *c, int64_t begin, int64_t end);
+} sweep_job;
+
+/* The triad in cache has to be vectorised to reach the cache's bandwidth (the DRAM triad does
+ * not need it): the build targets baseline x86-64, so the AVX2 form is written out. */
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void sweep_avx2(float *a, const float *b, const float *c,
+                                                       int64_t begin, int64_t end)
+{
+    __m256 three = _mm256_set1_ps(3.0f);
+    int64_t i = begin;
+    for (; i + 8 <= end; i += 8)
+        _mm256_storeu_ps(a + i, _mm256_add_ps(_mm256_loadu_ps(b + i),
+                                              _mm256_mul_ps(three, _mm256_loadu_ps(c + i))));
+    for (; i < end; i++)
+        a[i] = b[i] + 3.0f * c[i];
+}
+#endif
+
+static void sweep_plain(float *a, const float *b, const float *c, int64_t begin, int64_t end)
+{
+    for (int64_t i = begin; i < end; i++)
+        a[i] = b[i] + 3.0f * c[i];
+}
+
+static void sweep_task(void *ctx, int64_t t)
+{
+    const sweep_job *j = ctx;
+    int64_t begin = j->n * t / j->ntasks, end = j->n * (t + 1) / j->ntasks;
+    for (int p = 0; p < j->passes; p++) {
+        j->fn(j->a, j->b, j->c, begin, end);
+        __asm__ volatile("" ::: "memory"); /* each pass stores again */
+    }
+}
+
+/* The triad in cache: three arrays of a third of half the L2 per thread. */
+static mt_status measure_cache_gbps(mt_pool *pool, int threads, double *gbps, double *bytes,
+                                    mt_diag *d)
+{
+    long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    *gbps = *bytes = 0;
+    if (l2 <= 0)
+        return MT_OK;                 /* unknown: no cache level */
+    int64_t per_thread = l2 / 2 / 12; /* elements: 12 bytes each over the three arrays */
+    sweep_job j = {NULL, NULL, NULL, per_thread * threads, threads, 2000, sweep_plain};
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        j.fn = sweep_avx2;
+#endif
+    j.a = mt_calloc((size_t)j.n, sizeof(float));
+    j.b = mt_calloc((size_t)j.n, sizeof(float));
+    j.c = mt_calloc((size_t)j.n, sizeof(float));
+    if (!j.a || !j.b || !j.c) {
+        mt_free(j.a);
+        mt_free(j.b);
+        mt_free(j.c);
+        return mt_diag_set(d, MT_ERR_NOMEM, "profile: out of memory for the cache test");
+    }
+    double best = 0;
+    for (int rep = 0; rep < 4; rep++) {
+        double t0 = now_s();
+        if (pool)
+            mt_pool_run(pool, sweep_task, &j, j.ntasks);
+        else
+            sweep_task(&j, 0);
+        double s = now_s() - t0;
+        double moved = 12.0 * (double)j.n * j.passes;
+        if (rep > 0 && moved / s > best) /* the first fills the caches */
+            best = moved / s;
+    }
+    mt_free(j.a);
+    mt_free(j.b);
+    mt_free(j.c);
+    *gbps = best / 1e9;
+    *bytes = (double)l2 * threads;
+    return MT_OK;
+}
+
 static mt_status measure_gbps(mt_pool *pool, int threads, double *out, mt_diag *d)
 {
     triad_job j = {mt_malloc(TRIAD_N * sizeof(float)), mt_malloc(TRIAD_N * sizeof(float)),
@@ -210,7 +296,7 @@ static void peak_key(int threads, mt_cache_key *k)
     char model[256], nthreads[32];
     cpu_model(model, sizeof model);
     snprintf(nthreads, sizeof nthreads, "%d threads", threads);
-    const char *fields[] = {"mtc profile: machine peak, format 1", model, nthreads};
+    const char *fields[] = {"mtc profile: machine peak, format 2", model, nthreads};
     mt_cache_env env;
     mt_cache_env_init(&env, fields, 3);
     mt_cache_key_make(&env, "peak", 4, k);
@@ -222,11 +308,12 @@ static int load_peak(const mt_cache_key *k, mtc_peak *p)
     size_t len = 0;
     if (!mt_cache_load(k, &obj, &len))
         return 0;
-    char text[128] = {0};
+    char text[256] = {0};
     memcpy(text, obj, len < sizeof text - 1 ? len : sizeof text - 1);
     mt_free(obj);
-    return sscanf(text, "gflops %lf gbps %lf", &p->gflops, &p->gbps) == 2 && p->gflops > 0 &&
-           p->gbps > 0;
+    return sscanf(text, "gflops %lf gbps %lf cache_gbps %lf cache_bytes %lf", &p->gflops, &p->gbps,
+                  &p->cache_gbps, &p->cache_bytes) == 4 &&
+           p->gflops > 0 && p->gbps > 0;
 }
 
 mt_status mtc_peak_get(int threads, int remeasure, mtc_peak *out, mt_diag *d)
@@ -245,11 +332,14 @@ mt_status mtc_peak_get(int threads, int remeasure, mtc_peak *out, mt_diag *d)
     mt_pool *pool = threads > 1 ? mt_pool_new(threads) : NULL;
     out->gflops = measure_gflops(pool, threads);
     mt_status st = measure_gbps(pool, threads, &out->gbps, d);
+    if (st == MT_OK)
+        st = measure_cache_gbps(pool, threads, &out->cache_gbps, &out->cache_bytes, d);
     mt_pool_free(pool);
     if (st != MT_OK)
         return st;
-    char text[128];
-    int n = snprintf(text, sizeof text, "gflops %.3f gbps %.3f\n", out->gflops, out->gbps);
+    char text[256];
+    int n = snprintf(text, sizeof text, "gflops %.3f gbps %.3f cache_gbps %.3f cache_bytes %.0f\n",
+                     out->gflops, out->gbps, out->cache_gbps, out->cache_bytes);
     mt_cache_store(&k, text, (size_t)n); /* a cache that cannot be written costs a re-measure */
     return MT_OK;
 }
