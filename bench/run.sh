@@ -3,6 +3,8 @@
 #
 #   bench/run.sh            build into build-bench/ and run everything (about 1-2 minutes)
 #   BUILD=dir bench/run.sh  another build directory
+#   MT_BENCH_TRAIN=0        without the training benchmark (bench/train.sh: mtc against PyTorch
+#                           and JAX, a few minutes, its own table after this one)
 #
 # Each benchmark's own output is kept in BUILD/bench-logs/NAME.txt. The table has one row per
 # measurement: mtc's result, what it is compared with, and their ratio. For throughput the
@@ -126,6 +128,16 @@ else
     failed=1
 fi
 
+# --- training steps against PyTorch and JAX (bench/train.sh prints its own table) ------------
+train_table=
+if [ "${MT_BENCH_TRAIN:-1}" != 0 ]; then
+    echo "running bench/train.sh" >&2
+    if ! train_table=$(BUILD=$build "$root/bench/train.sh"); then
+        echo "bench/train.sh failed" >&2
+        failed=1
+    fi
+fi
+
 echo
 echo "mtc benchmarks, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start $load"
 echo
@@ -134,4 +146,7 @@ printf '|%s|%s|%s|%s|%s|\n' "------------------------------" "----------------" 
 for r in "${rows[@]}"; do
     echo "$r"
 done
+if [ -n "$train_table" ]; then
+    echo "$train_table"
+fi
 exit $failed

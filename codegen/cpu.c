@@ -188,6 +188,11 @@ mt_status mt_cpu_run_buffers(mt_cpu_program *p, const void *const *leaves, void 
     return st;
 }
 
+mt_kernel_fn const *mt_cpu_kernel_fns(const mt_cpu_program *p)
+{
+    return (mt_kernel_fn const *)p->fns;
+}
+
 /* Checks the caller's tensors against the compiled program's input buffers. */
 static mt_status check_leaves(const mt_cpu_program *p, const mt_tensor *const *leaves, mt_diag *d)
 {

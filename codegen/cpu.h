@@ -54,6 +54,12 @@ const mt_kprog *mt_cpu_kernels(const mt_cpu_program *p);
  * core. Not to be called while a run is in progress. */
 mt_status mt_cpu_set_threads(mt_cpu_program *p, int n, mt_diag *d);
 
+/* Each kernel's entry point, borrowed from p: with mt_cpu_kernels, what `mtc profile` runs
+ * kernel by kernel through runtime/exec.h with its timer, whichever way mt_cpu_run calls them
+ * (the kernel program's buffers' nodes are those of the optimised graph, its input buffers
+ * named as the graph's leaves). */
+mt_kernel_fn const *mt_cpu_kernel_fns(const mt_cpu_program *p);
+
 /* The stages of `mtc dump` for graph g as given (pass it the optimized stage to see what
  * mt_cpu_compile compiles), as text the caller frees with mt_free; NULL with d set on failure.
  *   fused    the partition into kernels (`why`: the reason behind each stored value)

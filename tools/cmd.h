@@ -17,6 +17,7 @@ int mtc_cmd_show(int argc, char **argv);
 int mtc_cmd_step(int argc, char **argv);
 int mtc_cmd_train(int argc, char **argv);
 int mtc_cmd_compile(int argc, char **argv);
+int mtc_cmd_profile(int argc, char **argv);
 
 /* Prints the diag as "FILE:LINE:COL: message" to stderr and returns 1. */
 int mtc_fail(const mt_diag *d);

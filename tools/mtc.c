@@ -19,6 +19,7 @@ static const struct {
     {"step", mtc_cmd_step, "write the training step of a loss graph (SGD or Adam) as MTIR"},
     {"train", mtc_cmd_train, "train a model: built-in or a FILE.mt loss graph, on a data set"},
     {"compile", mtc_cmd_compile, "compile ahead of time to a shared object and a C header"},
+    {"profile", mtc_cmd_profile, "time each kernel and place it under the machine's roofline"},
     {"gradcheck", mtc_cmd_gradcheck, "check gradients against central differences in f64"},
     {"bisect", mtc_cmd_bisect, "name the first pass that changes the numbers of a graph"},
 };
