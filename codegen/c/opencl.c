@@ -25,4 +25,12 @@ const mt_c_dialect mt_c_opencl = {
     .f64_bits = "as_double(0x%016llxUL)",
     .arena_temps = 1,
     .byte = "uchar",
+    .local_id = "(long)get_local_id(0)",
+    .group_id = "(long)get_group_id(0)",
+    .group_num = "(long)get_num_groups(0)",
+    .barrier = "barrier(CLK_LOCAL_MEM_FENCE)",
+    .local = "__local ",
+    .group_attr = "__attribute__((reqd_work_group_size(%d, 1, 1)))",
+    .shfl_down = NULL,
+    .warp = 0,
 };

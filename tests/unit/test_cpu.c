@@ -209,6 +209,27 @@ static void reductions_match_over_every_axis_and_whole_tensors(void **state)
         }
 }
 
+/* Every reduction length the GPU renderer treats differently: below a warp (1, 3, 17: one
+ * work-item per result, or whole in every work-item of a group), a group of 64 (255), of 256
+ * (1031) and long rows (70001), along the last axis and a leading one, with few and many
+ * results, sums (f64 partials) and maxima (NaN-propagating selects). */
+static void reductions_of_every_length_match(void **state)
+{
+    (void)state;
+    static const int64_t lens[] = {1, 3, 17, 255, 1031, 70001};
+    for (int t = 0; t < 2; t++)
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            int64_t rows = lens[i] > 2000 ? 3 : 37;
+            shape sh = {2, {rows, lens[i]}};
+            mt_graph *g = mt_graph_new("lengths");
+            int x = mt_input(g, "x", type_of(dtypes[t], &sh));
+            int outs[6] = {mt_sum(g, x, 1), mt_max(g, x, 1), mt_mean(g, x, 1),
+                           mt_sum(g, x, 0), mt_max(g, x, 0), mt_sum_all(g, x)};
+            mt_set_outputs(g, outs, 6);
+            check(g);
+        }
+}
+
 static void reductions_fuse_with_producers_and_consumers(void **state)
 {
     (void)state;
@@ -890,6 +911,7 @@ int main(void)
         cmocka_unit_test(chains_of_elementwise_ops_with_broadcasts_match),
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
+        cmocka_unit_test(reductions_of_every_length_match),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
@@ -914,6 +936,7 @@ int main(void)
         cmocka_unit_test(chains_of_elementwise_ops_with_broadcasts_match),
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
+        cmocka_unit_test(reductions_of_every_length_match),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
