@@ -34,6 +34,9 @@ static int parallel_nest(const mt_kernel *k, const mt_kstmt **loops, int max)
 
 int64_t mt_c_kernel_items(const mt_kernel *k)
 {
+    int64_t tiles = mt_c_gemm_tiles(k);
+    if (tiles > 0)
+        return tiles;
     const mt_kstmt *loops[MAX_NEST];
     int n = parallel_nest(k, loops, MAX_NEST);
     int64_t items = 1;
@@ -76,12 +79,7 @@ void mt_c_render_stmt(rctx *c, const mt_kstmt *s, int ind)
         mt_c_indent(c->b, ind);
         mt_buf_puts(c->b, "}\n");
         break;
-    case MT_KS_GEMM:
-        c->fail = mt_diag_set(c->d, MT_ERR_INTERNAL,
-                              "%s: a GEMM statement reached the C renderer (GPU targets "
-                              "lower matmuls as loops: has_gemm = 0)",
-                              c->dl->name);
-        break;
+    case MT_KS_GEMM: mt_c_render_gemm_row(c, s, ind); break;
     default: simple(c, s, ind); break;
     }
 }
@@ -200,8 +198,11 @@ static void kernel(rctx *c, const mt_kernel *k, const char *prefix)
     arena_pointers(c, k);
     const mt_kstmt *loops[MAX_NEST];
     int n = parallel_nest(k, loops, MAX_NEST);
-    if (group) {
+    if (mt_c_gemm_tiles(k) > 0) {
+        mt_c_render_gemm_kernel(c, k);
+    } else if (group) {
         mt_c_render_group_kernel(c, k, loops, n, group);
+
     } else if (n == 0) {
         /* Runs whole, once: in work-item 0 of a launch of one. */
         mt_buf_printf(b, "    if (%s != 0)\n        return;\n", dl->global_id);

@@ -20,8 +20,11 @@
  * parallelism from the schedule: the GPU target description (codegen/gpu.h) asks lowering to
  * split them into chunked partial sums and their combination (passes/lower_split.c).
  *
- * A GEMM statement is refused: GPU targets describe themselves with has_gemm = 0, so lowering
- * writes matmuls as plain loops (passes/target.h).
+ * GEMM statements (GPU targets describe themselves with has_gemm = 1, passes/target.h): a
+ * matmul kernel of lowering's form, a parallel loop over the rows of C whose body is the GEMM
+ * statement and an elementwise epilogue, becomes a tiled local-memory kernel
+ * (render_gemm.c: mt_c_gemm_tiles); any other GEMM statement computes its row in the
+ * work-item that runs it, summing in the same order.
  */
 #ifndef MT_CODEGEN_C_RENDER_H
 #define MT_CODEGEN_C_RENDER_H
@@ -118,6 +121,13 @@ void mt_c_render_block(mt_c_rctx *c, const mt_kstmt *s, int ind);
  * variable): `const long iN = flat / inner % trip;` at indentation ind. */
 void mt_c_render_unflatten(mt_c_rctx *c, const mt_kstmt *const *loops, int n, const char *flat,
                            int ind);
+/* The number of tiles of C when kernel k is rendered as a tiled GEMM (its groups, of 256
+ * work-items each), else 0 (render_gemm.c). */
+int64_t mt_c_gemm_tiles(const mt_kernel *k);
+/* The body of tiled GEMM kernel k (mt_c_gemm_tiles > 0). */
+void mt_c_render_gemm_kernel(mt_c_rctx *c, const mt_kernel *k);
+/* GEMM statement s (one row of C) in the work-item that runs it. */
+void mt_c_render_gemm_row(mt_c_rctx *c, const mt_kstmt *s, int ind);
 /* The body of kernel k in group mode (render_group.c): a group per iteration of the parallel
  * nest loops[0 .. n-1] (n may be 0: one group), groups of `group` work-items. */
 void mt_c_render_group_kernel(mt_c_rctx *c, const mt_kernel *k, const mt_kstmt *const *loops, int n,

@@ -225,6 +225,8 @@ static void scan_group(gscan *g, const mt_kstmt *s)
 
 int mt_c_kernel_group(const mt_kprog *p, const mt_kernel *k)
 {
+    if (mt_c_gemm_tiles(k) > 0)
+        return 256; /* render_gemm.c */
     for (int i = 0; i < k->nbufs; i++) {
         unsigned a = k->access[i];
         if ((a & MT_KACC_WRITE) && ((a & MT_KACC_READ) || !(a & MT_KACC_NOALIAS)))

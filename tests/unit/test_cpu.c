@@ -394,6 +394,45 @@ static void matmul_matches_with_batch_broadcast_and_epilogues(void **state)
                "}\n");
 }
 
+/* The GPU renderer's tiled GEMM picks its register block by the size of C (1x1, 2x2 and 4x4
+ * per work-item: fewer than 2^16, 2^16 and 2^20 elements); each size with ragged tiles, a
+ * transposed operand, a batch broadcast and the fused bias + relu epilogue. */
+static void matmuls_of_every_tile_size_match(void **state)
+{
+    (void)state;
+    static const char *const graphs[] = {
+        "mtir 1\n"
+        "graph tile2 {\n"
+        "  input %a : f32[300,17]\n"
+        "  input %b : f32[17,301]\n"
+        "  param %c : f32[301]\n"
+        "  %p = matmul %a, %b\n"
+        "  %q = add %p, %c\n"
+        "  %r = relu %q\n"
+        "  output %r\n"
+        "}\n",
+        "mtir 1\n"
+        "graph tile4 {\n"
+        "  input %a : f32[1031,5]\n"
+        "  input %b : f32[1030,5]\n"
+        "  %bt = permute %b perm=[1,0]\n"
+        "  %p = matmul %a, %bt\n"
+        "  output %p\n"
+        "}\n",
+        "mtir 1\n"
+        "graph batched {\n"
+        "  input %a : f64[3,67,129]\n"
+        "  input %b : f64[67,200]\n"
+        "  %at = permute %a perm=[0,2,1]\n"
+        "  %p = matmul %at, %b\n"
+        "  %s = sigmoid %p\n"
+        "  output %s\n"
+        "}\n",
+    };
+    for (size_t i = 0; i < sizeof graphs / sizeof graphs[0]; i++)
+        check_text(graphs[i]);
+}
+
 static void convolutions_and_pooling_match_with_stride_and_padding(void **state)
 {
     (void)state;
@@ -917,6 +956,7 @@ int main(void)
         cmocka_unit_test(movement_chains_become_index_arithmetic),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
         cmocka_unit_test(matmul_matches_with_batch_broadcast_and_epilogues),
+        cmocka_unit_test(matmuls_of_every_tile_size_match),
         cmocka_unit_test(convolutions_and_pooling_match_with_stride_and_padding),
         cmocka_unit_test(rand_is_bit_identical_to_the_interpreter),
         cmocka_unit_test(gradient_graphs_of_an_mlp_and_a_conv_net_match),
@@ -942,6 +982,7 @@ int main(void)
         cmocka_unit_test(movement_chains_become_index_arithmetic),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
         cmocka_unit_test(matmul_matches_with_batch_broadcast_and_epilogues),
+        cmocka_unit_test(matmuls_of_every_tile_size_match),
         cmocka_unit_test(convolutions_and_pooling_match_with_stride_and_padding),
         cmocka_unit_test(rand_is_bit_identical_to_the_interpreter),
         cmocka_unit_test(gradient_graphs_of_an_mlp_and_a_conv_net_match),
