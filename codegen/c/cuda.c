@@ -36,4 +36,7 @@ const mt_c_dialect mt_c_cuda = {
     .group_attr = "__launch_bounds__(%d)",
     .shfl_down = "__shfl_down_sync(0xffffffffu, %s, %d)",
     .warp = 32,
+    .vec_load = "reinterpret_cast<const float4 *>(b%d)[gv]",
+    .vec_store = "reinterpret_cast<float4 *>(b%d)[gv] = wb%d",
+    .vec_align = 16,
 };

@@ -33,4 +33,7 @@ const mt_c_dialect mt_c_opencl = {
     .group_attr = "__attribute__((reqd_work_group_size(%d, 1, 1)))",
     .shfl_down = NULL,
     .warp = 0,
+    .vec_load = "vload4(gv, b%d)",
+    .vec_store = "vstore4(wb%d, gv, b%d)",
+    .vec_align = 4,
 };

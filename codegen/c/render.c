@@ -202,7 +202,8 @@ static void kernel(rctx *c, const mt_kernel *k, const char *prefix)
         mt_c_render_gemm_kernel(c, k);
     } else if (group) {
         mt_c_render_group_kernel(c, k, loops, n, group);
-
+    } else if (mt_c_kernel_vec(dl, c->p, k)) {
+        mt_c_render_vec_kernel(c, k);
     } else if (n == 0) {
         /* Runs whole, once: in work-item 0 of a launch of one. */
         mt_buf_printf(b, "    if (%s != 0)\n        return;\n", dl->global_id);

@@ -18,7 +18,10 @@
  * one work-item, in the kernel IR's order, so results do not depend on the launch. Any other
  * kernel runs whole in work-item 0 (mt_c_kernel_items is 1). Long reductions get their
  * parallelism from the schedule: the GPU target description (codegen/gpu.h) asks lowering to
- * split them into chunked partial sums and their combination (passes/lower_split.c).
+ * split them into chunked partial sums and their combination (passes/lower_split.c), and a
+ * kernel with long reductions may instead give each iteration of its nest a work-group that
+ * shares them (render_group.c). Elementwise kernels may take four consecutive elements per
+ * work-item with float4 loads and stores (render_vec.c).
  *
  * GEMM statements (GPU targets describe themselves with has_gemm = 1, passes/target.h): a
  * matmul kernel of lowering's form, a parallel loop over the rows of C whose body is the GEMM
@@ -67,6 +70,11 @@ typedef struct mt_c_dialect {
      * end). The shuffles combine the last `warp` partials in the same order as the tree. */
     const char *shfl_down;
     int warp;
+    /* float4 access (render_vec.c): printf of the load of buffer %d's float4 number `gv`,
+     * and of the store of variable wb%d there (the buffer id twice); the alignment in bytes
+     * a float4 access needs. vec_load NULL: no vectorised kernels. */
+    const char *vec_load, *vec_store;
+    int vec_align;
 } mt_c_dialect;
 
 extern const mt_c_dialect mt_c_cuda;   /* codegen/c/cuda.c */
@@ -128,6 +136,14 @@ int64_t mt_c_gemm_tiles(const mt_kernel *k);
 void mt_c_render_gemm_kernel(mt_c_rctx *c, const mt_kernel *k);
 /* GEMM statement s (one row of C) in the work-item that runs it. */
 void mt_c_render_gemm_row(mt_c_rctx *c, const mt_kstmt *s, int ind);
+/* 4 when kernel k of p is rendered four elements at a time with float4 loads and stores in
+ * dialect dl (render_vec.c), else 0. */
+int mt_c_kernel_vec(const mt_c_dialect *dl, const mt_kprog *p, const mt_kernel *k);
+/* The body of kernel k, vectorised (mt_c_kernel_vec > 0). */
+void mt_c_render_vec_kernel(mt_c_rctx *c, const mt_kernel *k);
+/* While set, the expression renderer writes a load x as hook(ctx, x) when that is not NULL. */
+typedef const char *(*mt_c_load_hook)(void *ctx, const mt_kexpr *load);
+void mt_c_memo_set_load_hook(mt_c_memo *m, mt_c_load_hook hook, void *ctx);
 /* The body of kernel k in group mode (render_group.c): a group per iteration of the parallel
  * nest loops[0 .. n-1] (n may be 0: one group), groups of `group` work-items. */
 void mt_c_render_group_kernel(mt_c_rctx *c, const mt_kernel *k, const mt_kstmt *const *loops, int n,

@@ -23,7 +23,8 @@
  * The epilogue qualifies when it is the row's declarations and parallel loops over the row's
  * N columns whose bodies only declare and store, no buffer the kernel writes overlaps another,
  * and every load of a written buffer and every store is at the element's own index r * N + j
- * (checked by evaluating the index at sample points of both variables).
+ * (checked by evaluating the index at every element of C up to 2^16, else on a 256 x 256 grid
+ * spread over it).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,14 +81,22 @@ static int64_t eval(const mt_kexpr *x, int r, int64_t rv, int j, int64_t jv, int
     }
 }
 
-/* Whether index x is r * N + j at sample points of both. */
+/* The i-th of n points spread over [0, size): all of them when size <= n (ends included). */
+static int64_t spread(int64_t i, int64_t n, int64_t size)
+{
+    return size <= n ? i : i * (size - 1) / (n - 1);
+}
+
+/* Whether index x is r * N + j: at every element when C has at most 2^16, else on a grid of
+ * 256 rows by 256 columns spread over C (the first and last of each included). */
 static int own_index(const mt_kexpr *x, int r, int j, int64_t rows, int64_t N, int64_t M)
 {
-    const int64_t rs[] = {0, 1, M - 1, M, rows / 2, rows - 1};
-    const int64_t js[] = {0, 1, 2, N / 2, N - 1};
-    for (size_t a = 0; a < sizeof rs / sizeof rs[0]; a++)
-        for (size_t b = 0; b < sizeof js / sizeof js[0]; b++) {
-            int64_t rv = rs[a] < rows ? rs[a] : rows - 1, jv = js[b] < N ? js[b] : N - 1;
+    (void)M;
+    int64_t nr = rows * N <= 65536 ? rows : rows < 256 ? rows : 256;
+    int64_t nc = rows * N <= 65536 ? N : N < 256 ? N : 256;
+    for (int64_t a = 0; a < nr; a++)
+        for (int64_t b = 0; b < nc; b++) {
+            int64_t rv = spread(a, nr, rows), jv = spread(b, nc, N);
             int ok = 1;
             if (eval(x, r, rv, j, jv, &ok) != rv * N + jv || !ok)
                 return 0;

@@ -299,6 +299,30 @@ static void large_reductions_with_few_results_are_split_across_threads(void **st
 
 /* ---- movement -------------------------------------------------------------------------- */
 
+/* A permutation of outer axes reads the flat index at the first and last elements and at
+ * the inner rows' ends, but not in between: the GPU renderer's float4 loads must not take it
+ * for an elementwise read (a convnet's gradient once did), at a size it checks exhaustively
+ * and at one where it samples. */
+static void permuted_outer_axes_are_not_flat_reads(void **state)
+{
+    (void)state;
+    check_text("mtir 1\n"
+               "graph swap {\n"
+               "  input %x : f32[2,3,8,8]\n"
+               "  %p = permute %x perm=[1,0,2,3]\n"
+               "  %y = relu %p\n"
+               "  output %y\n"
+               "}\n");
+    check_text("mtir 1\n"
+               "graph swap_big {\n"
+               "  input %x : f32[2,3,130,132]\n"
+               "  input %b : f32[132]\n"
+               "  %p = permute %x perm=[1,0,2,3]\n"
+               "  %y = add %p, %b\n"
+               "  output %y\n"
+               "}\n");
+}
+
 static void movement_chains_become_index_arithmetic(void **state)
 {
     (void)state;
@@ -954,6 +978,7 @@ int main(void)
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
+        cmocka_unit_test(permuted_outer_axes_are_not_flat_reads),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
         cmocka_unit_test(matmul_matches_with_batch_broadcast_and_epilogues),
         cmocka_unit_test(matmuls_of_every_tile_size_match),
@@ -980,6 +1005,7 @@ int main(void)
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
+        cmocka_unit_test(permuted_outer_axes_are_not_flat_reads),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
         cmocka_unit_test(matmul_matches_with_batch_broadcast_and_epilogues),
         cmocka_unit_test(matmuls_of_every_tile_size_match),
