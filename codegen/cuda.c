@@ -263,7 +263,7 @@ static mt_status cu_copy(void *handle, mt_gpu_mem dst, mt_gpu_mem src, size_t sr
 #define MAX_BLOCKS 4096
 
 static mt_status cu_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *args, int64_t items,
-                           mt_diag *d)
+                           int group, mt_diag *d)
 {
     make_current(handle);
     CUdeviceptr ptrs[64];
@@ -275,8 +275,8 @@ static mt_status cu_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *
         ptrs[i] = (CUdeviceptr)args[i];
         params[i] = &ptrs[i];
     }
-    unsigned block = items > 1 ? BLOCK : 1;
-    int64_t blocks = (items + block - 1) / block;
+    unsigned block = group > 0 ? (unsigned)group : items > 1 ? BLOCK : 1;
+    int64_t blocks = group > 0 ? items : (items + block - 1) / block;
     if (blocks > MAX_BLOCKS)
         blocks = MAX_BLOCKS;
     CUresult r = api.cuLaunchKernel(fn, (unsigned)blocks, 1, 1, block, 1, 1, 0, NULL, params, NULL);

@@ -23,6 +23,7 @@ struct mt_gpu_program {
     int *node_buf;     /* caller's node id -> the buffer holding that leaf, or -1 */
     mt_gpu_mem **args; /* per kernel: its parameters (render.h) */
     int *nargs;
+    int *group; /* per kernel: mt_c_kernel_group */
     pthread_mutex_t lock;
 };
 
@@ -49,6 +50,7 @@ void mt_gpu_free(mt_gpu_program *p)
         mt_free(p->args[k]);
     mt_free(p->args);
     mt_free(p->nargs);
+    mt_free(p->group);
     mt_free(p->fns);
     mt_free(p->mem);
     mt_free(p->owned);
@@ -118,6 +120,7 @@ static mt_status build(mt_gpu_program *p, mt_diag *d)
         if (st == MT_OK && mt_c_kernel_takes_arena(dl, kp, ke))
             p->args[k][n++] = p->arena;
         p->nargs[k] = n;
+        p->group[k] = mt_c_kernel_group(kp, ke);
     }
     if (st == MT_ERR_NOMEM)
         mt_diag_set(d, MT_ERR_NOMEM, "%s: out of memory", p->ops->name);
@@ -162,8 +165,9 @@ mt_status mt_gpu_compile(const mt_gpu_ops *ops, const mt_graph *g, mt_gpu_progra
         p->fns = mt_calloc((size_t)nk + 1, sizeof *p->fns);
         p->args = mt_calloc((size_t)nk + 1, sizeof *p->args);
         p->nargs = mt_calloc((size_t)nk + 1, sizeof *p->nargs);
+        p->group = mt_calloc((size_t)nk + 1, sizeof *p->group);
         if (!p->mem || !p->owned || !p->resident || !p->node_buf || !p->fns || !p->args ||
-            !p->nargs)
+            !p->nargs || !p->group)
             st = mt_diag_set(d, MT_ERR_NOMEM, "%s: out of memory", ops->name);
     }
     if (st == MT_OK) {
@@ -221,7 +225,7 @@ static mt_status run_locked(mt_gpu_program *p, const void *const *leaves, void *
     }
     for (int k = 0; k < kp->nkernels && st == MT_OK; k++) {
         st = o->launch(p->dev, p->fns[k], p->nargs[k], p->args[k],
-                       mt_c_kernel_items(&kp->kernels[k]), d);
+                       mt_c_kernel_items(&kp->kernels[k]), p->group[k], d);
         if (st == MT_OK && kp->kernels[k].allreduce)
             st = reduce(p, &kp->kernels[k], d);
     }

@@ -56,9 +56,10 @@ typedef struct mt_gpu_ops {
     mt_status (*copy)(void *dev, mt_gpu_mem dst, mt_gpu_mem src, size_t src_offset, size_t bytes,
                       mt_diag *d);
     /* Runs kernel fn over `items` work-items (mt_c_kernel_items) with one buffer per
-     * parameter. */
+     * parameter; in groups of exactly `group` work-items when group > 0 (then `items` counts
+     * groups: mt_c_kernel_group), else of the API's choice. */
     mt_status (*launch)(void *dev, void *fn, int nargs, const mt_gpu_mem *args, int64_t items,
-                        mt_diag *d);
+                        int group, mt_diag *d);
     /* Waits for everything enqueued. */
     mt_status (*finish)(void *dev, mt_diag *d);
     /* The `allreduce` op: reduces `count` values of dt at byte `offset` of mem across the

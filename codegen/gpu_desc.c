@@ -1,8 +1,9 @@
 /* gpu_desc.c - the target description of the GPU targets (cuda, opencl; passes/target.h).
  *
- *   has_gemm 0            matmuls are lowered as plain loops: a parallel nest over the rows
- *                         and columns of C with a reduction over K into an f64 accumulator,
- *                         which the renderer maps to the grid like any elementwise kernel
+ *   has_gemm 1            matmuls are GEMM statements, which the renderer turns into a tiled
+ *                         local-memory kernel with the fused epilogue (codegen/c/render_gemm.c)
+ *   im2col 256 MiB        convolutions whose patch matrices fit go through the same GEMM
+ *                         (passes/lower_conv.c), larger ones keep the direct loops
  *   parallel_min_trip 256 leading parallel axes with fewer iterations are merged, and a
  *                         reduction with fewer than 256 results ...
  *   split 4096 / 256      ... over at least 4096 elements each is computed as 256 partial sums
@@ -23,7 +24,8 @@ static const mt_target_desc gpu = {
     .parallel_min_trip = 256,
     .split_min = 4096,
     .split_chunks = 256,
-    .has_gemm = 0,
+    .has_gemm = 1,
+    .im2col_max_bytes = (int64_t)256 << 20,
     .gemm_rows = 1,
     .min_parallel_work = 0,
     .min_gemm_macs = 0,

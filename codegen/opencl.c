@@ -348,7 +348,7 @@ static mt_status cl_copy(void *handle, mt_gpu_mem dst, mt_gpu_mem src, size_t sr
 #define MAX_GROUPS 256
 
 static mt_status cl_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *args, int64_t items,
-                           mt_diag *d)
+                           int group, mt_diag *d)
 {
     cl_dev *v = handle;
     for (int i = 0; i < nargs; i++) {
@@ -357,8 +357,9 @@ static mt_status cl_launch(void *handle, void *fn, int nargs, const mt_gpu_mem *
         if (err != CL_SUCCESS)
             return fail(d, "clSetKernelArg", err);
     }
-    size_t local = items > 1 ? v->local : 1;
-    size_t groups = (size_t)((items + (int64_t)local - 1) / (int64_t)local);
+    size_t local = group > 0 ? (size_t)group : items > 1 ? v->local : 1;
+    size_t groups =
+        group > 0 ? (size_t)items : (size_t)((items + (int64_t)local - 1) / (int64_t)local);
     if (groups > MAX_GROUPS)
         groups = MAX_GROUPS;
     size_t global = groups * local;

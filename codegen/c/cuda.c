@@ -4,7 +4,9 @@
  * declares the math functions itself (expf for float, exp for double), and the index and bit
  * intrinsics (__umulhi, __int_as_float, __longlong_as_double), so the translation unit
  * includes nothing. Contraction into fma is NVRTC's default (--fmad=true); the runtime turns
- * it off (codegen/nvrtc.c) so results follow the kernel IR's roundings.
+ * it off (codegen/nvrtc.c) so results follow the kernel IR's roundings. Group reductions
+ * (render_group.c) finish each warp's last 5 levels with __shfl_down_sync, which adds in the
+ * same order as the shared-memory tree of the OpenCL dialect.
  */
 #include "codegen/c/render.h"
 
@@ -26,4 +28,15 @@ const mt_c_dialect mt_c_cuda = {
     .f64_bits = "__longlong_as_double((long long)0x%016llxULL)",
     .arena_temps = 0,
     .byte = "unsigned char",
+    .local_id = "((long long)threadIdx.x)",
+    .group_id = "((long long)blockIdx.x)",
+    .group_num = "((long long)gridDim.x)",
+    .barrier = "__syncthreads()",
+    .local = "__shared__ ",
+    .group_attr = "__launch_bounds__(%d)",
+    .shfl_down = "__shfl_down_sync(0xffffffffu, %s, %d)",
+    .warp = 32,
+    .vec_load = "reinterpret_cast<const float4 *>(b%d)[gv]",
+    .vec_store = "reinterpret_cast<float4 *>(b%d)[gv] = wb%d",
+    .vec_align = 16,
 };

@@ -13,15 +13,7 @@
 #include "codegen/c/render.h"
 #include "ir/type.h"
 
-typedef struct rctx {
-    mt_buf *b;
-    const mt_c_dialect *dl;
-    const mt_kprog *p;
-    mt_c_memo *m;
-    int f64;        /* the program uses f64 */
-    mt_status fail; /* a statement this renderer refuses (d has the message) */
-    mt_diag *d;
-} rctx;
+typedef mt_c_rctx rctx;
 
 /* ---- the parallel nest ----------------------------------------------------------------- */
 
@@ -42,6 +34,9 @@ static int parallel_nest(const mt_kernel *k, const mt_kstmt **loops, int max)
 
 int64_t mt_c_kernel_items(const mt_kernel *k)
 {
+    int64_t tiles = mt_c_gemm_tiles(k);
+    if (tiles > 0)
+        return tiles;
     const mt_kstmt *loops[MAX_NEST];
     int n = parallel_nest(k, loops, MAX_NEST);
     int64_t items = 1;
@@ -51,8 +46,6 @@ int64_t mt_c_kernel_items(const mt_kernel *k)
 }
 
 /* ---- statements ------------------------------------------------------------------------ */
-
-static void block(rctx *c, const mt_kstmt *s, int ind);
 
 /* The shared subexpressions of one statement, then the statement. */
 static void simple(rctx *c, const mt_kstmt *s, int ind)
@@ -75,26 +68,47 @@ static void simple(rctx *c, const mt_kstmt *s, int ind)
     mt_buf_puts(b, ";\n");
 }
 
-static void block(rctx *c, const mt_kstmt *s, int ind)
+void mt_c_render_stmt(rctx *c, const mt_kstmt *s, int ind)
 {
-    for (; s && c->fail == MT_OK; s = s->next) {
-        switch (s->kind) {
-        case MT_KS_FOR:
-            mt_c_indent(c->b, ind);
-            mt_buf_printf(c->b, "for (%s i%d = 0; i%d < %lld; i%d++) {\n", c->dl->types[MT_KT_I64],
-                          s->id, s->id, (long long)s->trip, s->id);
-            block(c, s->body, ind + 1);
-            mt_c_indent(c->b, ind);
-            mt_buf_puts(c->b, "}\n");
-            break;
-        case MT_KS_GEMM:
-            c->fail = mt_diag_set(c->d, MT_ERR_INTERNAL,
-                                  "%s: a GEMM statement reached the C renderer (GPU targets "
-                                  "lower matmuls as loops: has_gemm = 0)",
-                                  c->dl->name);
-            break;
-        default: simple(c, s, ind); break;
-        }
+    switch (s->kind) {
+    case MT_KS_FOR:
+        mt_c_indent(c->b, ind);
+        mt_buf_printf(c->b, "for (%s i%d = 0; i%d < %lld; i%d++) {\n", c->dl->types[MT_KT_I64],
+                      s->id, s->id, (long long)s->trip, s->id);
+        mt_c_render_block(c, s->body, ind + 1);
+        mt_c_indent(c->b, ind);
+        mt_buf_puts(c->b, "}\n");
+        break;
+    case MT_KS_GEMM: mt_c_render_gemm_row(c, s, ind); break;
+    default: simple(c, s, ind); break;
+    }
+}
+
+void mt_c_render_block(rctx *c, const mt_kstmt *s, int ind)
+{
+    for (; s && c->fail == MT_OK; s = s->next)
+        mt_c_render_stmt(c, s, ind);
+}
+
+void mt_c_render_unflatten(rctx *c, const mt_kstmt *const *loops, int n, const char *flat, int ind)
+{
+    const char *i64 = c->dl->types[MT_KT_I64];
+    int64_t inner = 1;
+    for (int i = 0; i < n; i++)
+        inner *= loops[i]->trip;
+    for (int i = 0; i < n; i++) {
+        inner /= loops[i]->trip;
+        mt_c_indent(c->b, ind);
+        mt_buf_printf(c->b, "const %s i%d = ", i64, loops[i]->id);
+        if (i == 0 && inner == 1)
+            mt_buf_printf(c->b, "%s;\n", flat);
+        else if (i == 0)
+            mt_buf_printf(c->b, "%s / %lld;\n", flat, (long long)inner);
+        else if (inner == 1)
+            mt_buf_printf(c->b, "%s %% %lld;\n", flat, (long long)loops[i]->trip);
+        else
+            mt_buf_printf(c->b, "%s / %lld %% %lld;\n", flat, (long long)inner,
+                          (long long)loops[i]->trip);
     }
 }
 
@@ -113,10 +127,15 @@ int mt_c_kernel_takes_arena(const mt_c_dialect *dl, const mt_kprog *p, const mt_
     return 0;
 }
 
-static void signature(rctx *c, const mt_kernel *k, const char *prefix)
+static void signature(rctx *c, const mt_kernel *k, const char *prefix, int group)
 {
     const mt_c_dialect *dl = c->dl;
-    mt_buf_printf(c->b, "%s %s%s(", dl->kernel, prefix, k->name);
+    mt_buf_printf(c->b, "%s ", dl->kernel);
+    if (group) {
+        mt_buf_printf(c->b, dl->group_attr, group);
+        mt_buf_puts(c->b, " ");
+    }
+    mt_buf_printf(c->b, "%s%s(", prefix, k->name);
     int n = 0;
     for (int i = 0; i < k->nbufs; i++) {
         int id = k->bufs[i];
@@ -173,34 +192,27 @@ static void kernel(rctx *c, const mt_kernel *k, const char *prefix)
             c->f64 = 1;
     mt_c_memo_reset_temps(c->m);
     note(c, k);
-    signature(c, k, prefix);
+    int group = mt_c_kernel_group(c->p, k);
+    signature(c, k, prefix, group);
     mt_buf_puts(b, "{\n");
     arena_pointers(c, k);
     const mt_kstmt *loops[MAX_NEST];
     int n = parallel_nest(k, loops, MAX_NEST);
-    if (n == 0) {
+    if (mt_c_gemm_tiles(k) > 0) {
+        mt_c_render_gemm_kernel(c, k);
+    } else if (group) {
+        mt_c_render_group_kernel(c, k, loops, n, group);
+    } else if (mt_c_kernel_vec(dl, c->p, k)) {
+        mt_c_render_vec_kernel(c, k);
+    } else if (n == 0) {
         /* Runs whole, once: in work-item 0 of a launch of one. */
         mt_buf_printf(b, "    if (%s != 0)\n        return;\n", dl->global_id);
-        block(c, k->body, 1);
+        mt_c_render_block(c, k->body, 1);
     } else {
-        int64_t items = mt_c_kernel_items(k);
         mt_buf_printf(b, "    for (%s gid = %s; gid < %lld; gid += %s) {\n", i64, dl->global_id,
-                      (long long)items, dl->global_num);
-        int64_t inner = items;
-        for (int i = 0; i < n; i++) {
-            inner /= loops[i]->trip;
-            mt_buf_printf(b, "        const %s i%d = ", i64, loops[i]->id);
-            if (i == 0 && inner == 1)
-                mt_buf_puts(b, "gid;\n");
-            else if (i == 0)
-                mt_buf_printf(b, "gid / %lld;\n", (long long)inner);
-            else if (inner == 1)
-                mt_buf_printf(b, "gid %% %lld;\n", (long long)loops[i]->trip);
-            else
-                mt_buf_printf(b, "gid / %lld %% %lld;\n", (long long)inner,
-                              (long long)loops[i]->trip);
-        }
-        block(c, loops[n - 1]->body, 2);
+                      (long long)mt_c_kernel_items(k), dl->global_num);
+        mt_c_render_unflatten(c, loops, n, "gid", 2);
+        mt_c_render_block(c, loops[n - 1]->body, 2);
         mt_buf_puts(b, "    }\n");
     }
     mt_buf_puts(b, "}\n");

@@ -18,10 +18,16 @@
  * one work-item, in the kernel IR's order, so results do not depend on the launch. Any other
  * kernel runs whole in work-item 0 (mt_c_kernel_items is 1). Long reductions get their
  * parallelism from the schedule: the GPU target description (codegen/gpu.h) asks lowering to
- * split them into chunked partial sums and their combination (passes/lower_split.c).
+ * split them into chunked partial sums and their combination (passes/lower_split.c), and a
+ * kernel with long reductions may instead give each iteration of its nest a work-group that
+ * shares them (render_group.c). Elementwise kernels may take four consecutive elements per
+ * work-item with float4 loads and stores (render_vec.c).
  *
- * A GEMM statement is refused: GPU targets describe themselves with has_gemm = 0, so lowering
- * writes matmuls as plain loops (passes/target.h).
+ * GEMM statements (GPU targets describe themselves with has_gemm = 1, passes/target.h): a
+ * matmul kernel of lowering's form, a parallel loop over the rows of C whose body is the GEMM
+ * statement and an elementwise epilogue, becomes a tiled local-memory kernel
+ * (render_gemm.c: mt_c_gemm_tiles); any other GEMM statement computes its row in the
+ * work-item that runs it, summing in the same order.
  */
 #ifndef MT_CODEGEN_C_RENDER_H
 #define MT_CODEGEN_C_RENDER_H
@@ -54,6 +60,21 @@ typedef struct mt_c_dialect {
      * to the device's CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the plan does not promise. */
     int arena_temps;
     const char *byte;
+    /* Work-groups (render_group.c): this work-item's index in its group, the group's index
+     * and the number of groups (i64 expressions), a barrier that also orders the group's
+     * local memory, the qualifier of an array in local memory, and the attribute (printf of
+     * the group size) that fixes a kernel's group size. */
+    const char *local_id, *group_id, *group_num, *barrier, *local, *group_attr;
+    /* printf of a warp shuffle: the value of variable %s in the lane %d above this one, or
+     * NULL where the language has none (the group tree then runs in local memory to the
+     * end). The shuffles combine the last `warp` partials in the same order as the tree. */
+    const char *shfl_down;
+    int warp;
+    /* float4 access (render_vec.c): printf of the load of buffer %d's float4 number `gv`,
+     * and of the store of variable wb%d there (the buffer id twice); the alignment in bytes
+     * a float4 access needs. vec_load NULL: no vectorised kernels. */
+    const char *vec_load, *vec_store;
+    int vec_align;
 } mt_c_dialect;
 
 extern const mt_c_dialect mt_c_cuda;   /* codegen/c/cuda.c */
@@ -72,8 +93,14 @@ int mt_c_buffer_is_param(const mt_c_dialect *dl, const mt_kprog *p, int b);
 int mt_c_kernel_takes_arena(const mt_c_dialect *dl, const mt_kprog *p, const mt_kernel *k);
 
 /* The work-items kernel k's launch needs: the flat trip count of its parallel nest, or 1 when
- * it runs whole in work-item 0. */
+ * it runs whole in work-item 0. A kernel rendered with group reductions (mt_c_kernel_group)
+ * needs that many groups instead. */
 int64_t mt_c_kernel_items(const mt_kernel *k);
+
+/* The fixed work-group size of kernel k of p when the renderer gives each iteration of its
+ * parallel nest a whole group that shares its reductions (render_group.c), else 0 (any
+ * group size; one work-item per iteration). The launch must use exactly this size. */
+int mt_c_kernel_group(const mt_kprog *p, const mt_kernel *k);
 
 /* The symbol prefix of a program named `name`: its characters outside [A-Za-z0-9_] become
  * '_', then '_' is appended ("mlp" -> "mlp_"). The caller frees it; NULL when out of memory. */
@@ -82,6 +109,45 @@ char *mt_c_symbol_prefix(const char *name);
 /* ---- private to the renderer (render.c and render_expr.c) ----------------------------- */
 
 typedef struct mt_c_memo mt_c_memo;
+
+/* The state of rendering one program (render.c). */
+typedef struct mt_c_rctx {
+    mt_buf *b;
+    const mt_c_dialect *dl;
+    const mt_kprog *p;
+    mt_c_memo *m;
+    int f64;        /* the program uses f64 */
+    mt_status fail; /* a statement this renderer refuses (d has the message) */
+    mt_diag *d;
+} mt_c_rctx;
+
+/* One statement as one work-item runs it (render.c), at indentation ind. */
+void mt_c_render_stmt(mt_c_rctx *c, const mt_kstmt *s, int ind);
+/* The statements from s on, each as mt_c_render_stmt renders it. */
+void mt_c_render_block(mt_c_rctx *c, const mt_kstmt *s, int ind);
+/* The loop variables of the parallel nest loops[0 .. n-1] from the flat index `flat` (a C
+ * variable): `const long iN = flat / inner % trip;` at indentation ind. */
+void mt_c_render_unflatten(mt_c_rctx *c, const mt_kstmt *const *loops, int n, const char *flat,
+                           int ind);
+/* The number of tiles of C when kernel k is rendered as a tiled GEMM (its groups, of 256
+ * work-items each), else 0 (render_gemm.c). */
+int64_t mt_c_gemm_tiles(const mt_kernel *k);
+/* The body of tiled GEMM kernel k (mt_c_gemm_tiles > 0). */
+void mt_c_render_gemm_kernel(mt_c_rctx *c, const mt_kernel *k);
+/* GEMM statement s (one row of C) in the work-item that runs it. */
+void mt_c_render_gemm_row(mt_c_rctx *c, const mt_kstmt *s, int ind);
+/* 4 when kernel k of p is rendered four elements at a time with float4 loads and stores in
+ * dialect dl (render_vec.c), else 0. */
+int mt_c_kernel_vec(const mt_c_dialect *dl, const mt_kprog *p, const mt_kernel *k);
+/* The body of kernel k, vectorised (mt_c_kernel_vec > 0). */
+void mt_c_render_vec_kernel(mt_c_rctx *c, const mt_kernel *k);
+/* While set, the expression renderer writes a load x as hook(ctx, x) when that is not NULL. */
+typedef const char *(*mt_c_load_hook)(void *ctx, const mt_kexpr *load);
+void mt_c_memo_set_load_hook(mt_c_memo *m, mt_c_load_hook hook, void *ctx);
+/* The body of kernel k in group mode (render_group.c): a group per iteration of the parallel
+ * nest loops[0 .. n-1] (n may be 0: one group), groups of `group` work-items. */
+void mt_c_render_group_kernel(mt_c_rctx *c, const mt_kernel *k, const mt_kstmt *const *loops, int n,
+                              int group);
 
 /* Appends the expression x to b, for a statement whose shared subexpressions were declared
  * as temporaries by mt_c_render_temps. `top`: no enclosing parentheses. */

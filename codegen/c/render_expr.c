@@ -33,6 +33,8 @@ struct mt_c_memo {
     int next_temp;
     int oom;
     int f64; /* some node counted so far has type f64 */
+    mt_c_load_hook hook;
+    void *hook_ctx;
 };
 
 mt_c_memo *mt_c_memo_new(void) { return mt_calloc(1, sizeof(mt_c_memo)); }
@@ -49,6 +51,12 @@ int mt_c_memo_ok(const mt_c_memo *m) { return !m->oom; }
 int mt_c_memo_f64(const mt_c_memo *m) { return m->f64; }
 
 void mt_c_memo_reset_temps(mt_c_memo *m) { m->next_temp = 0; }
+
+void mt_c_memo_set_load_hook(mt_c_memo *m, mt_c_load_hook hook, void *ctx)
+{
+    m->hook = hook;
+    m->hook_ctx = ctx;
+}
 
 static size_t hash(const mt_kexpr *x, size_t cap)
 {
@@ -228,6 +236,13 @@ static void operation(mt_buf *b, const mt_c_dialect *dl, mt_c_memo *m, const mt_
     case MT_KX_VAR: mt_buf_printf(b, "i%d", x->id); return;
     case MT_KX_SCALAR: mt_buf_printf(b, "s%d", x->id); return;
     case MT_KX_LOAD:
+        if (m->hook) {
+            const char *text = m->hook(m->hook_ctx, x);
+            if (text) {
+                mt_buf_puts(b, text);
+                return;
+            }
+        }
         mt_buf_printf(b, "b%d[", x->id);
         mt_c_render_expr(b, dl, m, a[0], 1);
         mt_buf_puts(b, "]");

@@ -210,6 +210,27 @@ static void reductions_match_over_every_axis_and_whole_tensors(void **state)
         }
 }
 
+/* Every reduction length the GPU renderer treats differently: below a warp (1, 3, 17: one
+ * work-item per result, or whole in every work-item of a group), a group of 64 (255), of 256
+ * (1031) and long rows (70001), along the last axis and a leading one, with few and many
+ * results, sums (f64 partials) and maxima (NaN-propagating selects). */
+static void reductions_of_every_length_match(void **state)
+{
+    (void)state;
+    static const int64_t lens[] = {1, 3, 17, 255, 1031, 70001};
+    for (int t = 0; t < 2; t++)
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            int64_t rows = lens[i] > 2000 ? 3 : 37;
+            shape sh = {2, {rows, lens[i]}};
+            mt_graph *g = mt_graph_new("lengths");
+            int x = mt_input(g, "x", type_of(dtypes[t], &sh));
+            int outs[6] = {mt_sum(g, x, 1), mt_max(g, x, 1), mt_mean(g, x, 1),
+                           mt_sum(g, x, 0), mt_max(g, x, 0), mt_sum_all(g, x)};
+            mt_set_outputs(g, outs, 6);
+            check(g);
+        }
+}
+
 static void reductions_fuse_with_producers_and_consumers(void **state)
 {
     (void)state;
@@ -309,6 +330,30 @@ static void reductions_over_an_outer_axis_match_across_block_and_share_edges(voi
 
 /* ---- movement -------------------------------------------------------------------------- */
 
+/* A permutation of outer axes reads the flat index at the first and last elements and at
+ * the inner rows' ends, but not in between: the GPU renderer's float4 loads must not take it
+ * for an elementwise read (a convnet's gradient once did), at a size it checks exhaustively
+ * and at one where it samples. */
+static void permuted_outer_axes_are_not_flat_reads(void **state)
+{
+    (void)state;
+    check_text("mtir 1\n"
+               "graph swap {\n"
+               "  input %x : f32[2,3,8,8]\n"
+               "  %p = permute %x perm=[1,0,2,3]\n"
+               "  %y = relu %p\n"
+               "  output %y\n"
+               "}\n");
+    check_text("mtir 1\n"
+               "graph swap_big {\n"
+               "  input %x : f32[2,3,130,132]\n"
+               "  input %b : f32[132]\n"
+               "  %p = permute %x perm=[1,0,2,3]\n"
+               "  %y = add %p, %b\n"
+               "  output %y\n"
+               "}\n");
+}
+
 static void movement_chains_become_index_arithmetic(void **state)
 {
     (void)state;
@@ -402,6 +447,45 @@ static void matmul_matches_with_batch_broadcast_and_epilogues(void **state)
                "  %s = sigmoid %y\n"
                "  output %s\n"
                "}\n");
+}
+
+/* The GPU renderer's tiled GEMM picks its register block by the size of C (1x1, 2x2 and 4x4
+ * per work-item: fewer than 2^16, 2^16 and 2^20 elements); each size with ragged tiles, a
+ * transposed operand, a batch broadcast and the fused bias + relu epilogue. */
+static void matmuls_of_every_tile_size_match(void **state)
+{
+    (void)state;
+    static const char *const graphs[] = {
+        "mtir 1\n"
+        "graph tile2 {\n"
+        "  input %a : f32[300,17]\n"
+        "  input %b : f32[17,301]\n"
+        "  param %c : f32[301]\n"
+        "  %p = matmul %a, %b\n"
+        "  %q = add %p, %c\n"
+        "  %r = relu %q\n"
+        "  output %r\n"
+        "}\n",
+        "mtir 1\n"
+        "graph tile4 {\n"
+        "  input %a : f32[1031,5]\n"
+        "  input %b : f32[1030,5]\n"
+        "  %bt = permute %b perm=[1,0]\n"
+        "  %p = matmul %a, %bt\n"
+        "  output %p\n"
+        "}\n",
+        "mtir 1\n"
+        "graph batched {\n"
+        "  input %a : f64[3,67,129]\n"
+        "  input %b : f64[67,200]\n"
+        "  %at = permute %a perm=[0,2,1]\n"
+        "  %p = matmul %at, %b\n"
+        "  %s = sigmoid %p\n"
+        "  output %s\n"
+        "}\n",
+    };
+    for (size_t i = 0; i < sizeof graphs / sizeof graphs[0]; i++)
+        check_text(graphs[i]);
 }
 
 static void convolutions_and_pooling_match_with_stride_and_padding(void **state)
@@ -1034,12 +1118,15 @@ int main(void)
         cmocka_unit_test(chains_of_elementwise_ops_with_broadcasts_match),
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
+        cmocka_unit_test(reductions_of_every_length_match),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
         cmocka_unit_test(reductions_over_an_outer_axis_match_across_block_and_share_edges),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
+        cmocka_unit_test(permuted_outer_axes_are_not_flat_reads),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
         cmocka_unit_test(matmul_matches_with_batch_broadcast_and_epilogues),
+        cmocka_unit_test(matmuls_of_every_tile_size_match),
         cmocka_unit_test(convolutions_and_pooling_match_with_stride_and_padding),
         cmocka_unit_test(rand_is_bit_identical_to_the_interpreter),
         cmocka_unit_test(gradient_graphs_of_an_mlp_and_a_conv_net_match),
@@ -1059,12 +1146,15 @@ int main(void)
         cmocka_unit_test(chains_of_elementwise_ops_with_broadcasts_match),
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
+        cmocka_unit_test(reductions_of_every_length_match),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
         cmocka_unit_test(reductions_over_an_outer_axis_match_across_block_and_share_edges),
         cmocka_unit_test(large_reductions_with_few_results_are_split_across_threads),
         cmocka_unit_test(movement_chains_become_index_arithmetic),
+        cmocka_unit_test(permuted_outer_axes_are_not_flat_reads),
         cmocka_unit_test(outputs_may_be_leaves_views_constants_or_repeated),
         cmocka_unit_test(matmul_matches_with_batch_broadcast_and_epilogues),
+        cmocka_unit_test(matmuls_of_every_tile_size_match),
         cmocka_unit_test(convolutions_and_pooling_match_with_stride_and_padding),
         cmocka_unit_test(rand_is_bit_identical_to_the_interpreter),
         cmocka_unit_test(gradient_graphs_of_an_mlp_and_a_conv_net_match),
