@@ -79,8 +79,8 @@ static void make_types(builder *b)
     b->i64 = LLVMInt64TypeInContext(b->C);
     b->ptr = LLVMPointerType(LLVMInt8TypeInContext(b->C), 0);
     b->pptr = LLVMPointerType(b->ptr, 0);
-    LLVMTypeRef buf[4] = {b->i64, b->i64, b->i64, b->ptr};
-    b->buf_t = LLVMStructTypeInContext(b->C, buf, 4, 0);
+    LLVMTypeRef buf[5] = {b->i64, b->i64, b->i64, b->i64, b->ptr};
+    b->buf_t = LLVMStructTypeInContext(b->C, buf, 5, 0);
     LLVMTypeRef kernel[9] = {b->ptr, b->i64, b->i64, b->i64, b->i64,
                              b->i64, b->i64, b->i64, b->i64};
     b->kernel_t = LLVMStructTypeInContext(b->C, kernel, 9, 0);
@@ -192,8 +192,9 @@ static LLVMValueRef buffer_table(builder *b, const mt_graph *g, const mt_graph *
             index = u->offset;
             break;
         }
-        LLVMValueRef f[4] = {c64(b, kind), c64(b, index), c64(b, bytes), data};
-        v[i] = record(b, b->buf_t, f, 4);
+        LLVMValueRef f[5] = {c64(b, kind), c64(b, index), c64(b, bytes),
+                             c64(b, (int64_t)mt_dtype_size(u->type.dtype)), data};
+        v[i] = record(b, b->buf_t, f, 5);
     }
     LLVMValueRef t = array(b, b->buf_t, v, p->nbufs);
     mt_free(v);

@@ -54,19 +54,6 @@ static int64_t loops(const mt_kstmt *s)
     return c;
 }
 
-/* Measured like compile.c's estimates: the micro-kernel and the driver (with its few-rows
- * function) cost about two or three loop nests, packing one to four. */
-static int64_t piece_cost(const mt_llvm_gemm_piece *p)
-{
-    switch (p->part) {
-    case MT_LLVM_GEMM_KERNEL: return 2;
-    case MT_LLVM_GEMM_PACK_A: return p->trans_a ? 1 : 3;
-    case MT_LLVM_GEMM_PACK_B: return p->trans_b ? 4 : 1;
-    case MT_LLVM_GEMM_DRIVER: return 4;
-    }
-    return 1;
-}
-
 /* Runs of consecutive kernels of about total / MT_AOT_UNITS cost each, into units[]. */
 static int cut(const mt_kprog *p, unit *units)
 {
@@ -149,7 +136,7 @@ mt_status mt_aot_build_objects(const mt_kprog *p, const char *prefix, const mt_c
     for (int i = 0; st == MT_OK && i < npieces; i++, n++) {
         units[n].kind = UNIT_PIECE;
         units[n].piece = pieces[i];
-        units[n].cost = piece_cost(&pieces[i]);
+        units[n].cost = mt_llvm_gemm_piece_cost(&pieces[i]);
     }
     if (st == MT_OK) {
         units[n].kind = UNIT_ENTRY;

@@ -71,46 +71,6 @@ static void *check(void *arg)
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static double uniform(double lo, double hi)
-{
-    return lo + (hi - lo) * (double)(next() >> 11) * 0x1p-53;
-}
-
-/* The sampled inputs: the same mix as tests/unit/test_vmath.c. */
-static double sample(mt_ulp_fn f, int f64, int operand)
-{
-    uint64_t r = next();
-    if (r & 1) {
-        if (f64) {
-            double d;
-            memcpy(&d, &r, sizeof d);
-            return d;
-        }
-        uint32_t u = (uint32_t)(r >> 32);
-        float x;
-        memcpy(&x, &u, sizeof x);
-        return x;
-    }
-    switch (f) {
-    case MT_ULP_EXP: return f64 ? uniform(-750, 712) : uniform(-105, 90);
-    case MT_ULP_SIGMOID: return f64 ? uniform(-750, 40) : uniform(-105, 20);
-    case MT_ULP_TANH: return f64 ? uniform(-22, 22) : uniform(-10, 10);
-    case MT_ULP_POW:
-        if (operand == 0)
-            return (r & 2 ? -1 : 1) * exp2(uniform(-12, 12));
-        return r & 4 ? (double)(int)uniform(-60, 60) : uniform(-60, 60);
-    default: return uniform(0, 4);
-    }
-}
-
 static void store(void *buf, int f64, int64_t i, double x)
 {
     if (f64)
@@ -201,8 +161,8 @@ static int measure(mt_ulp_fn f, int f64, int64_t samples, int threads)
             if (exhaustive) {
                 ((uint32_t *)a)[i] = (uint32_t)(done + i);
             } else {
-                store(a, f64, i, sample(f, f64, 0));
-                store(b, f64, i, sample(f, f64, 1));
+                store(a, f64, i, mt_ulp_sample(f, f64, 0, &rng));
+                store(b, f64, i, mt_ulp_sample(f, f64, 1, &rng));
             }
         }
         ok = run_chunk(p, f, f64, a, b, y, m, threads, &res);

@@ -252,7 +252,8 @@ static int execute(const mtrt_prog *p, void **table, unsigned char *arena, unsig
     return 0;
 }
 
-/* NULL arrays, or NULL elements, fail the call (SPEC section 5). */
+/* NULL arrays, or NULL elements, fail the call (SPEC section 5); so does a buffer not aligned
+ * to its element, which the kernels would read with loads that assume it. */
 static int bad_args(const mtrt_prog *p, const void *const *inputs, void *const *outputs)
 {
     if (!outputs || (p->ninputs > 0 && !inputs))
@@ -263,6 +264,14 @@ static int bad_args(const mtrt_prog *p, const void *const *inputs, void *const *
     for (int64_t i = 0; i < p->noutputs; i++)
         if (!outputs[i])
             return 1;
+    for (int64_t b = 0; b < p->nbufs; b++) {
+        const mtrt_buf *u = &p->bufs[b];
+        const void *at = u->kind == MTRT_INPUT    ? inputs[u->index]
+                         : u->kind == MTRT_OUTPUT ? outputs[u->index]
+                                                  : NULL;
+        if (at && u->elem > 1 && (uintptr_t)at % (uintptr_t)u->elem != 0)
+            return 1;
+    }
     return 0;
 }
 

@@ -37,6 +37,7 @@ typedef struct mtrt_buf {
     int64_t kind; /* enum mtrt_kind */
     int64_t index;
     int64_t bytes;
+    int64_t elem;     /* bytes of one element: a caller's pointer must be aligned to it */
     const void *data; /* MTRT_CONST */
 } mtrt_buf;
 

@@ -148,8 +148,7 @@ static int64_t statements_cost(const mt_kstmt *s)
     return c;
 }
 
-/* The same estimate for a GEMM piece, measured (MTC_DEBUG=1 prints each unit's times). */
-static int64_t piece_cost(const mt_llvm_gemm_piece *p)
+int64_t mt_llvm_gemm_piece_cost(const mt_llvm_gemm_piece *p)
 {
     switch (p->part) {
     case MT_LLVM_GEMM_KERNEL: return 2;
@@ -330,7 +329,7 @@ static mt_status compile(const mt_kprog *p, const char *prefix, int read_cache, 
         units[n].piece = pieces[i];
         units[n].view = *p;
         units[n].view.nkernels = 0;
-        units[n].cost = piece_cost(&pieces[i]);
+        units[n].cost = mt_llvm_gemm_piece_cost(&pieces[i]);
         mt_diag_init(&units[n].diag);
     }
     char *entry_text = NULL;

@@ -47,6 +47,10 @@ mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_t
 #define MT_LLVM_GEMM_MAX_PIECES 32
 mt_status mt_llvm_gemm_pieces_of(const mt_kprog *p, mt_llvm_gemm_piece *out, int *n, mt_diag *d);
 /* The same for the kernels of p emitted for CPU target t (mt_llvm_emit_for). */
+/* LLVM's time to compile a GEMM piece, in units of a plain loop nest (measured with
+ * MTC_DEBUG=1, which prints each unit's times): how the JIT and `mtc compile` balance units. */
+int64_t mt_llvm_gemm_piece_cost(const mt_llvm_gemm_piece *p);
+
 mt_status mt_llvm_gemm_pieces_for(const mt_kprog *p, const mt_cpu_target *t,
                                   mt_llvm_gemm_piece *out, int *n, mt_diag *d);
 /* A module holding one GEMM piece, defined (the pieces it calls are declared). */

@@ -37,13 +37,19 @@ fi
 echo "tsan: a racy program is caught"
 
 # The runtime of the .so, instrumented: mtc links with $MTC_CC, which swaps its aotrt.o for
-# this one and links libtsan.
+# this one and links libtsan. It drops --no-undefined: clang leaves the TSan runtime out of
+# shared objects (the executable that loads them carries it), so its symbols are undefined
+# there by design; gcc links libtsan into the .so either way.
 "$cc" -fsanitize=thread -g -O1 -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -I"$src" \
     -c "$src/codegen/aotrt/aotrt.c" -o aotrt_tsan.o
 cat > cc-tsan <<SH
 #!/usr/bin/env bash
 args=()
-for a in "\$@"; do [[ \$a == */aotrt.o ]] && a=$tmp/aotrt_tsan.o; args+=("\$a"); done
+for a in "\$@"; do
+    [[ \$a == -Wl,--no-undefined ]] && continue
+    [[ \$a == */aotrt.o ]] && a=$tmp/aotrt_tsan.o
+    args+=("\$a")
+done
 exec "$cc" -fsanitize=thread "\${args[@]}"
 SH
 chmod +x cc-tsan

@@ -186,3 +186,42 @@ int mt_ulp_specials(mt_ulp_fn f, int f64, double *out, int max)
     }
     return l.n;
 }
+
+static uint64_t next(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+static double uniform(uint64_t *state, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(next(state) >> 11) * 0x1p-53;
+}
+
+double mt_ulp_sample(mt_ulp_fn f, int f64, int operand, uint64_t *state)
+{
+    uint64_t r = next(state);
+    if (r & 1) {
+        if (f64) {
+            double d;
+            memcpy(&d, &r, sizeof d);
+            return d;
+        }
+        uint32_t u = (uint32_t)(r >> 32);
+        float x;
+        memcpy(&x, &u, sizeof x);
+        return x;
+    }
+    switch (f) {
+    case MT_ULP_EXP: return f64 ? uniform(state, -750, 712) : uniform(state, -105, 90);
+    case MT_ULP_SIGMOID: return f64 ? uniform(state, -750, 40) : uniform(state, -105, 20);
+    case MT_ULP_TANH: return f64 ? uniform(state, -22, 22) : uniform(state, -10, 10);
+    case MT_ULP_POW:
+        if (operand == 0)
+            return (r & 2 ? -1 : 1) * exp2(uniform(state, -12, 12));
+        return r & 4 ? (double)(int)uniform(state, -60, 60) : uniform(state, -60, 60);
+    default: return uniform(state, 0, 4); /* log, sqrt, inv */
+    }
+}

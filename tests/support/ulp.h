@@ -53,4 +53,8 @@ mt_program *mt_ulp_program(mt_ulp_fn f, int f64, int64_t n);
  * neighbours. Fills up to max values (as doubles, exact in the type) and returns the count. */
 int mt_ulp_specials(mt_ulp_fn f, int f64, double *out, int max);
 
+/* A random input of f: any bit pattern of the type (half the time), or a value in the range
+ * where f does its work. *state is a xorshift64 state (nonzero), advanced by the call. */
+double mt_ulp_sample(mt_ulp_fn f, int f64, int operand, uint64_t *state);
+
 #endif

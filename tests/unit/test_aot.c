@@ -415,7 +415,7 @@ static void threads_with_cached_scratch_get_their_own_results(void **state)
     mt_graph_free(g);
 }
 
-static void null_arguments_are_refused(void **state)
+static void null_and_misaligned_arguments_are_refused(void **state)
 {
     (void)state;
     mt_graph *g = parse_file("examples/xor.mt");
@@ -432,6 +432,12 @@ static void null_arguments_are_refused(void **state)
     assert_int_not_equal(run(in, NULL), 0);
     assert_int_not_equal(run(in_null, out), 0);
     assert_int_not_equal(run(in, out_null), 0);
+    /* A float one byte off its alignment, as input and as output. */
+    _Alignas(float) unsigned char raw[64 * sizeof(float) + 1] = {0};
+    const void *in_odd[2] = {raw + 1, y};
+    void *out_odd[2] = {&loss, raw + 1};
+    assert_int_not_equal(run(in_odd, out), 0);
+    assert_int_not_equal(run(in, out_odd), 0);
     const char *sig = ((const char *(*)(void))sym(h, g->name, "signature"))();
     assert_non_null(strstr(sig, "graph xor\ninput %x : f32[16,2]\ninput %y : f32[16,1]\n"));
     assert_non_null(strstr(sig, "output %loss : f32[]\noutput %p : f32[16,1]\n"));
@@ -613,7 +619,7 @@ int main(void)
         cmocka_unit_test(a_portable_build_matches_the_interpreter),
         cmocka_unit_test(four_threads_running_at_once_get_their_own_results),
         cmocka_unit_test(threads_with_cached_scratch_get_their_own_results),
-        cmocka_unit_test(null_arguments_are_refused),
+        cmocka_unit_test(null_and_misaligned_arguments_are_refused),
         cmocka_unit_test(a_step_so_follows_the_jit_for_ten_steps),
         cmocka_unit_test(missing_and_misshaped_weights_are_named),
         cmocka_unit_test(an_unwritable_output_fails_and_leaves_no_file),

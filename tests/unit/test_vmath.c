@@ -43,46 +43,6 @@ static const double bound[MT_ULP_NFN][2] = {
 
 static uint64_t rng_state;
 
-static uint64_t next(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static double uniform(double lo, double hi)
-{
-    return lo + (hi - lo) * (double)(next() >> 11) * 0x1p-53;
-}
-
-/* A random input: any bit pattern, or a value in the range where f does its work. */
-static double random_input(mt_ulp_fn f, int f64, int operand)
-{
-    uint64_t r = next();
-    if (r & 1) {
-        if (f64) {
-            double d;
-            memcpy(&d, &r, sizeof d);
-            return d;
-        }
-        uint32_t u = (uint32_t)(r >> 32);
-        float x;
-        memcpy(&x, &u, sizeof x);
-        return x;
-    }
-    switch (f) {
-    case MT_ULP_EXP: return f64 ? uniform(-750, 712) : uniform(-105, 90);
-    case MT_ULP_SIGMOID: return f64 ? uniform(-750, 40) : uniform(-105, 20);
-    case MT_ULP_TANH: return f64 ? uniform(-22, 22) : uniform(-10, 10);
-    case MT_ULP_POW:
-        if (operand == 0)
-            return (r & 2 ? -1 : 1) * exp2(uniform(-12, 12));
-        return r & 4 ? (double)(int)uniform(-60, 60) : uniform(-60, 60);
-    default: return uniform(0, 4); /* log, sqrt, inv */
-    }
-}
-
 static void store(void *buf, int f64, int64_t i, double x)
 {
     if (f64)
@@ -187,8 +147,8 @@ static int measure_with(mt_ulp_fn f, int f64, int fma)
     }
     int64_t nspecial = n;
     for (; n < N; n++) {
-        store(a, f64, n, random_input(f, f64, 0));
-        store(b, f64, n, random_input(f, f64, 1));
+        store(a, f64, n, mt_ulp_sample(f, f64, 0, &rng_state));
+        store(b, f64, n, mt_ulp_sample(f, f64, 1, &rng_state));
     }
 
     mt_diag d;
