@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,6 +344,96 @@ static void a_directory_is_an_io_error_not_a_crash(void **state)
     assert_string_equal(d.file, tmpdir);
 }
 
+/* ---- a save killed midway ------------------------------------------------------------------ */
+
+enum { CKPT_NUMEL = 1 << 21 }; /* 8 MB: a save takes long enough to be killed inside it */
+
+static mt_tensor_map *checkpoint_of(float v)
+{
+    int64_t n = CKPT_NUMEL;
+    mt_tensor *t = mt_tensor_new(mt_type_make(MT_DTYPE_F32, 1, &n));
+    mt_tensor_map *m = mt_tensor_map_new();
+    if (!t || !m || mt_tensor_map_put(m, "w", t) != MT_OK)
+        return NULL;
+    float *x = mt_tensor_data(t);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = v;
+    return m;
+}
+
+/* The value of a checkpoint that loads whole and holds one value everywhere; -1 if not. */
+static float whole_checkpoint_value(const char *path)
+{
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_tensor_map *m = NULL;
+    if (mt_safetensors_load(path, &m, &d) != MT_OK)
+        return -1;
+    const mt_tensor *t = mt_tensor_map_get(m, "w");
+    float v = -1;
+    if (t && mt_type_numel(mt_tensor_type(t)) == CKPT_NUMEL) {
+        const float *x = mt_tensor_data(t);
+        v = x[0];
+        for (int64_t i = 1; i < CKPT_NUMEL && v >= 0; i++)
+            if (x[i] != v)
+                v = -1;
+    }
+    mt_tensor_map_free(m);
+    return v;
+}
+
+static void remove_every_file_in_tmpdir(void)
+{
+    DIR *p = opendir(tmpdir);
+    assert_non_null(p);
+    char path[512];
+    for (struct dirent *e; (e = readdir(p));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            tmp_path(path, sizeof path, e->d_name);
+            unlink(path);
+        }
+    closedir(p);
+}
+
+/* `mtc train --save` writes through mt_safetensors_save: a kill -9 at any moment of a save
+ * leaves the previous checkpoint or the new one, whole, never a mix or a truncated file. */
+static void a_save_killed_midway_leaves_a_whole_checkpoint(void **state)
+{
+    (void)state;
+    char path[512];
+    tmp_path(path, sizeof path, "ckpt.safetensors");
+    mt_diag d;
+    mt_diag_init(&d);
+    mt_tensor_map *first = checkpoint_of(1);
+    assert_non_null(first);
+    assert_int_equal(mt_safetensors_save(path, first, &d), MT_OK);
+    mt_tensor_map_free(first);
+    float last = 1;
+    for (int round = 0; round < 6; round++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) { /* saves ever larger values until killed */
+            alarm(20);
+            for (float v = last + 1;; v++) {
+                mt_tensor_map *m = checkpoint_of(v);
+                if (!m || mt_safetensors_save(path, m, &d) != MT_OK)
+                    _exit(1);
+                mt_tensor_map_free(m);
+            }
+        }
+        struct timespec pause = {0, (long)(5 + next_rand() % 40) * 1000000L};
+        nanosleep(&pause, NULL);
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        assert_true(WIFSIGNALED(status));
+        float v = whole_checkpoint_value(path);
+        assert_true(v >= last); /* whole (not -1), and never older than the one before */
+        last = v;
+    }
+    remove_every_file_in_tmpdir(); /* a killed save may leave its temporary file */
+}
+
 /* ---- writing and round trips --------------------------------------------------------------- */
 
 static mt_tensor_map *map_of_every_rank(void)
@@ -670,6 +762,7 @@ int main(void)
         cmocka_unit_test(malformed_headers_are_parse_errors_that_say_what_is_wrong),
         cmocka_unit_test(a_missing_file_is_an_io_error_naming_it),
         cmocka_unit_test(a_directory_is_an_io_error_not_a_crash),
+        cmocka_unit_test(a_save_killed_midway_leaves_a_whole_checkpoint),
         cmocka_unit_test(f32_and_f64_tensors_of_ranks_0_to_4_round_trip_through_a_file),
         cmocka_unit_test(the_written_header_is_padded_integer_json_with_pt_metadata),
         cmocka_unit_test(an_empty_map_round_trips),
