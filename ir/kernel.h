@@ -239,6 +239,9 @@ int mt_kprog_add_buf(mt_kprog *p, mt_kbuf_kind kind, const mt_type *type, int no
                      const char *name);
 /* Appends a copy of *k (its arrays stay in the program's arena); returns its index or -1. */
 int mt_kprog_add_kernel(mt_kprog *p, const mt_kernel *k);
+/* The MT_KACC_* bits of buffer buf in kernel k; 0 when k does not touch it. */
+unsigned mt_kernel_access(const mt_kernel *k, int buf);
+
 /* Fills k->nbufs, bufs, access from the loads and stores in its body. 0 when out of memory. */
 int mt_kernel_collect_bufs(mt_kprog *p, mt_kernel *k);
 /* True when the kernel's body is a single loop marked MT_KLOOP_PARALLEL. */

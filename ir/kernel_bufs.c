@@ -104,3 +104,11 @@ int mt_kernel_collect_bufs(mt_kprog *p, mt_kernel *k)
     mt_free(t.v);
     return 1;
 }
+
+unsigned mt_kernel_access(const mt_kernel *k, int buf)
+{
+    for (int i = 0; i < k->nbufs; i++)
+        if (k->bufs[i] == buf)
+            return k->access[i];
+    return 0;
+}

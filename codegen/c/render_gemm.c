@@ -112,14 +112,6 @@ typedef struct echeck {
     int budget;
 } echeck;
 
-static int written(const mt_kernel *k, int buf)
-{
-    for (int i = 0; i < k->nbufs; i++)
-        if (k->bufs[i] == buf)
-            return (k->access[i] & MT_KACC_WRITE) != 0;
-    return 0;
-}
-
 /* Loads of written buffers in x are at the element's own index. */
 static void check_loads(echeck *e, const mt_kexpr *x)
 {
@@ -129,7 +121,7 @@ static void check_loads(echeck *e, const mt_kexpr *x)
         e->ok = 0;
         return;
     }
-    if (x->op == MT_KX_LOAD && written(e->k, x->id) &&
+    if (x->op == MT_KX_LOAD && (mt_kernel_access(e->k, x->id) & MT_KACC_WRITE) &&
         !own_index(x->args[0], e->r, e->j, e->rows, e->N, e->M))
         e->ok = 0;
     for (int i = 0; i < x->nargs; i++)

@@ -110,14 +110,6 @@ typedef struct vscan {
     int ok, budget;
 } vscan;
 
-static unsigned access_of(const mt_kernel *k, int buf)
-{
-    for (int i = 0; i < k->nbufs; i++)
-        if (k->bufs[i] == buf)
-            return k->access[i];
-    return 0;
-}
-
 static void scan_loads(vscan *v, const mt_kexpr *x)
 {
     if (!x || !v->ok)
@@ -126,7 +118,7 @@ static void scan_loads(vscan *v, const mt_kexpr *x)
         v->ok = 0;
         return;
     }
-    if (x->op == MT_KX_LOAD && (access_of(v->k, x->id) & MT_KACC_WRITE) &&
+    if (x->op == MT_KX_LOAD && (mt_kernel_access(v->k, x->id) & MT_KACC_WRITE) &&
         (v->stored[x->id] || !is_flat(x->args[0], v->ns)))
         v->ok = 0;
     for (int i = 0; i < x->nargs; i++)

@@ -335,14 +335,6 @@ int64_t mt_emit_coefficient(const mt_kexpr *x, int v, int *budget)
     }
 }
 
-static unsigned access_of(const mt_kernel *k, int buf)
-{
-    for (int i = 0; i < k->nbufs; i++)
-        if (k->bufs[i] == buf)
-            return k->access[i];
-    return 0;
-}
-
 /* The store statement directly in loop s's body that writes a buffer the kernel only writes
  * at an index stepping by one element per iteration, when there is exactly one, else NULL. */
 static const mt_kstmt *streaming_store(const emitter *e, const mt_kstmt *s)
@@ -351,7 +343,7 @@ static const mt_kstmt *streaming_store(const emitter *e, const mt_kstmt *s)
     for (const mt_kstmt *b = s->body; b; b = b->next) {
         if (b->kind != MT_KS_STORE)
             continue;
-        unsigned acc = access_of(e->k, b->id);
+        unsigned acc = mt_kernel_access(e->k, b->id);
         int budget = 256;
         if ((acc & MT_KACC_READ) || mt_emit_coefficient(b->index, s->id, &budget) != 1)
             continue;
