@@ -15,8 +15,8 @@
 int main(void)
 {
     if (net_abi_version() != NET_ABI_VERSION) {
-        fprintf(stderr, "main: libnet.so has ABI %d, this program expects %d\n",
-                net_abi_version(), NET_ABI_VERSION);
+        fprintf(stderr, "main: libnet.so has ABI %d, this program expects %d\n", net_abi_version(),
+                NET_ABI_VERSION);
         return 1;
     }
     enum { SAMPLES = 4, FEATURES = NET_X_NUMEL / SAMPLES, CLASSES = NET_P_NUMEL / SAMPLES };
