@@ -414,6 +414,52 @@ static mt_kexpr *build_terms(mt_kprog *p, const term *t, int n)
     return sum;
 }
 
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* x / c or x % c when no term of x is a multiple of c, but x = g*B + s with g dividing c and
+ * 0 <= s < g: then x / c = B / (c/g) and x % c = (B % (c/g))*g + s. This is a reshape that
+ * regroups digits, e.g. (24*i + j) / 48 = i / 2 for j in [0, 24), which reshapes between
+ * [.., 12, 2, 12, 2] and [.., 24, 24] leave behind. NULL when no divisor g of c splits x. */
+static mt_kexpr *divmod_digit(mt_kprog *p, mt_kop op, const term *t, int n, int64_t c)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t g = t[i].k > 0 ? gcd64(c, t[i].k) : 1;
+        if (g <= 1 || g == c)
+            continue;
+        term big[MAX_TERMS], small[MAX_TERMS];
+        int nb = 0, ns = 0;
+        for (int j = 0; j < n; j++) {
+            if (t[j].k % g == 0) {
+                big[nb] = t[j];
+                big[nb++].k /= g;
+            } else {
+                small[ns++] = t[j];
+            }
+        }
+        int64_t lo, hi;
+        if (!terms_range(small, ns, &lo, &hi) || lo < 0 || hi >= g ||
+            !terms_range(big, nb, &lo, &hi) || lo < 0)
+            continue;
+        mt_kexpr *q = build_terms(p, big, nb);
+        if (op == MT_KX_DIV)
+            return mt_kx_binary(p, MT_KX_DIV, q, mt_kx_int(p, c / g));
+        return mt_kx_binary(p, MT_KX_ADD,
+                            mt_kx_binary(p, MT_KX_MUL,
+                                         mt_kx_binary(p, MT_KX_MOD, q, mt_kx_int(p, c / g)),
+                                         mt_kx_int(p, g)),
+                            build_terms(p, small, ns));
+    }
+    return NULL;
+}
+
 /* x / c or x % c for x >= 0 and a constant c > 0: terms whose coefficient c divides leave
  * the remainder alone and pass through the quotient exactly. */
 static mt_kexpr *divmod_terms(mt_kprog *p, mt_kop op, mt_kexpr *x, int64_t c)
@@ -432,9 +478,10 @@ static mt_kexpr *divmod_terms(mt_kprog *p, mt_kop op, mt_kexpr *x, int64_t c)
         }
     }
     int64_t lo, hi;
-    if (nw == 0 || !terms_range(rest, nr, &lo, &hi) || lo < 0 ||
-        !terms_range(whole, nw, &lo, &hi) || lo < 0)
-        return NULL; /* nothing to split, or a part might be negative */
+    if (nw == 0)
+        return divmod_digit(p, op, t, n, c);
+    if (!terms_range(rest, nr, &lo, &hi) || lo < 0 || !terms_range(whole, nw, &lo, &hi) || lo < 0)
+        return NULL; /* a part might be negative */
     mt_kexpr *r = build_terms(p, rest, nr);
     if (op == MT_KX_MOD)
         return mt_kx_binary(p, MT_KX_MOD, r, mt_kx_int(p, c));

@@ -81,6 +81,22 @@ static void division_and_remainder_split_row_major_offsets(void **state)
     mt_kprog_free(p);
 }
 
+static void regrouped_digits_divide_by_their_common_factor(void **state)
+{
+    (void)state;
+    mt_kprog *p = prog();
+    /* [24,24] read as [12,2,12,2]: the row i's digits regroup, the column j's stay below. */
+    mt_kexpr *i = mt_kx_var(p, 0, 24), *j = mt_kx_var(p, 1, 24);
+    mt_kexpr *flat = add(p, mul(p, i, 24), j);
+    prints(divc(p, flat, 48), "i0 / 2");
+    prints(modc(p, divc(p, flat, 24), 2), "i0 % 2");
+    prints(modc(p, flat, 48), "i0 % 2 * 24 + i1");
+    /* Not when the low part can reach the common factor: j < 25 may carry into i. */
+    mt_kexpr *k = mt_kx_var(p, 2, 25);
+    prints(divc(p, add(p, mul(p, i, 24), k), 48), "(i0 * 24 + i2) / 48");
+    mt_kprog_free(p);
+}
+
 static void splitting_and_flattening_again_gives_the_flat_index(void **state)
 {
     (void)state;
@@ -211,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(integer_constants_fold_and_identities_vanish),
         cmocka_unit_test(division_and_remainder_split_row_major_offsets),
+        cmocka_unit_test(regrouped_digits_divide_by_their_common_factor),
         cmocka_unit_test(splitting_and_flattening_again_gives_the_flat_index),
         cmocka_unit_test(clamps_and_bounds_checks_fold_when_ranges_allow),
         cmocka_unit_test(expressions_print_with_minimal_parentheses),
