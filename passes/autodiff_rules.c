@@ -395,82 +395,74 @@ static int dilate(mt_ad *ad, int v, int sp, const int64_t *s)
     return crop(ad, v, 2 + sp, zero, len);
 }
 
-/* Reverses entries [lo, hi) of `axis` of v: concat of size-1 slices in reverse order (in chunks,
- * as an op has at most 64 operands). */
-static int flip_range(mt_ad *ad, int v, int axis, int64_t lo, int64_t hi)
-{
-    if (v < 0)
-        return -1;
-    const mt_type ty = *type_of(ad, v), *t = &ty; /* slice() below may move the node array */
-    int64_t start[MT_MAX_RANK] = {0}, end[MT_MAX_RANK];
-    memcpy(end, t->dims, sizeof end);
-    int parts[64], n = 0;
-    if (hi - lo > 64) {
-        int64_t mid = lo + (hi - lo) / 2;
-        parts[n++] = flip_range(ad, v, axis, mid, hi);
-        parts[n++] = flip_range(ad, v, axis, lo, mid);
-    } else {
-        for (int64_t j = hi - 1; j >= lo; j--) {
-            start[axis] = j;
-            end[axis] = j + 1;
-            parts[n++] = slice(ad, v, t->rank, start, end);
-        }
-    }
-    if (n == 1)
-        return parts[0];
-    mt_attrs a;
-    mt_attrs_init(&a);
-    a.dim = axis;
-    return mt_ad_emit(ad, MT_OP_CONCAT, parts, n, &a);
-}
-
-static int flip(mt_ad *ad, int v, int axis)
-{
-    if (v < 0)
-        return -1;
-    int64_t k = type_of(ad, v)->dims[axis];
-    return k == 1 ? v : flip_range(ad, v, axis, 0, k);
-}
-
 /* conv1d and conv2d, x[N,C,L...] * w[O,C,K...] -> y[N,O,L'...] with stride s and padding p:
  *   y[n,o,i] = sum_{c,t} xp[n,c,i*s+t] w[o,c,t],   xp = x padded by p,  Lp = L+2p.
- * dx: xp's adjoint is the full correlation of the dilated dy (length D = (L'-1)s+1) with the
- * flipped kernel, i.e. a stride-1 conv of dy dilated and padded by K-1 with w flipped and
- * permuted to [C,O,K...]. The r = Lp-((L'-1)s+K) trailing entries of xp no window reached get
- * zero: pad r more at the end. Cropping p from each side then gives dx; both are folded into
- * the padding widths K-1-p and K-1+r-p where those are >= 0, and a slice handles the rest.
+ * dx (col2im): cols[n,c,t,i] = sum_o w[o,c,t] dy[n,o,i] is one matmul of w as [C*K, O] by dy
+ * as [N, O, P] (P output positions), and xp[n,c,i*s+t] collects cols[n,c,t,i]: per tap t,
+ * cols[..,t,..] dilated by the stride and shifted by t - p into x's frame, summed over the
+ * taps in order. That is C*K*O*P multiply-adds per image; the transposed conv over the dilated,
+ * padded dy would do C*O*K*Lp, most of them on padding zeros, through a patch matrix about
+ * K*Lp/P times the size of x.
  * dw: dw[o,c,t] = sum_{n,i} xp[n,c,t+i*s] dy[n,o,i] is a stride-1 conv of x with channels and
- * batch swapped ([C,N,L]) by the dilated dy as the kernel ([O,N,D]), padding p; it yields
- * [C,O,K+r], cropped to K and permuted to [O,C,K]. */
-static int vjp_conv(mt_ad *ad, const mt_node *n, int k, int x, int w, int dy)
+ * batch swapped ([C,N,L]) by the dilated dy as the kernel ([O,N,D], D = (L'-1)s+1), padding p;
+ * it yields [C,O,K+r] with r = Lp-((L'-1)s+K) taps no window reached, cropped to K and
+ * permuted to [O,C,K]. */
+static int vjp_conv_dx(mt_ad *ad, const mt_node *n, int w, int dy)
 {
     int sp = n->op == MT_OP_CONV1D ? 1 : 2, r = 2 + sp;
-    const mt_type *xt = &mt_graph_node(ad->src, n->in[0])->type;
-    const mt_type *wt = &mt_graph_node(ad->src, n->in[1])->type;
-    const mt_type *yt = &n->type;
-    const int64_t *s = n->attrs->stride, *p = n->attrs->padding;
-    int d = dilate(ad, dy, sp, s);
-    int64_t pads[2 * MT_MAX_RANK] = {0}, start[MT_MAX_RANK] = {0}, len[MT_MAX_RANK];
-    memcpy(len, k == 0 ? xt->dims : wt->dims, sizeof len);
-    if (k == 0) {
+    const mt_type xt = mt_graph_node(ad->src, n->in[0])->type;
+    const mt_type wt = mt_graph_node(ad->src, n->in[1])->type;
+    const mt_type yt = n->type;
+    int64_t s[2] = {n->attrs->stride[0], n->attrs->stride[1]};
+    int64_t taps = 1, positions = 1, cdims[MT_MAX_RANK] = {xt.dims[0], xt.dims[1]};
+    int64_t ydims[MT_MAX_RANK] = {xt.dims[0], xt.dims[1]};
+    for (int i = 0; i < sp; i++) {
+        taps *= wt.dims[2 + i];
+        positions *= yt.dims[2 + i];
+        cdims[2 + i] = wt.dims[2 + i];
+        cdims[r + i] = ydims[2 + i] = yt.dims[2 + i];
+    }
+    int64_t wdims[2] = {wt.dims[0], xt.dims[1] * taps},
+            ddims[3] = {yt.dims[0], yt.dims[1], positions};
+    int wm = swap_axes(ad, reshape(ad, w, 2, wdims), 0, 1);
+    int cols = reshape(ad, bin(ad, MT_OP_MATMUL, wm, reshape(ad, dy, 3, ddims)), r + sp, cdims);
+    int acc = -1;
+    for (int64_t t = 0; t < taps && cols >= 0; t++) {
+        int64_t start[MT_MAX_RANK] = {0}, end[MT_MAX_RANK], pads[2 * MT_MAX_RANK] = {0};
+        int64_t from[MT_MAX_RANK] = {0};
+        memcpy(end, cdims, sizeof end);
+        for (int i = sp - 1, rest = (int)t; i >= 0; rest /= (int)wt.dims[2 + i], i--) {
+            start[2 + i] = rest % wt.dims[2 + i];
+            end[2 + i] = start[2 + i] + 1;
+        }
+        int v = dilate(ad, reshape(ad, slice(ad, cols, r + sp, start, end), r, ydims), sp, s);
         for (int i = 0; i < sp; i++) {
-            int64_t kk = wt->dims[2 + i], lp = xt->dims[2 + i] + 2 * p[i];
-            int64_t rem = lp - ((yt->dims[2 + i] - 1) * s[i] + kk);
-            int64_t before = kk - 1 - p[i], after = kk - 1 + rem - p[i];
+            /* Dilated entry d lands on x's index before + d. */
+            int64_t before = start[2 + i] - n->attrs->padding[i];
+            int64_t after = xt.dims[2 + i] - before - ((yt.dims[2 + i] - 1) * s[i] + 1);
             pads[2 * (2 + i)] = before > 0 ? before : 0;
             pads[2 * (2 + i) + 1] = after > 0 ? after : 0;
-            start[2 + i] = before < 0 ? -before : 0;
+            from[2 + i] = before < 0 ? -before : 0;
         }
-        int wf = swap_axes(ad, flip(ad, sp == 2 ? flip(ad, w, 3) : w, 2), 0, 1);
-        int64_t nopad[2] = {0, 0};
-        return crop(ad, conv(ad, n->op, pad(ad, d, r, pads), wf, nopad), r, start, len);
+        v = crop(ad, pad(ad, v, r, pads), r, from, xt.dims);
+        acc = acc < 0 ? v : bin(ad, MT_OP_ADD, acc, v);
     }
-    int xs = swap_axes(ad, x, 0, 1); /* [C,N,L...] */
-    int v = conv(ad, n->op, xs, swap_axes(ad, d, 0, 1), p);
-    if (v >= 0) { /* [C,O,K+r...] */
-        len[0] = wt->dims[1];
-        len[1] = wt->dims[0];
-    }
+    return acc;
+}
+
+static int vjp_conv(mt_ad *ad, const mt_node *n, int k, int x, int w, int dy)
+{
+    if (k == 0)
+        return vjp_conv_dx(ad, n, w, dy);
+    int sp = n->op == MT_OP_CONV1D ? 1 : 2, r = 2 + sp;
+    const mt_type *wt = &mt_graph_node(ad->src, n->in[1])->type;
+    int64_t start[MT_MAX_RANK] = {0}, len[MT_MAX_RANK];
+    memcpy(len, wt->dims, sizeof len);
+    len[0] = wt->dims[1];
+    len[1] = wt->dims[0];
+    int d = dilate(ad, dy, sp, n->attrs->stride);
+    int xs = swap_axes(ad, x, 0, 1);                                        /* [C,N,L...] */
+    int v = conv(ad, n->op, xs, swap_axes(ad, d, 0, 1), n->attrs->padding); /* [C,O,K+r...] */
     return swap_axes(ad, crop(ad, v, r, start, len), 0, 1);
 }
 

@@ -380,6 +380,37 @@ static int concat_reader(const fstate *s, int id, int depth)
     return -1;
 }
 
+/* The elementwise ops that would be computed with id in its reader's kernel, up to `cap`:
+ * its own, and those of producers it alone reads (through movement ops), which fuse with it. */
+static int cone_ops(const fstate *s, int id, int cap)
+{
+    const mt_graph *g = s->g;
+    if (!is_elementwise(g, id))
+        return 0;
+    int n = 1;
+    const mt_node *nd = &g->nodes[id];
+    for (int j = 0; j < nd->nin && n < cap; j++) {
+        int x = nd->in[j];
+        while (mt_op_is(g->nodes[x].op, MT_F_MOVE) &&
+               s->users_start[x + 1] - s->users_start[x] == 1)
+            x = g->nodes[x].in[0];
+        if (s->users_start[x + 1] - s->users_start[x] == 1)
+            n += cone_ops(s, x, cap - n);
+    }
+    return n;
+}
+
+/* Does kernel k evaluate node id, in context c, more often than id has elements, with enough
+ * ops that recomputing it costs more than a round trip through memory? */
+static int recomputed(const fstate *s, int id, int k, const ctx *c)
+{
+    double evals = 1;
+    for (int i = 0; i < c->nchain; i++)
+        evals *= (double)s->ks[k].trip[c->chain[i]];
+    return evals >= 2 * (double)mt_type_numel(&s->g->nodes[id].type) &&
+           cone_ops(s, id, MT_FUSE_RECOMPUTE_OPS) >= MT_FUSE_RECOMPUTE_OPS;
+}
+
 static void decide(fstate *s, int id, int is_output)
 {
     const mt_graph *g = s->g;
@@ -440,6 +471,8 @@ static void decide(fstate *s, int id, int is_output)
         why = try_fuse_reduction(s, id, k, &c);
     else if (mt_op_is(g->nodes[id].op, MT_F_CONTRACT))
         why = try_fuse_contraction(s, id, k, &c);
+    else if (is_elementwise(g, id) && recomputed(s, id, k, &c))
+        why = MT_WHY_RECOMPUTE;
     else if (is_elementwise(g, id))
         s->info[id].c = c;
     else

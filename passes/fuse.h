@@ -37,7 +37,13 @@ typedef enum mt_fuse_why {
     MT_WHY_COLLECTIVE, /* an allreduce: its buffer is exchanged between the ranks */
     MT_WHY_CONCAT,     /* an operand of a concat, whose selects would compute every operand for
                           every element */
+    MT_WHY_RECOMPUTE,  /* an expensive elementwise value its reader broadcasts: every element
+                          would be computed several times */
 } mt_fuse_why;
+
+/* An elementwise value whose fused expression has at least this many ops is stored rather
+ * than recomputed when its reader reads each element several times (a broadcast). */
+#define MT_FUSE_RECOMPUTE_OPS 8
 
 /* Fused chains are at most this deep, which bounds the recursion of lowering. */
 #define MT_FUSE_MAX_DEPTH 256

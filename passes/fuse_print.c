@@ -108,6 +108,10 @@ void mt_fusion_why(const mt_graph *g, const mt_fusion *f, int id, char *buf, siz
     case MT_WHY_DEPTH:
         snprintf(buf, size, "k%d already computes a chain of %d ops", k, MT_FUSE_MAX_DEPTH);
         return;
+    case MT_WHY_RECOMPUTE:
+        snprintf(buf, size, "k%d broadcasts it: its %d or more ops would be computed for each read",
+                 k, MT_FUSE_RECOMPUTE_OPS);
+        return;
     }
 }
 
