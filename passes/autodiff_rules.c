@@ -198,7 +198,9 @@ int mt_ad_unbroadcast(mt_ad *ad, int v, const mt_type *to)
     if (v < 0)
         return -1;
     mt_type t = *type_of(ad, v);
-    for (int i = 0; i < t.rank && v >= 0; i++) {
+    /* Innermost axes first: each sum then reads along the contiguous axis of what is left
+     * (a conv's bias gradient sums [N,C,H,W] over W, H, then N, not over N with a stride). */
+    for (int i = t.rank - 1; i >= 0 && v >= 0; i--) {
         int j = to->rank - t.rank + i;
         int64_t want = j >= 0 ? to->dims[j] : 1;
         if (want == t.dims[i])

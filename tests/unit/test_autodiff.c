@@ -579,17 +579,18 @@ static void broadcasting_is_undone_by_sum_over_axes_then_reshape(void **state)
     mt_diag d;
     mt_diag_init(&d);
     assert_int_equal(mt_pass_grad(g, NULL, 0, &gg, &d), MT_OK);
-    /* b : [1,5] broadcast to [2,4,5]: sum dim=0, sum dim=1, reshape to [1,5] */
+    /* b : [1,5] broadcast to [2,4,5]: sum dim=1, then dim=0 (inner axes first, so each sum
+     * reads along the contiguous axis of what is left), reshape to [1,5] */
     int gb = gg->outputs[3];
     assert_string_equal(mt_graph_node_name(gg, gb), "grad.b");
     const mt_node *n = mt_graph_node(gg, gb);
     assert_int_equal(n->op, MT_OP_RESHAPE);
-    const mt_node *s1 = mt_graph_node(gg, n->in[0]);
-    assert_int_equal(s1->op, MT_OP_SUM);
-    assert_int_equal(s1->attrs->dim, 1);
-    const mt_node *s0 = mt_graph_node(gg, s1->in[0]);
+    const mt_node *s0 = mt_graph_node(gg, n->in[0]);
     assert_int_equal(s0->op, MT_OP_SUM);
     assert_int_equal(s0->attrs->dim, 0);
+    const mt_node *s1 = mt_graph_node(gg, s0->in[0]);
+    assert_int_equal(s1->op, MT_OP_SUM);
+    assert_int_equal(s1->attrs->dim, 1);
     mt_graph_free(gg);
     mt_graph_free(g);
 }
