@@ -13,6 +13,7 @@
  *   min_parallel_work      32768 innermost iterations: the hand-off costs more below
  *   min_gemm_macs          2^20 multiply-adds (2 MFLOP, some 10 to 20 microseconds on one
  *                          core): handing a share to a worker costs about as much as it saves
+ *   split_bounds           LLVM vectorizes inner loops, which pads' bounds checks spoil
  */
 #include "codegen/cpu.h"
 
@@ -28,6 +29,7 @@ static const mt_target_desc cpu = {
     .im2col_max_bytes = INT64_C(256) << 20,
     .min_parallel_work = 32768,
     .min_gemm_macs = INT64_C(1) << 20,
+    .split_bounds = 1,
     .has_local = 0,
     .local_bytes = 0,
 };

@@ -1,4 +1,4 @@
-/* schedule.c - the schedule as a list of passes: fuse -> lower -> memplan.
+/* schedule.c - the schedule as a list of passes: fuse -> lower -> split bounds -> memplan.
  *
  * Each step reads and fills one state; the kernel IR verifier runs after each step that
  * leaves a program (in builds with MT_VERIFY_PASSES, all of them today, STYLE.md principle 5),
@@ -12,6 +12,7 @@
 #include "passes/fuse.h"
 #include "passes/lower.h"
 #include "passes/memplan.h"
+#include "passes/split_bounds.h"
 
 typedef struct sched_state {
     const mt_graph *g;
@@ -31,11 +32,16 @@ static mt_status run_lower(sched_state *s, mt_diag *d)
 {
     return mt_lower(s->g, s->f, s->t, &s->p, d);
 }
+static mt_status run_split(sched_state *s, mt_diag *d)
+{
+    return s->t->split_bounds ? mt_split_bounds(s->p, d) : MT_OK;
+}
 static mt_status run_memplan(sched_state *s, mt_diag *d) { return mt_memplan(s->p, d); }
 
 static const sched_pass passes[] = {
     {"fuse", run_fuse, 0},
     {"lower", run_lower, 1},
+    {"split bounds", run_split, 1},
     {"memplan", run_memplan, 1},
 };
 

@@ -34,6 +34,10 @@ typedef struct mt_target_desc {
      * iterations), and a matmul kernel below min_gemm_macs multiply-adds. */
     int64_t min_parallel_work;
     int64_t min_gemm_macs;
+    /* Cut inner loops where pad and concat bounds checks change (passes/split_bounds.c): for
+     * renderers whose compiler vectorizes inner loops (LLVM), not those that map loops to
+     * GPU threads. */
+    int split_bounds;
     /* Memory shared by a group of threads (GPU shared or local memory): none on a CPU. */
     int has_local;
     int64_t local_bytes;
