@@ -333,9 +333,17 @@ static mt_fuse_why try_fuse_reduction(fstate *s, int id, int k, const ctx *c)
             p = i;
     if (p < 0 && c->nchain > 0 && ki->parallel)
         return MT_WHY_WHOLE;
-    for (int i = 0; i <= p; i++)
+    /* Evaluated once per iteration of the loops down to p: more often than it has elements
+     * when a reshape spreads each element over several iterations (a max-pool's window count,
+     * read by every cell of its window). */
+    double evals = 1;
+    for (int i = 0; i <= p; i++) {
         if (!(deps & bit(c->chain[i])))
             return MT_WHY_BROADCAST;
+        evals *= (double)ki->trip[c->chain[i]];
+    }
+    if (evals >= 2 * (double)mt_type_numel(t))
+        return MT_WHY_BROADCAST;
     ninfo *ni = &s->info[id];
     ni->c = *c;
     ni->inner = *c;
