@@ -14,6 +14,7 @@
  *   min_gemm_macs          2^20 multiply-adds (2 MFLOP, some 10 to 20 microseconds on one
  *                          core): handing a share to a worker costs about as much as it saves
  *   split_bounds           LLVM vectorizes inner loops, which pads' bounds checks spoil
+ *   unroll_reduce_max 4    a 2x2 pooling window unrolls, so LLVM vectorizes across windows
  */
 #include "codegen/cpu.h"
 
@@ -30,6 +31,7 @@ static const mt_target_desc cpu = {
     .min_parallel_work = 32768,
     .min_gemm_macs = INT64_C(1) << 20,
     .split_bounds = 1,
+    .unroll_reduce_max = 4,
     .has_local = 0,
     .local_bytes = 0,
 };

@@ -1,4 +1,5 @@
-/* schedule.c - the schedule as a list of passes: fuse -> lower -> split bounds -> memplan.
+/* schedule.c - the schedule as a list of passes: fuse -> lower -> split bounds -> unroll ->
+ * memplan.
  *
  * Each step reads and fills one state; the kernel IR verifier runs after each step that
  * leaves a program (in builds with MT_VERIFY_PASSES, all of them today, STYLE.md principle 5),
@@ -13,6 +14,7 @@
 #include "passes/lower.h"
 #include "passes/memplan.h"
 #include "passes/split_bounds.h"
+#include "passes/unroll.h"
 
 typedef struct sched_state {
     const mt_graph *g;
@@ -36,13 +38,16 @@ static mt_status run_split(sched_state *s, mt_diag *d)
 {
     return s->t->split_bounds ? mt_split_bounds(s->p, d) : MT_OK;
 }
+static mt_status run_unroll(sched_state *s, mt_diag *d)
+{
+    return s->t->unroll_reduce_max > 1 ? mt_unroll_reductions(s->p, s->t->unroll_reduce_max, d)
+                                       : MT_OK;
+}
 static mt_status run_memplan(sched_state *s, mt_diag *d) { return mt_memplan(s->p, d); }
 
 static const sched_pass passes[] = {
-    {"fuse", run_fuse, 0},
-    {"lower", run_lower, 1},
-    {"split bounds", run_split, 1},
-    {"memplan", run_memplan, 1},
+    {"fuse", run_fuse, 0},     {"lower", run_lower, 1},     {"split bounds", run_split, 1},
+    {"unroll", run_unroll, 1}, {"memplan", run_memplan, 1},
 };
 
 /* The verifier's message, prefixed with the pass that broke the program. */

@@ -22,6 +22,8 @@
  */
 #include "passes/split_bounds.h"
 
+#include "passes/kcopy.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +32,6 @@
 
 #define MAX_PIECES 16
 #define MAX_BODY_NODES 4096 /* expression nodes of one copy of the body, at most */
-
-typedef struct split {
-    mt_kprog *p;
-    mt_kernel *k;
-    int oom;
-    /* v's value in the piece being built, and fresh variables for the reduction loops copied
-     * into it (loop_map[old] >= 0). */
-    int var;
-    mt_kexpr *value;
-    int *loop_map;
-    int64_t *loop_trip;
-    /* Rebuilt nodes of the current piece, by address (open addressing; DAGs share nodes). */
-    const mt_kexpr **from;
-    mt_kexpr **to;
-    size_t cap;
-} split;
 
 /* ---- where conditions change ----------------------------------------------------------- */
 
@@ -77,7 +63,6 @@ typedef struct points {
     int n;
     int64_t at[MAX_PIECES + 1];
     int full; /* more points than fit */
-    size_t nodes;
 } points;
 
 static void add_point(points *pt, int64_t x, int64_t trip)
@@ -112,7 +97,7 @@ static void compare_point(points *pt, mt_kop op, int swapped, int64_t s, int64_t
 
 static void find_points(const mt_kexpr *e, int v, int64_t trip, points *pt)
 {
-    if (++pt->nodes > MAX_BODY_NODES || pt->full)
+    if (pt->full)
         return;
     for (int i = 0; i < e->nargs; i++)
         find_points(e->args[i], v, trip, pt);
@@ -140,92 +125,6 @@ static void block_points(const mt_kstmt *b, int v, int64_t trip, points *pt)
     }
 }
 
-/* ---- rebuilding a piece ---------------------------------------------------------------- */
-
-static size_t slot(const split *sp, const mt_kexpr *e)
-{
-    size_t h = ((uintptr_t)e >> 4) * 0x9E3779B97F4A7C15ull;
-    size_t i = h & (sp->cap - 1);
-    while (sp->from[i] && sp->from[i] != e)
-        i = (i + 1) & (sp->cap - 1);
-    return i;
-}
-
-static mt_kexpr *rebuild(split *sp, const mt_kexpr *e);
-
-static mt_kexpr *rebuild_new(split *sp, const mt_kexpr *e)
-{
-    mt_kprog *p = sp->p;
-    mt_kexpr *a[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < e->nargs; i++)
-        if (!(a[i] = rebuild(sp, e->args[i])))
-            return NULL;
-    switch (e->op) {
-    case MT_KX_CONST:
-    case MT_KX_SCALAR: return (mt_kexpr *)e;
-    case MT_KX_VAR:
-        if (e->id == sp->var)
-            return sp->value;
-        if (sp->loop_map[e->id] >= 0)
-            return mt_kx_var(p, sp->loop_map[e->id], sp->loop_trip[e->id]);
-        return (mt_kexpr *)e;
-    case MT_KX_LOAD: return mt_kx_load(p, e->id, e->type, a[0]);
-    case MT_KX_CAST: return mt_kx_cast(p, e->type, a[0]);
-    case MT_KX_SELECT: return mt_kx_select(p, a[0], a[1], a[2]);
-    default: break;
-    }
-    if (e->nargs == 1)
-        return mt_kx_unary(p, e->op, a[0]);
-    return mt_kx_binary(p, e->op, a[0], a[1]);
-}
-
-static mt_kexpr *rebuild(split *sp, const mt_kexpr *e)
-{
-    size_t i = slot(sp, e);
-    if (sp->from[i])
-        return sp->to[i];
-    mt_kexpr *r = rebuild_new(sp, e);
-    if (!r) {
-        sp->oom = 1;
-        return NULL;
-    }
-    i = slot(sp, e); /* the recursion filled other slots */
-    sp->from[i] = e;
-    sp->to[i] = r;
-    return r;
-}
-
-static mt_kstmt *copy_block(split *sp, const mt_kstmt *b)
-{
-    mt_kblock out = {NULL, NULL};
-    for (const mt_kstmt *s = b; s && !sp->oom; s = s->next) {
-        mt_kstmt *c = NULL;
-        switch (s->kind) {
-        case MT_KS_FOR: {
-            int id = sp->k->nloops++;
-            sp->loop_map[s->id] = id;
-            sp->loop_trip[s->id] = s->trip;
-            c = mt_ks_for(sp->p, id, s->trip, s->flags);
-            if (c)
-                c->body = copy_block(sp, s->body);
-            break;
-        }
-        case MT_KS_STORE:
-            c = mt_ks_store(sp->p, s->id, rebuild(sp, s->index), rebuild(sp, s->value));
-            break;
-        case MT_KS_DECL: c = mt_ks_decl(sp->p, s->id, rebuild(sp, s->value)); break;
-        case MT_KS_SET: c = mt_ks_set(sp->p, s->id, rebuild(sp, s->value)); break;
-        case MT_KS_GEMM: c = mt_ks_gemm(sp->p, s->gemm, rebuild(sp, s->index)); break;
-        }
-        if (!c) {
-            sp->oom = 1;
-            break;
-        }
-        mt_kblock_append(&out, c);
-    }
-    return out.first;
-}
-
 /* ---- the pass -------------------------------------------------------------------------- */
 
 static int cmp_points(const void *a, const void *b)
@@ -243,69 +142,40 @@ static int has_inner_loop(const mt_kstmt *b)
     return 0;
 }
 
-static int loops_in(const mt_kstmt *b)
-{
-    int n = 0;
-    for (const mt_kstmt *s = b; s; s = s->next)
-        if (s->kind == MT_KS_FOR)
-            n += 1 + loops_in(s->body);
-    return n;
-}
-
-/* Replaces the loop *at (inside a block) by its pieces, linked in its place. */
-static void cut(split *sp, mt_kstmt **at)
+/* Replaces the loop *at (inside a block of kernel k) by its pieces, linked in its place. */
+static void cut(mt_kcopy *c, mt_kprog *p, mt_kernel *k, mt_kstmt **at)
 {
     mt_kstmt *loop = *at;
     points pt = {0};
+    if (mt_kcopy_nodes(loop->body, MAX_BODY_NODES) > MAX_BODY_NODES)
+        return;
     block_points(loop->body, loop->id, loop->trip, &pt);
-    if (pt.n == 0 || pt.full || pt.nodes > MAX_BODY_NODES)
+    if (pt.n == 0 || pt.full)
         return;
     qsort(pt.at, (size_t)pt.n, sizeof pt.at[0], cmp_points);
-    /* The copies add loops: make room in the maps for this kernel's new variables. */
-    int size = sp->k->nloops + (pt.n + 1) * (1 + loops_in(loop->body));
-    int *map = mt_realloc(sp->loop_map, (size_t)size * sizeof *map);
-    if (map)
-        sp->loop_map = map;
-    int64_t *trip = mt_realloc(sp->loop_trip, (size_t)size * sizeof *trip);
-    if (trip)
-        sp->loop_trip = trip;
-    if (!map || !trip) {
-        sp->oom = 1;
-        return;
-    }
     mt_kblock pieces = {NULL, NULL};
-    for (int i = 0; i <= pt.n && !sp->oom; i++) {
+    for (int i = 0; i <= pt.n; i++) {
         int64_t lo = i ? pt.at[i - 1] : 0, hi = i < pt.n ? pt.at[i] : loop->trip;
-        for (int j = 0; j < size; j++)
-            sp->loop_map[j] = -1;
-        memset(sp->from, 0, sp->cap * sizeof *sp->from);
-        int id = sp->k->nloops++;
-        sp->var = loop->id;
-        sp->value =
-            mt_kx_binary(sp->p, MT_KX_ADD, mt_kx_var(sp->p, id, hi - lo), mt_kx_int(sp->p, lo));
-        mt_kstmt *f = mt_ks_for(sp->p, id, hi - lo, loop->flags);
-        if (!sp->value || !f) {
-            sp->oom = 1;
-            break;
-        }
-        f->body = copy_block(sp, loop->body);
+        int id = k->nloops++;
+        mt_kexpr *v = mt_kx_binary(p, MT_KX_ADD, mt_kx_var(p, id, hi - lo), mt_kx_int(p, lo));
+        mt_kstmt *f = mt_ks_for(p, id, hi - lo, loop->flags);
+        if (!f || !(f->body = mt_kcopy_block(c, k, loop->body, loop->id, v)))
+            return; /* out of memory: mt_kcopy_failed says so */
         mt_kblock_append(&pieces, f);
     }
-    if (sp->oom)
-        return;
     pieces.last->next = loop->next;
     *at = pieces.first;
 }
 
-static void walk(split *sp, mt_kstmt **at, int top)
+static void walk(mt_kcopy *c, mt_kprog *p, mt_kernel *k, mt_kstmt **at, int top)
 {
-    while (*at && !sp->oom) {
+    while (*at && !mt_kcopy_failed(c)) {
         mt_kstmt *s = *at, *next = s->next;
         if (s->kind == MT_KS_FOR && !(s->flags & MT_KLOOP_REDUCE)) {
             if (has_inner_loop(s->body))
-                walk(sp, &s->body, 0);
+                walk(c, p, k, &s->body, 0);
             else if (!top)
-                cut(sp, at);
+                cut(c, p, k, at);
         }
         while (*at != next) /* past the statement, or the pieces that replaced it */
             at = &(*at)->next;
@@ -314,18 +184,11 @@ static void walk(split *sp, mt_kstmt **at, int top)
 
 mt_status mt_split_bounds(mt_kprog *p, mt_diag *d)
 {
-    split sp = {.p = p, .cap = 2 * MAX_BODY_NODES};
-    sp.from = mt_calloc(sp.cap, sizeof *sp.from);
-    sp.to = mt_calloc(sp.cap, sizeof *sp.to);
-    for (int k = 0; k < p->nkernels && sp.from && sp.to && !sp.oom; k++) {
-        sp.k = &p->kernels[k];
-        walk(&sp, &sp.k->body, 1);
-    }
-    int oom = sp.oom || !sp.from || !sp.to;
-    mt_free(sp.from);
-    mt_free(sp.to);
-    mt_free(sp.loop_map);
-    mt_free(sp.loop_trip);
+    mt_kcopy *c = mt_kcopy_new(p);
+    for (int k = 0; k < p->nkernels && c && !mt_kcopy_failed(c); k++)
+        walk(c, p, &p->kernels[k], &p->kernels[k].body, 1);
+    int oom = !c || mt_kcopy_failed(c);
+    mt_kcopy_free(c);
     if (oom)
         return mt_diag_set(d, MT_ERR_NOMEM, "split bounds: out of memory");
     return MT_OK;

@@ -38,6 +38,9 @@ typedef struct mt_target_desc {
      * renderers whose compiler vectorizes inner loops (LLVM), not those that map loops to
      * GPU threads. */
     int split_bounds;
+    /* Unroll reduction loops of at most this many iterations (passes/unroll.c), so that the
+     * loop around them is innermost for a vectorizer that works on innermost loops; 0: none. */
+    int64_t unroll_reduce_max;
     /* Memory shared by a group of threads (GPU shared or local memory): none on a CPU. */
     int has_local;
     int64_t local_bytes;

@@ -234,6 +234,12 @@ static void emit_nt_loop(emitter *e, const mt_kstmt *s, const mt_kstmt *body, LL
 static void loop(emitter *e, const mt_kstmt *s, int top)
 {
     int par = top && mt_kernel_is_parallel(e->k);
+    if (!par && s->trip == 1 && s != e->nt_loop) {
+        /* One iteration (an unrolled copy, passes/unroll.c): no expression uses its variable
+         * (mt_kx_var makes a trip-1 variable the constant 0), so the body is straight code. */
+        block(e, s->body, 0);
+        return;
+    }
     LLVMValueRef start = par ? e->begin : LLVMConstInt(e->t_i64, 0, 0);
     LLVMValueRef end = par ? e->end : LLVMConstInt(e->t_i64, (unsigned long long)s->trip, 0);
     const mt_kstmt *body = s->body;

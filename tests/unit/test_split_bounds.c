@@ -31,37 +31,35 @@ static mt_graph *parse(const char *text)
 
 /* Three taps of a width-3 kernel, each shifted into a frame of width 13 and summed, as a
  * conv's dx does: the first and last reach past the frame's ends. */
-static const char *taps =
-    "mtir 1\n"
-    "graph taps {\n"
-    "  input %cols : f32[2,3,3,11]\n"
-    "  %t0 = slice %cols start=[0,0,0,0] end=[2,3,1,11]\n"
-    "  %t1 = slice %cols start=[0,0,1,0] end=[2,3,2,11]\n"
-    "  %t2 = slice %cols start=[0,0,2,0] end=[2,3,3,11]\n"
-    "  %p0 = pad %t0 pads=[0,0,0,0,0,0,0,2]\n"
-    "  %p1 = pad %t1 pads=[0,0,0,0,0,0,1,1]\n"
-    "  %p2 = pad %t2 pads=[0,0,0,0,0,0,2,0]\n"
-    "  %s01 = add %p0, %p1\n"
-    "  %s = add %s01, %p2\n"
-    "  %y = reshape %s shape=[2,3,13]\n"
-    "  output %y\n"
-    "}\n";
+static const char *taps = "mtir 1\n"
+                          "graph taps {\n"
+                          "  input %cols : f32[2,3,3,11]\n"
+                          "  %t0 = slice %cols start=[0,0,0,0] end=[2,3,1,11]\n"
+                          "  %t1 = slice %cols start=[0,0,1,0] end=[2,3,2,11]\n"
+                          "  %t2 = slice %cols start=[0,0,2,0] end=[2,3,3,11]\n"
+                          "  %p0 = pad %t0 pads=[0,0,0,0,0,0,0,2]\n"
+                          "  %p1 = pad %t1 pads=[0,0,0,0,0,0,1,1]\n"
+                          "  %p2 = pad %t2 pads=[0,0,0,0,0,0,2,0]\n"
+                          "  %s01 = add %p0, %p1\n"
+                          "  %s = add %s01, %p2\n"
+                          "  %y = reshape %s shape=[2,3,13]\n"
+                          "  output %y\n"
+                          "}\n";
 
 /* A strided pad (the dilation of a stride-2 conv's dy) and a concat of a computed operand. */
-static const char *strided =
-    "mtir 1\n"
-    "graph strided {\n"
-    "  input %a : f64[4,5,7]\n"
-    "  input %b : f64[4,5,2]\n"
-    "  %r = reshape %a shape=[4,5,7,1]\n"
-    "  %z = pad %r pads=[0,0,0,0,0,0,0,1]\n"
-    "  %d = reshape %z shape=[4,5,14]\n"
-    "  %e = exp %b\n"
-    "  %c = concat %d, %e dim=2\n"
-    "  %w = pad %c pads=[0,0,0,0,3,2]\n"
-    "  %y = mul %w, %w\n"
-    "  output %y\n"
-    "}\n";
+static const char *strided = "mtir 1\n"
+                             "graph strided {\n"
+                             "  input %a : f64[4,5,7]\n"
+                             "  input %b : f64[4,5,2]\n"
+                             "  %r = reshape %a shape=[4,5,7,1]\n"
+                             "  %z = pad %r pads=[0,0,0,0,0,0,0,1]\n"
+                             "  %d = reshape %z shape=[4,5,14]\n"
+                             "  %e = exp %b\n"
+                             "  %c = concat %d, %e dim=2\n"
+                             "  %w = pad %c pads=[0,0,0,0,3,2]\n"
+                             "  %y = mul %w, %w\n"
+                             "  output %y\n"
+                             "}\n";
 
 static void sums_of_shifted_pads_match_the_interpreter_bit_for_bit(void **state)
 {
