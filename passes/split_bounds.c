@@ -17,18 +17,15 @@
  *
  * Only loops without a loop other than reductions inside, below the kernel's outermost
  * statement (which the runtime splits across threads), with at most MAX_PIECES pieces and a
- * body small enough that its copies stay cheap to compile, are cut. Inner reduction loops are
- * copied with fresh variables, since a loop variable belongs to one loop.
+ * body small enough that its copies stay cheap to compile, are cut. The copies are made by
+ * passes/kcopy.c (which gives the reduction loops inside each copy fresh variables).
  */
 #include "passes/split_bounds.h"
 
-#include "passes/kcopy.h"
-
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "ir/alloc.h"
+#include "passes/kcopy.h"
 
 #define MAX_PIECES 16
 #define MAX_BODY_NODES 4096 /* expression nodes of one copy of the body, at most */
