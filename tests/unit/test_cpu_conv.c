@@ -27,16 +27,7 @@
 #include "passes/lower.h"
 #include "passes/pass.h"
 #include "tests/support/cpu_check.h"
-
-static mt_graph *parse(const char *text)
-{
-    mt_graph *g = NULL;
-    mt_diag d;
-    mt_diag_init(&d);
-    if (mt_graph_parse(text, strlen(text), "test.mt", &g, &d) != MT_OK)
-        fail_msg("parse: line %d: %s\n%s", d.line, d.msg, text);
-    return g;
-}
+#include "tests/support/graphs.h"
 
 static mt_graph *grad(mt_graph *g)
 {
@@ -112,7 +103,7 @@ static mt_graph *graph_of(const conv_case *c, const char *dt, int loss)
                  "  param %%b : %s%s\n  %%c = %s %%x, %%w %s\n  %%a = add %%c, %%b\n"
                  "  %%r = relu %%a\n  output %%r, %%c\n}\n",
                  dt, xs, dt, ws, dt, bs, op, at);
-    return parse(text);
+    return mt_test_parse(text);
 }
 
 static void convolutions_match_the_interpreter_at_awkward_sizes(void **state)

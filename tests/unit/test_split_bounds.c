@@ -16,18 +16,8 @@
 #include "codegen/cpu.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
-#include "passes/schedule.h"
 #include "tests/support/cpu_check.h"
-
-static mt_graph *parse(const char *text)
-{
-    mt_graph *g = NULL;
-    mt_diag d;
-    mt_diag_init(&d);
-    if (mt_graph_parse(text, strlen(text), "test.mt", &g, &d) != MT_OK)
-        fail_msg("parse: line %d: %s\n%s", d.line, d.msg, text);
-    return g;
-}
+#include "tests/support/graphs.h"
 
 /* Three taps of a width-3 kernel, each shifted into a frame of width 13 and summed, as a
  * conv's dx does: the first and last reach past the frame's ends. */
@@ -64,28 +54,21 @@ static const char *strided = "mtir 1\n"
 static void sums_of_shifted_pads_match_the_interpreter_bit_for_bit(void **state)
 {
     (void)state;
-    mt_check_cpu_random(parse(taps), 3, 1);
-    mt_check_cpu_random(parse(strided), 3, 1);
+    mt_check_cpu_random(mt_test_parse(taps), 3, 1);
+    mt_check_cpu_random(mt_test_parse(strided), 3, 1);
 }
 
 /* Loops and selects in the scheduled program's text. */
 static void census(const char *text, const mt_target_desc *t, int *loops, int *selects)
 {
-    mt_graph *g = parse(text);
-    mt_kprog *p = NULL;
-    mt_diag d;
-    mt_diag_init(&d);
-    if (mt_schedule(g, t, &p, &d) != MT_OK)
-        fail_msg("schedule: %s", d.msg);
-    char *s = mt_kprog_print(p);
-    assert_non_null(s);
+    mt_graph *g = mt_test_parse(text);
+    char *s = mt_test_kernels(g, t);
     *loops = *selects = 0;
     for (const char *q = s; (q = strstr(q, "for i")); q++)
         ++*loops;
     for (const char *q = s; (q = strstr(q, "select(")); q++)
         ++*selects;
     mt_free(s);
-    mt_kprog_free(p);
     mt_graph_free(g);
 }
 

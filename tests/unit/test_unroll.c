@@ -17,18 +17,8 @@
 #include "codegen/cpu.h"
 #include "ir/alloc.h"
 #include "ir/graph.h"
-#include "passes/schedule.h"
 #include "tests/support/cpu_check.h"
-
-static mt_graph *parse(const char *text)
-{
-    mt_graph *g = NULL;
-    mt_diag d;
-    mt_diag_init(&d);
-    if (mt_graph_parse(text, strlen(text), "test.mt", &g, &d) != MT_OK)
-        fail_msg("parse: line %d: %s\n%s", d.line, d.msg, text);
-    return g;
-}
+#include "tests/support/graphs.h"
 
 /* Max- and average-pooling with a kh x kw window over an awkward image, and a sum over an
  * axis of `red` elements. */
@@ -46,7 +36,7 @@ static mt_graph *pools(const char *dtype, int kh, int kw, int red)
              "  output %%m, %%a, %%s\n"
              "}\n",
              dtype, dtype, red, kh, kw, kh, kw);
-    return parse(text);
+    return mt_test_parse(text);
 }
 
 static void small_windows_unroll_and_match_the_interpreter_bit_for_bit(void **state)
@@ -59,16 +49,10 @@ static void small_windows_unroll_and_match_the_interpreter_bit_for_bit(void **st
     }
 }
 
-/* Reduction loops of more than one iteration in g's program for target t. */
+/* Reduction loops of more than one iteration in g's program for target t; frees g. */
 static int reduce_loops(mt_graph *g, const mt_target_desc *t)
 {
-    mt_kprog *p = NULL;
-    mt_diag d;
-    mt_diag_init(&d);
-    if (mt_schedule(g, t, &p, &d) != MT_OK)
-        fail_msg("schedule: %s", d.msg);
-    char *s = mt_kprog_print(p);
-    assert_non_null(s);
+    char *s = mt_test_kernels(g, t);
     int n = 0;
     /* Each loop prints as `for iN in 0..TRIP reduce {`. */
     for (const char *q = s; (q = strstr(q, " reduce {")); q++) {
@@ -78,7 +62,6 @@ static int reduce_loops(mt_graph *g, const mt_target_desc *t)
         n += strtoll(trip, NULL, 10) > 1;
     }
     mt_free(s);
-    mt_kprog_free(p);
     mt_graph_free(g);
     return n;
 }
