@@ -524,7 +524,7 @@ static void emit_driver(mt_gemm_gen *g, LLVMValueRef fn, LLVMValueRef kernel)
     LLVMBuildBr(g->b, next);
     LLVMPositionBuilderAtEnd(g->b, prod_b);
     if (!bl->sub) {
-        /* Few rows and B not transposed: B read in place (gemm_small.c), same bits. */
+        /* Few rows: B read in place, or packed once when transposed (gemm_small.c); same bits. */
         LLVMValueRef nrows = sub(g, m1, m0);
         LLVMValueRef short_k = LLVMBuildICmp(g->b, LLVMIntSLE, sz.K, c64(g, SMALL_K), "");
         LLVMValueRef few_rows = LLVMBuildOr(
@@ -532,26 +532,40 @@ static void emit_driver(mt_gemm_gen *g, LLVMValueRef fn, LLVMValueRef kernel)
             LLVMBuildAnd(g->b, short_k,
                          LLVMBuildICmp(g->b, LLVMIntSLE, nrows, c64(g, SMALL_ROWS), ""), ""),
             "");
-        LLVMValueRef few = LLVMBuildAnd(
-            g->b, few_rows,
-            LLVMBuildICmp(g->b, LLVMIntEQ, LLVMBuildAnd(g->b, flags, c64(g, 2), ""), c64(g, 0), ""),
-            "few");
+        /* A transposed B is packed first, all of it: one K block and one N block. */
+        LLVMValueRef trans_b = LLVMBuildICmp(
+            g->b, LLVMIntNE, LLVMBuildAnd(g->b, flags, c64(g, 2), ""), c64(g, 0), "trans_b");
+        LLVMValueRef one_block =
+            LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntSLE, sz.K, c64(g, bl->kc), ""),
+                         LLVMBuildICmp(g->b, LLVMIntSLE, sz.N, c64(g, bl->nc), ""), "");
+        LLVMValueRef few =
+            LLVMBuildAnd(g->b, few_rows,
+                         LLVMBuildOr(g->b, LLVMBuildNot(g->b, trans_b, ""), one_block, ""), "few");
         LLVMBasicBlockRef small_b = block(g, "few_rows"), packed_b = block(g, "packed");
+        LLVMBasicBlockRef pack_b = block(g, "few_pack_b"), read_b = block(g, "few_read");
         LLVMBuildCondBr(g->b, few, small_b, packed_b);
         LLVMPositionBuilderAtEnd(g->b, small_b);
+        LLVMBuildCondBr(g->b, trans_b, pack_b, read_b);
+        LLVMPositionBuilderAtEnd(g->b, pack_b);
+        LLVMValueRef pb_args[7] = {Bb, sz.ldb, bp, c64(g, 0), sz.N, c64(g, 0), sz.K};
+        LLVMBuildCall2(g->b, pack_type(g), fns[2], pb_args, 7, "");
+        LLVMBuildBr(g->b, read_b);
+        LLVMPositionBuilderAtEnd(g->b, read_b);
         mt_gemm_small sm = {Ab,
-                            Bb,
+                            LLVMBuildSelect(g->b, trans_b, bp, Bb, "few_b"),
                             Cb,
                             m0,
                             m1,
                             sz.N,
                             sz.K,
                             sz.lda,
-                            sz.ldb,
+                            LLVMBuildSelect(g->b, trans_b, c64(g, bl->nr), sz.ldb, ""),
                             sz.ldc,
                             sz.acc,
                             LLVMBuildICmp(g->b, LLVMIntNE, LLVMBuildAnd(g->b, flags, c64(g, 1), ""),
-                                          c64(g, 0), "trans_a")};
+                                          c64(g, 0), "trans_a"),
+                            LLVMBuildSelect(g->b, trans_b, mul(g, sz.K, c64(g, bl->nr)),
+                                            c64(g, bl->nr), "pstride")};
         mt_gemm_emit_small_rows(g, &sm);
         LLVMBuildBr(g->b, next);
         LLVMPositionBuilderAtEnd(g->b, packed_b);

@@ -225,6 +225,8 @@ typedef struct mt_gemm_small {
     LLVMValueRef A, B, C, m0, m1, N, K, lda, ldb, ldc;
     LLVMValueRef acc;     /* i64: non-zero to add into C */
     LLVMValueRef trans_a; /* i1: A is stored K x M */
+    LLVMValueRef pstride; /* i64: B's element (k, j) is at (j / NR) * pstride + k * ldb + j % NR:
+                             NR for B read in place, NR * K for B packed into NR-column panels */
 } mt_gemm_small;
 void mt_gemm_emit_small_rows(mt_gemm_gen *g, const mt_gemm_small *s);
 void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef fn);
