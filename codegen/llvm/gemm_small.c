@@ -7,10 +7,13 @@
  * bench/aot.sh took 64 us, 36% of it packing B. With 8 or 16 rows (a convolution's product
  * per image: O rows of weights times the image's patches) the packing of B, used by those
  * rows only, cost about 40% of the kernel's time. B's rows are contiguous, so vectors of B
- * load straight from it, and A's elements are broadcast from where they are.
+ * load straight from it, and A's elements are broadcast from where they are. A transposed B
+ * (the gradient dy . W^T) is packed once by the driver, all of it, into NR-column panels
+ * (pstride says where): for 10 rows the packed path computed 16, with a partial edge tile.
  *
  * Shape: up to ONE_ROW rows go one at a time, NB = 8 vectors wide (eight independent FMA
- * chains cover the FMA latency); more go MR rows at a time by the micro-kernel's NV vectors.
+ * chains cover the FMA latency); more go MR rows at a time by the micro-kernel's NV vectors,
+ * and the rows after the last whole tile one at a time again.
  * For each block and each K block of KC steps the accumulators start at zero and take one
  * multiply-add per k, in increasing k, of A[i, k] broadcast times B[k, j..j+VL); then C = acc
  * for the first K block (unless accumulating) and C = C + acc for later ones. That is exactly
@@ -166,7 +169,9 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
 }
 
 /* Columns [j0, jend) of the rows rw in blocks of nv vectors: the full blocks, then with
- * `tail` a masked block for what is left (else the caller leaves no remainder). */
+ * `tail` a masked block for what is left (else the caller leaves no remainder), nv / 2
+ * vectors wide when that covers it: a 100-column product's tail of 4 columns took an eighth
+ * of its tiles' multiply-adds at two vectors. */
 static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m,
                          const rows *rw, int nv, LLVMValueRef j0, LLVMValueRef jend, bool tail)
 {
@@ -181,7 +186,17 @@ static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_op
     LLVMBasicBlockRef part = block(g, "few_part"), next = block(g, "few_next");
     LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, full_end, jend, ""), part, next);
     LLVMPositionBuilderAtEnd(g->b, part);
-    emit_block(g, s, m, rw, nv, full_end, sub(g, jend, full_end), true);
+    LLVMValueRef rem = sub(g, jend, full_end);
+    if (nv > 1) {
+        LLVMBasicBlockRef narrow = block(g, "few_narrow"), wide = block(g, "few_wide");
+        LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLE, rem, c64(g, w / 2), ""), narrow,
+                        wide);
+        LLVMPositionBuilderAtEnd(g->b, narrow);
+        emit_block(g, s, m, rw, nv / 2, full_end, rem, true);
+        LLVMBuildBr(g->b, next);
+        LLVMPositionBuilderAtEnd(g->b, wide);
+    }
+    emit_block(g, s, m, rw, nv, full_end, rem, true);
     LLVMBuildBr(g->b, next);
     LLVMPositionBuilderAtEnd(g->b, next);
 }

@@ -396,7 +396,9 @@ static void any_split_of_the_rows_gives_bit_identical_results(void **state)
  * packed once first. Each element must get the packed path's operations: the whole product in
  * one call (packed) and in runs of 1 to 16 rows (in place) agree bit for bit, for every ISA,
  * dtype, A and B transposed or not, accumulating or not, N in full and masked column blocks
- * and over one N block (400), K over several K blocks, and padded strides. */
+ * and over one N block (400), K over several K blocks, and padded strides. (The whole call of a
+ * product whose B is at most 16 KiB reads it in place too: then it checks that any split agrees.)
+ */
 static void rows_read_in_place_give_the_bits_of_the_packed_path(void **state)
 {
     (void)state;
