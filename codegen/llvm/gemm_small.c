@@ -104,9 +104,11 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
     for (int i = 0; i < rw->n * nv; i++)
         acc[i] = var(g, g->vt, "acc");
     /* Vector v of the block: columns jb + v*VL.. of B, in the panel of NR columns they fall in
-     * (jb is a multiple of NR). Read in place, panels are NR apart and this is jb + v*VL. */
-    LLVMValueRef bcol =
-        gep(g, s->B, mul(g, LLVMBuildSDiv(g->b, jb, c64(g, bl->nr), ""), s->pstride));
+     * (jb is a multiple of VL, and of NR when nv > 1). Read in place, panels are NR apart and
+     * this is jb + v*VL. */
+    LLVMValueRef bcol = gep(g, s->B,
+                            add(g, mul(g, LLVMBuildSDiv(g->b, jb, c64(g, bl->nr), ""), s->pstride),
+                                LLVMBuildSRem(g->b, jb, c64(g, bl->nr), "")));
     LLVMValueRef voff[NB];
     for (int v = 0; v < nv; v++)
         voff[v] =
@@ -169,9 +171,9 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
 }
 
 /* Columns [j0, jend) of the rows rw in blocks of nv vectors: the full blocks, then with
- * `tail` a masked block for what is left (else the caller leaves no remainder), nv / 2
- * vectors wide when that covers it: a 100-column product's tail of 4 columns took an eighth
- * of its tiles' multiply-adds at two vectors. */
+ * `tail` what is left, masked: a tile's one vector at a time (a 100-column product's tail of 4
+ * columns took an eighth of its tiles' multiply-adds as a block of two vectors, and a loop of
+ * one block is less code to compile than a block of each width), a row's in one block. */
 static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m,
                          const rows *rw, int nv, LLVMValueRef j0, LLVMValueRef jend, bool tail)
 {
@@ -183,20 +185,17 @@ static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_op
     loop_close(g, &lj);
     if (!tail)
         return;
+    if (rw->n > 1) {
+        mt_gemm_loop lv;
+        jb = loop_open(g, &lv, full_end, jend, g->bl.vl, "few_v");
+        emit_block(g, s, m, rw, 1, jb, sub(g, jend, jb), true);
+        loop_close(g, &lv);
+        return;
+    }
     LLVMBasicBlockRef part = block(g, "few_part"), next = block(g, "few_next");
     LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, full_end, jend, ""), part, next);
     LLVMPositionBuilderAtEnd(g->b, part);
-    LLVMValueRef rem = sub(g, jend, full_end);
-    if (nv > 1) {
-        LLVMBasicBlockRef narrow = block(g, "few_narrow"), wide = block(g, "few_wide");
-        LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLE, rem, c64(g, w / 2), ""), narrow,
-                        wide);
-        LLVMPositionBuilderAtEnd(g->b, narrow);
-        emit_block(g, s, m, rw, nv / 2, full_end, rem, true);
-        LLVMBuildBr(g->b, next);
-        LLVMPositionBuilderAtEnd(g->b, wide);
-    }
-    emit_block(g, s, m, rw, nv, full_end, rem, true);
+    emit_block(g, s, m, rw, nv, full_end, sub(g, jend, full_end), true);
     LLVMBuildBr(g->b, next);
     LLVMPositionBuilderAtEnd(g->b, next);
 }
