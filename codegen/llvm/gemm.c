@@ -28,8 +28,9 @@
  * The micro-kernel broadcasts one element of A per row and multiplies it into NV vectors of
  * B with FMA, so a k step costs NV vector loads, MR broadcasts and MR * NV FMAs.
  *
- * Edges: packing pads partial panels with zeros, so the micro-kernel always computes a full
- * tile; a partial tile goes to a scratch tile and only its valid part is added to C. A
+ * Edges: packing pads partial panels (with zeros; a transposed B's mostly with copies of its
+ * last column), so the micro-kernel always computes a full tile; a partial tile goes to a
+ * scratch tile and only its valid part is added to C. A
  * padded row or column only ever meets other padded outputs, so valid outputs see exactly
  * the operations a full tile would do.
  *
