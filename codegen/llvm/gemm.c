@@ -28,8 +28,9 @@
  * The micro-kernel broadcasts one element of A per row and multiplies it into NV vectors of
  * B with FMA, so a k step costs NV vector loads, MR broadcasts and MR * NV FMAs.
  *
- * Edges: packing pads partial panels with zeros, so the micro-kernel always computes a full
- * tile; a partial tile goes to a scratch tile and only its valid part is added to C. A
+ * Edges: packing pads partial panels (with zeros; a transposed B's mostly with copies of its
+ * last column), so the micro-kernel always computes a full tile; a partial tile goes to a
+ * scratch tile and only its valid part is added to C. A
  * padded row or column only ever meets other padded outputs, so valid outputs see exactly
  * the operations a full tile would do.
  *
@@ -65,8 +66,10 @@
  * SMALL_ROWS rows do too when the sums are short (K at most SMALL_K): the forward
  * convolutions of small nets, one product of O rows per image, with K = C*KH*KW. A long K
  * read in place by 5 to 16 rows (a weight gradient's product, K = the image's pixels) made
- * LeNet's training step 13% slower than packing B. */
-enum { ONE_ROWS = 4, SMALL_ROWS = 16, SMALL_K = 256 };
+ * LeNet's training step 13% slower than packing B. Any number of rows does when all of B
+ * takes at most SMALL_B bytes, half of L1, where it stays: packing it bought nothing, and a
+ * weight gradient h^T . dy of 100 x 10 x 100 ran 30% faster without. */
+enum { ONE_ROWS = 4, SMALL_ROWS = 16, SMALL_K = 256, SMALL_B = 16384 };
 
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -524,34 +527,53 @@ static void emit_driver(mt_gemm_gen *g, LLVMValueRef fn, LLVMValueRef kernel)
     LLVMBuildBr(g->b, next);
     LLVMPositionBuilderAtEnd(g->b, prod_b);
     if (!bl->sub) {
-        /* Few rows and B not transposed: B read in place (gemm_small.c), same bits. */
+        /* Few rows: B read in place, or packed once when transposed (gemm_small.c); same bits. */
         LLVMValueRef nrows = sub(g, m1, m0);
         LLVMValueRef short_k = LLVMBuildICmp(g->b, LLVMIntSLE, sz.K, c64(g, SMALL_K), "");
+        LLVMValueRef tiny_b = LLVMBuildICmp(
+            g->b, LLVMIntSLE, mul(g, mul(g, sz.K, sz.N), c64(g, bl->esize)), c64(g, SMALL_B), "");
         LLVMValueRef few_rows = LLVMBuildOr(
             g->b, LLVMBuildICmp(g->b, LLVMIntSLE, nrows, c64(g, ONE_ROWS), ""),
-            LLVMBuildAnd(g->b, short_k,
-                         LLVMBuildICmp(g->b, LLVMIntSLE, nrows, c64(g, SMALL_ROWS), ""), ""),
+            LLVMBuildOr(g->b,
+                        LLVMBuildAnd(g->b, short_k,
+                                     LLVMBuildICmp(g->b, LLVMIntSLE, nrows, c64(g, SMALL_ROWS), ""),
+                                     ""),
+                        tiny_b, ""),
             "");
-        LLVMValueRef few = LLVMBuildAnd(
-            g->b, few_rows,
-            LLVMBuildICmp(g->b, LLVMIntEQ, LLVMBuildAnd(g->b, flags, c64(g, 2), ""), c64(g, 0), ""),
-            "few");
+        /* A transposed B is packed first, all of it: one K block and one N block. */
+        LLVMValueRef trans_b = LLVMBuildICmp(
+            g->b, LLVMIntNE, LLVMBuildAnd(g->b, flags, c64(g, 2), ""), c64(g, 0), "trans_b");
+        LLVMValueRef one_block =
+            LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntSLE, sz.K, c64(g, bl->kc), ""),
+                         LLVMBuildICmp(g->b, LLVMIntSLE, sz.N, c64(g, bl->nc), ""), "");
+        LLVMValueRef few =
+            LLVMBuildAnd(g->b, few_rows,
+                         LLVMBuildOr(g->b, LLVMBuildNot(g->b, trans_b, ""), one_block, ""), "few");
         LLVMBasicBlockRef small_b = block(g, "few_rows"), packed_b = block(g, "packed");
+        LLVMBasicBlockRef pack_b = block(g, "few_pack_b"), read_b = block(g, "few_read");
         LLVMBuildCondBr(g->b, few, small_b, packed_b);
         LLVMPositionBuilderAtEnd(g->b, small_b);
+        LLVMBuildCondBr(g->b, trans_b, pack_b, read_b);
+        LLVMPositionBuilderAtEnd(g->b, pack_b);
+        LLVMValueRef pb_args[7] = {Bb, sz.ldb, bp, c64(g, 0), sz.N, c64(g, 0), sz.K};
+        LLVMBuildCall2(g->b, pack_type(g), fns[2], pb_args, 7, "");
+        LLVMBuildBr(g->b, read_b);
+        LLVMPositionBuilderAtEnd(g->b, read_b);
         mt_gemm_small sm = {Ab,
-                            Bb,
+                            LLVMBuildSelect(g->b, trans_b, bp, Bb, "few_b"),
                             Cb,
                             m0,
                             m1,
                             sz.N,
                             sz.K,
                             sz.lda,
-                            sz.ldb,
+                            LLVMBuildSelect(g->b, trans_b, c64(g, bl->nr), sz.ldb, ""),
                             sz.ldc,
                             sz.acc,
                             LLVMBuildICmp(g->b, LLVMIntNE, LLVMBuildAnd(g->b, flags, c64(g, 1), ""),
-                                          c64(g, 0), "trans_a")};
+                                          c64(g, 0), "trans_a"),
+                            LLVMBuildSelect(g->b, trans_b, mul(g, sz.K, c64(g, bl->nr)),
+                                            c64(g, bl->nr), "pstride")};
         mt_gemm_emit_small_rows(g, &sm);
         LLVMBuildBr(g->b, next);
         LLVMPositionBuilderAtEnd(g->b, packed_b);

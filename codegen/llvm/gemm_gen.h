@@ -218,13 +218,15 @@ enum { MT_GEMM_SET = 0, MT_GEMM_ADD = 1, MT_GEMM_RAW = 2 };
  *       the kc x nc block of B at (pc, jc) into bp */
 void mt_gemm_emit_microkernel(mt_gemm_gen *g, LLVMValueRef fn);
 /* gemm_small.c. Rows [m0, m1) of one product without packing (few rows: batch-1 inference,
- * a convolution's product per image), A and B read where they lie; each element of C gets exactly
- * the operations the packed path gives it, so the two paths agree bit for bit. B must not be
- * transposed, and bl.sub must be 0. */
+ * a convolution's product per image), A and B read where they lie (a transposed B packed
+ * first by the driver); each element of C gets exactly the operations the packed path gives
+ * it, so the two paths agree bit for bit. bl.sub must be 0. */
 typedef struct mt_gemm_small {
     LLVMValueRef A, B, C, m0, m1, N, K, lda, ldb, ldc;
     LLVMValueRef acc;     /* i64: non-zero to add into C */
     LLVMValueRef trans_a; /* i1: A is stored K x M */
+    LLVMValueRef pstride; /* i64: B's element (k, j) is at (j / NR) * pstride + k * ldb + j % NR:
+                             NR for B read in place, NR * K for B packed into NR-column panels */
 } mt_gemm_small;
 void mt_gemm_emit_small_rows(mt_gemm_gen *g, const mt_gemm_small *s);
 void mt_gemm_emit_pack_a(mt_gemm_gen *g, LLVMValueRef fn);

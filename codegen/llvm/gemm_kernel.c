@@ -393,21 +393,27 @@ void mt_gemm_emit_pack_b(mt_gemm_gen *g, LLVMValueRef fn)
     LLVMValueRef col0 = add(g, jc, jr);
     LLVMBuildStore(g->b, c64(g, 0), k0);
     LLVMBasicBlockRef bfull = block(g, "pack_b_full"), tail = block(g, "pack_b_tail");
-    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, nr, c64(g, bl->nr), ""), bfull, tail);
+    LLVMValueRef whole = LLVMBuildICmp(g->b, LLVMIntEQ, nr, c64(g, bl->nr), "");
+    LLVMBuildCondBr(g->b, g->piece.trans_b ? LLVMConstInt(g->i1, 1, 0) : whole, bfull, tail);
     LLVMPositionBuilderAtEnd(g->b, bfull);
     mt_gemm_loop lk;
     if (g->piece.trans_b) {
         /* Columns of B are contiguous: VL x VL blocks loaded as vectors along k and
          * transposed in registers, about four times faster than element by element; the
          * last kc % VL steps go to pack_tail. The NV blocks of a panel are a loop rather than
-         * unrolled: the same speed, and half the code for LLVM to compile. */
+         * unrolled: the same speed, and half the code for LLVM to compile. A partial panel
+         * takes this path too, its columns past nr reading the last one again: those lanes
+         * only ever meet outputs that are never stored (an edge tile's, or a masked store's),
+         * and element by element the partial panel of a 100-column B took a third of a
+         * 10 x 100 x 100 product's time. */
         LLVMValueRef kend = LLVMBuildAnd(g->b, kc, c64(g, ~(int64_t)(bl->vl - 1)), "");
         LLVMValueRef kb = loop_open(g, &lk, c64(g, 0), kend, bl->vl, "pack_bt_k");
         mt_gemm_loop lv;
         LLVMValueRef v0 = loop_open(g, &lv, c64(g, 0), c64(g, bl->nr), bl->vl, "pack_bt_v");
         LLVMValueRef rows[32];
+        LLVMValueRef last = sub(g, nr, c64(g, 1));
         for (int jj = 0; jj < bl->vl; jj++) {
-            LLVMValueRef col = add(g, col0, add(g, v0, c64(g, jj)));
+            LLVMValueRef col = add(g, col0, min_v(g, add(g, v0, c64(g, jj)), last));
             rows[jj] = load_vec(g, b_at(g, B, add(g, pc, kb), col), false);
         }
         transpose(g, rows);

@@ -7,10 +7,13 @@
  * bench/aot.sh took 64 us, 36% of it packing B. With 8 or 16 rows (a convolution's product
  * per image: O rows of weights times the image's patches) the packing of B, used by those
  * rows only, cost about 40% of the kernel's time. B's rows are contiguous, so vectors of B
- * load straight from it, and A's elements are broadcast from where they are.
+ * load straight from it, and A's elements are broadcast from where they are. A transposed B
+ * (the gradient dy . W^T) is packed once by the driver, all of it, into NR-column panels
+ * (pstride says where): for 10 rows the packed path computed 16, with a partial edge tile.
  *
  * Shape: up to ONE_ROW rows go one at a time, NB = 8 vectors wide (eight independent FMA
- * chains cover the FMA latency); more go MR rows at a time by the micro-kernel's NV vectors.
+ * chains cover the FMA latency); more go MR rows at a time by the micro-kernel's NV vectors,
+ * and the rows after the last whole tile one at a time again.
  * For each block and each K block of KC steps the accumulators start at zero and take one
  * multiply-add per k, in increasing k, of A[i, k] broadcast times B[k, j..j+VL); then C = acc
  * for the first K block (unless accumulating) and C = C + acc for later ones. That is exactly
@@ -82,11 +85,11 @@ static LLVMValueRef lane_mask(mt_gemm_gen *g, LLVMValueRef rem, int v)
     return LLVMBuildICmp(g->b, LLVMIntSLT, LLVMConstVector(lanes, (unsigned)vl), left, "lanes");
 }
 
-/* Where a block's rows are: R rows of A (A[row, k] at abase[r] + k * astep), their rows of C,
- * and whether each row is to be stored (NULL: all are). */
+/* Where a block's rows are: R rows of A (A[row, k] at abase[r] + k * astep) and their rows
+ * of C. */
 typedef struct rows {
     int n;
-    LLVMValueRef abase[8], astep, crow[8], live[8];
+    LLVMValueRef abase[8], astep, crow[8];
 } rows;
 
 /* A block of rows->n rows by nv vectors at column jb, over all K; masked for the last,
@@ -100,7 +103,16 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
         masks[v] = masked ? lane_mask(g, rem, v) : NULL;
     for (int i = 0; i < rw->n * nv; i++)
         acc[i] = var(g, g->vt, "acc");
-    LLVMValueRef bcol = gep(g, s->B, jb);
+    /* Vector v of the block: columns jb + v*VL.. of B, in the panel of NR columns they fall in
+     * (jb is a multiple of VL, and of NR when nv > 1). Read in place, panels are NR apart and
+     * this is jb + v*VL. */
+    LLVMValueRef bcol = gep(g, s->B,
+                            add(g, mul(g, LLVMBuildSDiv(g->b, jb, c64(g, bl->nr), ""), s->pstride),
+                                LLVMBuildSRem(g->b, jb, c64(g, bl->nr), "")));
+    LLVMValueRef voff[NB];
+    for (int v = 0; v < nv; v++)
+        voff[v] =
+            add(g, mul(g, c64(g, v / bl->nv), s->pstride), c64(g, (int64_t)(v % bl->nv) * bl->vl));
     LLVMValueRef aslot = var(g, g->i64, "a_at"), bslot = var(g, g->tp, "b_at");
     mt_gemm_loop lpc;
     LLVMValueRef pc = loop_open(g, &lpc, c64(g, 0), s->K, bl->kc, "pc");
@@ -123,7 +135,7 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
         LLVMValueRef brow = LLVMBuildLoad2(g->b, g->tp, bslot, "");
         for (int u = 0; u < n; u++) {
             for (int v = 0; v < nv; v++) {
-                LLVMValueRef p = gep(g, brow, c64(g, (int64_t)v * bl->vl));
+                LLVMValueRef p = gep(g, brow, voff[v]);
                 bv[v] = masked ? mload(g, m, p, masks[v]) : load_vec(g, p, false);
             }
             for (int r = 0; r < rw->n; r++) {
@@ -144,13 +156,6 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
      * all. A select, not a branch per mode: half the code to compile, and reading C for the
      * first K block measured no slower. */
     for (int r = 0; r < rw->n; r++) {
-        LLVMBasicBlockRef after = NULL;
-        if (rw->live[r]) {
-            LLVMBasicBlockRef store = block(g, "store_row");
-            after = block(g, "row_stored");
-            LLVMBuildCondBr(g->b, rw->live[r], store, after);
-            LLVMPositionBuilderAtEnd(g->b, store);
-        }
         for (int v = 0; v < nv; v++) {
             LLVMValueRef p = gep(g, rw->crow[r], add(g, jb, c64(g, (int64_t)v * bl->vl)));
             LLVMValueRef t = LLVMBuildLoad2(g->b, g->vt, acc[r * nv + v], "");
@@ -161,16 +166,14 @@ static void emit_block(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops 
             else
                 store_vec(g, out, p, false);
         }
-        if (after) {
-            LLVMBuildBr(g->b, after);
-            LLVMPositionBuilderAtEnd(g->b, after);
-        }
     }
     loop_close(g, &lpc);
 }
 
 /* Columns [j0, jend) of the rows rw in blocks of nv vectors: the full blocks, then with
- * `tail` a masked block for what is left (else the caller leaves no remainder). */
+ * `tail` what is left, masked: a tile's one vector at a time (a 100-column product's tail of 4
+ * columns took an eighth of its tiles' multiply-adds as a block of two vectors, and a loop of
+ * one block is less code to compile than a block of each width), a row's in one block. */
 static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_ops *m,
                          const rows *rw, int nv, LLVMValueRef j0, LLVMValueRef jend, bool tail)
 {
@@ -182,6 +185,13 @@ static void emit_columns(mt_gemm_gen *g, const mt_gemm_small *s, const masked_op
     loop_close(g, &lj);
     if (!tail)
         return;
+    if (rw->n > 1) {
+        mt_gemm_loop lv;
+        jb = loop_open(g, &lv, full_end, jend, g->bl.vl, "few_v");
+        emit_block(g, s, m, rw, 1, jb, sub(g, jend, jb), true);
+        loop_close(g, &lv);
+        return;
+    }
     LLVMBasicBlockRef part = block(g, "few_part"), next = block(g, "few_next");
     LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, full_end, jend, ""), part, next);
     LLVMPositionBuilderAtEnd(g->b, part);
@@ -198,56 +208,55 @@ static LLVMValueRef a_row(mt_gemm_gen *g, const mt_gemm_small *s, LLVMValueRef r
 }
 
 /* The body of the few-rows function: void few(T *A, T *B, T *C, i64 m0, i64 m1, i64 N, i64 K,
- * i64 lda, i64 ldb, i64 ldc, i64 acc, i64 trans_a). Up to ONE_ROW rows go one at a time,
- * NB vectors wide (independent chains enough for one row); more go MR rows at a time by the
- * micro-kernel's NV vectors, the rows past m1 reading the last row and storing nothing, and
- * the columns after the last full tile row by row: so only the one-row path needs a masked
- * block, which halves what LLVM compiles. */
+ * i64 lda, i64 ldb, i64 ldc, i64 acc, i64 trans_a, i64 pstride). Up to ONE_ROW rows go one at
+ * a time, NB vectors wide (independent chains enough for one row); more go MR rows at a time
+ * by the micro-kernel's NV vectors, the last, partial column block masked, and the rows after
+ * the last whole tile one at a time. Computing a partial tile's missing rows (reading the last
+ * row again) or its last columns NB vectors wide row by row cost up to twice the multiply-adds
+ * of the product itself: a 10 x 100 x 100 product ran at 38% of the FMA peak. */
 static void emit_rows(mt_gemm_gen *g, LLVMValueRef fn)
 {
     open_fn(g, fn);
-    LLVMValueRef P[12];
-    for (unsigned i = 0; i < 12; i++)
+    LLVMValueRef P[13];
+    for (unsigned i = 0; i < 13; i++)
         P[i] = LLVMGetParam(fn, i);
     mt_gemm_small sv = {
         P[0], P[1], P[2], P[3], P[4],  P[5],
-        P[6], P[7], P[8], P[9], P[10], LLVMBuildICmp(g->b, LLVMIntNE, P[11], c64(g, 0), "trans_a")};
+        P[6], P[7], P[8], P[9], P[10], LLVMBuildICmp(g->b, LLVMIntNE, P[11], c64(g, 0), "trans_a"),
+        P[12]};
     const mt_gemm_small *s = &sv;
     masked_ops m = masked_intrinsics(g);
     LLVMValueRef astep = LLVMBuildSelect(g->b, s->trans_a, s->lda, c64(g, 1), "astep");
-    /* More than ONE_ROW rows: tiles of MR rows take the full blocks of NV vectors, columns
-     * [0, jt); the rows then go one at a time over the rest, [j0, N). */
-    int64_t wt = g->bl.nv * g->bl.vl;
-    LLVMValueRef few = LLVMBuildICmp(g->b, LLVMIntSLE, sub(g, s->m1, s->m0), c64(g, ONE_ROW), "");
-    LLVMValueRef jt = sub(g, s->N, LLVMBuildSRem(g->b, s->N, c64(g, wt), ""));
-    LLVMValueRef j0 = LLVMBuildSelect(g->b, few, c64(g, 0), jt, "j0");
+    int mr = (int)g->bl.mr;
+    LLVMValueRef nrows = sub(g, s->m1, s->m0);
+    LLVMValueRef few = LLVMBuildICmp(g->b, LLVMIntSLE, nrows, c64(g, ONE_ROW), "");
+    /* Tiles cover rows [m0, tend); the rows from i0 on go one at a time. */
+    LLVMValueRef tend = sub(g, s->m1, LLVMBuildSRem(g->b, nrows, c64(g, mr), ""));
+    LLVMValueRef i0 = LLVMBuildSelect(g->b, few, s->m0, tend, "i0");
     LLVMBasicBlockRef one = block(g, "one_row"), tiles = block(g, "row_tiles");
     LLVMBuildCondBr(g->b, few, one, tiles);
 
     LLVMPositionBuilderAtEnd(g->b, tiles);
-    int mr = (int)g->bl.mr;
     mt_gemm_loop lt;
-    LLVMValueRef ir = loop_open(g, &lt, s->m0, s->m1, mr, "few_tile");
+    LLVMValueRef ir = loop_open(g, &lt, s->m0, tend, mr, "few_tile");
     rows rt = {.n = mr, .astep = astep};
-    LLVMValueRef last = sub(g, s->m1, c64(g, 1));
     for (int r = 0; r < mr; r++) {
         LLVMValueRef row = add(g, ir, c64(g, r));
-        rt.live[r] = r ? LLVMBuildICmp(g->b, LLVMIntSLT, row, s->m1, "live") : NULL;
-        rt.abase[r] = a_row(g, s, min_v(g, row, last));
+        rt.abase[r] = a_row(g, s, row);
         rt.crow[r] = gep(g, s->C, mul(g, row, s->ldc));
     }
-    emit_columns(g, s, &m, &rt, (int)g->bl.nv, c64(g, 0), jt, false);
+    emit_columns(g, s, &m, &rt, (int)g->bl.nv, c64(g, 0), s->N, true);
     loop_close(g, &lt);
     LLVMBuildBr(g->b, one);
 
     LLVMPositionBuilderAtEnd(g->b, one);
     mt_gemm_loop li;
-    LLVMValueRef i = loop_open(g, &li, s->m0, s->m1, 1, "few_i");
+    LLVMValueRef i = loop_open(g, &li, i0, s->m1, 1, "few_i");
     rows r1 = {.n = 1,
                .abase = {a_row(g, s, i)},
                .astep = astep,
                .crow = {gep(g, s->C, mul(g, i, s->ldc))}};
-    emit_columns(g, s, &m, &r1, NB, j0, s->N, true);
+    emit_columns(g, s, &m, &r1, NB, c64(g, 0), s->N, true);
     loop_close(g, &li);
 
     LLVMBuildRetVoid(g->b);
@@ -262,9 +271,9 @@ void mt_gemm_emit_small_rows(mt_gemm_gen *g, const mt_gemm_small *s)
     mt_llvm_gemm_piece_name(&g->piece, name);
     strcat(name, ".few");
     LLVMValueRef fn = LLVMGetNamedFunction(g->mod, name);
-    LLVMTypeRef params[12] = {g->tp,  g->tp,  g->tp,  g->i64, g->i64, g->i64,
+    LLVMTypeRef params[13] = {g->tp,  g->tp,  g->tp,  g->i64, g->i64, g->i64, g->i64,
                               g->i64, g->i64, g->i64, g->i64, g->i64, g->i64};
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), params, 12, 0);
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), params, 13, 0);
     if (!fn) {
         fn = LLVMAddFunction(g->mod, name, fty);
         LLVMSetLinkage(fn, LLVMInternalLinkage);
@@ -284,8 +293,9 @@ void mt_gemm_emit_small_rows(mt_gemm_gen *g, const mt_gemm_small *s)
         LLVMDisposeBuilder(h.b);
         LLVMDisposeBuilder(h.ab);
     }
-    LLVMValueRef args[12] = {s->A,   s->B,   s->C,   s->m0,
-                             s->m1,  s->N,   s->K,   s->lda,
-                             s->ldb, s->ldc, s->acc, LLVMBuildZExt(g->b, s->trans_a, g->i64, "")};
-    LLVMBuildCall2(g->b, fty, fn, args, 12, "");
+    LLVMValueRef args[13] = {s->A,      s->B,   s->C,   s->m0,
+                             s->m1,     s->N,   s->K,   s->lda,
+                             s->ldb,    s->ldc, s->acc, LLVMBuildZExt(g->b, s->trans_a, g->i64, ""),
+                             s->pstride};
+    LLVMBuildCall2(g->b, fty, fn, args, 13, "");
 }

@@ -309,6 +309,28 @@ static void products_match_at_awkward_sizes_in_every_dimension(void **state)
     }
 }
 
+/* Small products of an A stored transposed with one output column (a weight gradient
+ * h^T . dy) run as loops along the rows (emit_small_gemm.c's column form); with and without
+ * a vector tail, and one row. */
+static void small_products_of_a_transposed_a_with_one_column_match(void **state)
+{
+    (void)state;
+    static const int64_t sizes[][2] = {{100, 10}, {37, 3}, {1, 5}, {129, 7}, {16, 1}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char text[512];
+        long long m = sizes[i][0], k = sizes[i][1];
+        snprintf(text, sizeof text,
+                 "mtir 1\ngraph mm {\n"
+                 "  input %%a : DT[%lld,%lld]\n"
+                 "  input %%b : DT[%lld,1]\n"
+                 "  %%at = permute %%a perm=[1,0]\n"
+                 "  %%y = matmul %%at, %%b\n"
+                 "  output %%y\n}\n",
+                 k, m, k);
+        check_text(text);
+    }
+}
+
 static void transposed_operands_are_read_in_place(void **state)
 {
     (void)state;
@@ -639,6 +661,7 @@ int main(void)
         cmocka_unit_test(every_matmul_of_a_program_runs_on_one_shared_gemm),
         cmocka_unit_test(tiny_products_are_plain_loops_that_match_in_every_layout),
         cmocka_unit_test(products_match_at_awkward_sizes_in_every_dimension),
+        cmocka_unit_test(small_products_of_a_transposed_a_with_one_column_match),
         cmocka_unit_test(transposed_operands_are_read_in_place),
         cmocka_unit_test(batch_axes_broadcast_as_matmul_does),
         cmocka_unit_test(operands_the_gemm_cannot_read_in_place_are_stored_first),

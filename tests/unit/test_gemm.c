@@ -392,30 +392,35 @@ static void any_split_of_the_rows_gives_bit_identical_results(void **state)
 }
 
 /* Calls of at most 16 rows read A and B in place instead of packing (gemm_small.c: one row at
- * a time up to 4 rows, else tiles of MR rows). Each element must get the packed path's
- * operations: the whole product in one call (packed) and in runs of 1 to 16 rows (in place)
- * agree bit for bit, for every ISA, dtype, A transposed or not, accumulating or not, N in full
- * and masked column blocks, K over several K blocks, and padded strides. */
+ * a time up to 4 rows, else tiles of MR rows and the rest one at a time), a transposed B
+ * packed once first. Each element must get the packed path's operations: the whole product in
+ * one call (packed) and in runs of 1 to 16 rows (in place) agree bit for bit, for every ISA,
+ * dtype, A and B transposed or not, accumulating or not, N in full and masked column blocks
+ * and over one N block (400), K over several K blocks, and padded strides. (The whole call of a
+ * product whose B is at most 16 KiB reads it in place too: then it checks that any split agrees.)
+ */
 static void rows_read_in_place_give_the_bits_of_the_packed_path(void **state)
 {
     (void)state;
-    static const int64_t sizes[][3] = {{37, 300, 1031}, {17, 10, 128}, {41, 45, 7}, {23, 256, 200}};
-    enum { NS = sizeof sizes / sizeof sizes[0], NV = 3 * 2 * 2 * NS };
+    static const int64_t sizes[][3] = {{37, 300, 1031}, {17, 10, 128},  {41, 45, 7},
+                                       {23, 256, 200},  {12, 100, 100}, {9, 400, 50}};
+    enum { NS = sizeof sizes / sizeof sizes[0], NV = 3 * 2 * 4 * NS };
     static const mt_llvm_gemm_isa isas[3] = {MT_LLVM_GEMM_ISA_HOST, MT_LLVM_GEMM_ISA_AVX2,
                                              MT_LLVM_GEMM_ISA_GENERIC};
     mt_llvm_gemm_desc descs[NV];
     int n = 0;
     for (int isa = 0; isa < 3; isa++)
         for (int dt = 0; dt < 2; dt++)
-            for (int ta = 0; ta < 2; ta++)
+            for (int t = 0; t < 4; t++)
                 for (int s = 0; s < NS; s++) {
                     mt_llvm_gemm_desc *d = &descs[n++];
                     mt_llvm_gemm_desc_init(d, dt ? MT_DTYPE_F64 : MT_DTYPE_F32, sizes[s][0],
                                            sizes[s][1], sizes[s][2]);
                     d->isa = isas[isa];
-                    d->trans_a = ta;
-                    d->lda = (ta ? d->M : d->K) + s % 2;
-                    d->ldb = d->N + s % 3;
+                    d->trans_a = t & 1;
+                    d->trans_b = t & 2;
+                    d->lda = (d->trans_a ? d->M : d->K) + s % 2;
+                    d->ldb = (d->trans_b ? d->K : d->N) + s % 3;
                     d->ldc = d->N + 1;
                     d->accumulate = (s + isa) % 2;
                 }
