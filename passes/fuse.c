@@ -380,6 +380,31 @@ static int concat_reader(const fstate *s, int id, int depth)
     return -1;
 }
 
+/* A kernel that stores reduction `sib`, which reduction id may join: another plain reduction
+ * of the same operand over the same axes with a result of the same type, the root of a kernel
+ * of its own (no matmul in it). Sharing that kernel, both accumulate in one loop over the
+ * operand, which is then computed (or read) once instead of being stored for two kernels or
+ * read twice. -1 when there is none. */
+static int sibling_kernel(const fstate *s, int id)
+{
+    const mt_graph *g = s->g;
+    const mt_node *n = &g->nodes[id];
+    if (!mt_op_is(n->op, MT_F_REDUCE))
+        return -1;
+    int x = n->in[0];
+    for (int u = s->users_start[x]; u < s->users_start[x + 1]; u++) {
+        int r = s->users[u];
+        const mt_node *rn = &g->nodes[r];
+        if (r == id || s->f->role[r] != MT_FUSE_ROOT || !mt_op_is(rn->op, MT_F_REDUCE) ||
+            rn->attrs->dim != n->attrs->dim || !mt_type_equal(&rn->type, &n->type))
+            continue;
+        int k = s->f->kernel[r];
+        if (s->ks[k].root == r && s->ks[k].core < 0)
+            return k;
+    }
+    return -1;
+}
+
 static void decide(fstate *s, int id, int is_output)
 {
     const mt_graph *g = s->g;
@@ -389,7 +414,18 @@ static void decide(fstate *s, int id, int is_output)
     if (s->oom)
         return;
     if (is_output) {
-        make_root(s, id, MT_WHY_OUTPUT, -1);
+        /* Read by no kernel (only the caller reads it): it may be stored by a sibling's
+         * kernel, in that kernel's loops, after the operand's other readers are decided. */
+        int k = s->nuses == 0 ? sibling_kernel(s, id) : -1;
+        if (k < 0) {
+            make_root(s, id, MT_WHY_OUTPUT, -1);
+            return;
+        }
+        int r = s->ks[k].root;
+        f->role[id] = MT_FUSE_ROOT;
+        f->kernel[id] = k;
+        f->why[id] = MT_WHY_OUTPUT;
+        s->info[id] = s->info[r];
         return;
     }
     /* A collective's value exists only after the ranks have exchanged the stored local one. */
@@ -633,7 +669,7 @@ mt_status mt_fuse(const mt_graph *g, mt_fusion **out, mt_diag *d)
             s.oom = 1;
         } else {
             for (int id = 0; id < n; id++)
-                if (f->role[id] == MT_FUSE_ROOT) {
+                if (f->role[id] == MT_FUSE_ROOT && s.ks[f->kernel[id]].root == id) {
                     int k = f->kernel[id];
                     renum[k] = f->nkernels;
                     f->kernels[f->nkernels].root = id;

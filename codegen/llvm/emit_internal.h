@@ -26,6 +26,8 @@ typedef struct emitter {
     LLVMValueRef *bufptr; /* per program buffer: the body's parameter, NULL if unused */
     LLVMValueRef *loopval;
     LLVMValueRef *scalar; /* allocas */
+    LLVMValueRef *maxkey; /* per scalar: the integer key of a max inside a reduction loop, or
+                             NULL (emit_reduce.c: mt_emit_max_keys_open) */
     LLVMValueRef begin, end;
     LLVMTypeRef t_void, t_i1, t_i32, t_i64, t_f32, t_f64, t_ptr;
     memo_slot memo[MEMO_SIZE];
@@ -93,5 +95,18 @@ const mt_kstmt *mt_emit_strip_plan(const emitter *e, const mt_kstmt *s);
  * blocks of s's iterations. */
 void mt_emit_strip(emitter *e, const mt_kstmt *s, const mt_kstmt *reduce, LLVMValueRef start,
                    LLVMValueRef end);
+
+/* emit_reduce.c: inside reduction loop s, each NaN-propagating max whose accumulator is
+ * declared outside it becomes an integer max of an order-preserving key, which the loop
+ * vectorizer recognises; opens those keys before the loop (their ids into ids, at most cap)
+ * and returns how many. _close stores each key's value back into its accumulator after the
+ * loop. */
+int mt_emit_max_keys_open(emitter *e, const mt_kstmt *s, int *ids, int cap);
+void mt_emit_max_keys_close(emitter *e, const int *ids, int n);
+/* emit_reduce.c: emits SET s as a step of its max key when it has one; 0 otherwise. */
+int mt_emit_max_set(emitter *e, const mt_kstmt *s);
+/* emit_reduce.c: whether every accumulation under s is a sum or a max with a key, so the
+ * vectorizer may reorder them. */
+int mt_emit_reducible(const emitter *e, const mt_kstmt *s);
 
 #endif
