@@ -17,10 +17,13 @@
  *     runs over each finished output row;
  *   - movement ops are never materialized: they become index arithmetic in each reader.
  * A node read by several kernels, by a matmul or conv (which reads it many times), or both
- * inside and outside a reduction's loop is stored instead. A matmul reads its operands as
- * buffers, in place (passes/lower_contract.c hands them to a packed GEMM): movement ops on
- * them stay index arithmetic only where they are reshapes of dense data, transposes of the
- * last two axes or broadcasts of batch axes (mt_fuse_gemm_view); any other is stored.
+ * inside and outside a reduction's loop is stored instead. A reduction that is only an output
+ * joins the kernel of a sibling (a reduction of the same operand over the same axes, of the
+ * same type, root of its kernel): that kernel stores both, from one shared reduction loop,
+ * so the operand they share is read by one kernel in one context and fuses like any other. A matmul
+ * reads its operands as buffers, in place (passes/lower_contract.c hands them to a packed GEMM):
+ * movement ops on them stay index arithmetic only where they are reshapes of dense data, transposes
+ * of the last two axes or broadcasts of batch axes (mt_fuse_gemm_view); any other is stored.
  *
  * To tell whether a reduction would be recomputed, the pass models each kernel's loop nest:
  * the root's non-unit axes are the outer loops, each reduction adds loops inside the loop

@@ -4,8 +4,8 @@
  * kernel per fusion kernel, in the same order (plus a copy kernel per output, or update value,
  * that is a leaf; split reductions and convs on the GEMM add kernels of their own before the
  * one that stores the root), and one mt_kupdate per update of a step graph;
- * each kernel stores its root's value once per element and reads only leaves and the roots of
- * earlier kernels.
+ * each kernel stores its root's value (and its sibling reductions', passes/fuse.c) once per
+ * element and reads only leaves and the roots of earlier kernels.
  *
  * A kernel iterates over its root's shape: one loop per axis of size > 1, outermost first.
  * This file is the driver: it makes the buffers and picks, per kernel, the elementwise loop

@@ -8,7 +8,9 @@
  * Loops have exact, constant trip counts and are bottom-tested (every trip is >= 1); the
  * parallel outer loop runs [begin, end) instead. Scalars live in allocas that mem2reg turns
  * into registers. Reduction loops carry `llvm.loop.vectorize.enable`, which lets the loop
- * vectorizer reassociate their sums (the order is fixed per kernel, never per thread count).
+ * vectorizer reassociate their sums (the order is fixed per kernel, never per thread count);
+ * a NaN-propagating max in one is kept as an integer key the vectorizer also takes
+ * (emit_reduce.c).
  * General loop unrolling is off (opt.c): the vectorizer interleaves on its own, and fully
  * unrolled constant-trip loops made compilation quadratic in the scheduler.
  * Expressions are emitted by emit_expr.c (float math is inline code from vmath.c or an LLVM
