@@ -99,14 +99,19 @@ static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueR
 /* ---- statements ------------------------------------------------------------------------ */
 
 /* !{!"llvm.loop.vectorize.enable", i1 true} inside a distinct self-referencing loop id. */
-LLVMValueRef mt_emit_vectorize_id(emitter *e)
+LLVMValueRef mt_emit_vectorize_id(emitter *e) { return mt_emit_vectorize_width_id(e, 0); }
+
+LLVMValueRef mt_emit_vectorize_width_id(emitter *e, int width)
 {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->C, NULL, 0);
-    const char *key = "llvm.loop.vectorize.enable";
+    const char *key = "llvm.loop.vectorize.enable", *wkey = "llvm.loop.vectorize.width";
     LLVMMetadataRef kv[2] = {LLVMMDStringInContext2(e->C, key, strlen(key)),
                              LLVMValueAsMetadata(LLVMConstInt(e->t_i1, 1, 0))};
-    LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(e->C, kv, 2)};
-    LLVMMetadataRef id = LLVMMDNodeInContext2(e->C, ops, 2);
+    LLVMMetadataRef wv[2] = {LLVMMDStringInContext2(e->C, wkey, strlen(wkey)),
+                             LLVMValueAsMetadata(LLVMConstInt(e->t_i32, (unsigned)width, 0))};
+    LLVMMetadataRef ops[3] = {tmp, LLVMMDNodeInContext2(e->C, kv, 2),
+                              LLVMMDNodeInContext2(e->C, wv, 2)};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(e->C, ops, width > 0 ? 3 : 2);
     LLVMMetadataReplaceAllUsesWith(tmp, id);
     return LLVMMetadataAsValue(e->C, id);
 }
@@ -140,7 +145,7 @@ static LLVMValueRef emit_for(emitter *e, const mt_kstmt *s, const mt_kstmt *body
     LLVMValueRef br = LLVMBuildCondBr(B, more, head, exit);
     if ((s->flags & MT_KLOOP_REDUCE) && mt_emit_reducible(e, s->body))
         LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->C, "llvm.loop", 9),
-                        mt_emit_vectorize_id(e));
+                        mt_emit_vectorize_width_id(e, mt_emit_reduce_width(e, s->body)));
     LLVMValueRef in_v[2] = {start, next};
     LLVMBasicBlockRef in_b[2] = {pre, latch};
     LLVMAddIncoming(i, in_v, in_b, 2);

@@ -62,8 +62,10 @@ void mt_emit_stmts(emitter *e, const mt_kstmt *s, const mt_kstmt *stop, int top)
 /* emit.c: the coefficient c of loop variable v when index x = c * v + (terms without v), or
  * -1 when x is not of that form; *budget bounds the walk of the DAG. */
 int64_t mt_emit_coefficient(const mt_kexpr *x, int v, int *budget);
-/* emit.c: loop metadata asking the vectorizer to vectorize (and reassociate sums). */
+/* emit.c: loop metadata asking the vectorizer to vectorize (and reassociate sums); _width_id
+ * also sets the vector width (when width > 0). */
 LLVMValueRef mt_emit_vectorize_id(emitter *e);
+LLVMValueRef mt_emit_vectorize_width_id(emitter *e, int width);
 
 /* emit.c: an empty module named `name` in a context of its own; NULL when out of memory. */
 mt_llvm_module *mt_emit_module_new(const char *name);
@@ -108,5 +110,8 @@ int mt_emit_max_set(emitter *e, const mt_kstmt *s);
 /* emit_reduce.c: whether every accumulation under s is a sum or a max with a key, so the
  * vectorizer may reorder them. */
 int mt_emit_reducible(const emitter *e, const mt_kstmt *s);
+/* emit_reduce.c: the vector width to ask for a reduction loop over body s that computes in f32
+ * and accumulates in f64 (a register's worth of f32), else 0 (LLVM chooses). */
+int mt_emit_reduce_width(const emitter *e, const mt_kstmt *s);
 
 #endif
