@@ -17,10 +17,13 @@
  *     runs over each finished output row;
  *   - movement ops are never materialized: they become index arithmetic in each reader.
  * A node read by several kernels, by a matmul or conv (which reads it many times), or both
- * inside and outside a reduction's loop is stored instead. A matmul reads its operands as
- * buffers, in place (passes/lower_contract.c hands them to a packed GEMM): movement ops on
- * them stay index arithmetic only where they are reshapes of dense data, transposes of the
- * last two axes or broadcasts of batch axes (mt_fuse_gemm_view); any other is stored.
+ * inside and outside a reduction's loop is stored instead. A reduction that is only an output
+ * joins the kernel of a sibling (a reduction of the same operand over the same axes, of the
+ * same type, root of its kernel): that kernel stores both, from one shared reduction loop,
+ * so the operand they share is read by one kernel in one context and fuses like any other. A matmul
+ * reads its operands as buffers, in place (passes/lower_contract.c hands them to a packed GEMM):
+ * movement ops on them stay index arithmetic only where they are reshapes of dense data, transposes
+ * of the last two axes or broadcasts of batch axes (mt_fuse_gemm_view); any other is stored.
  *
  * To tell whether a reduction would be recomputed, the pass models each kernel's loop nest:
  * the root's non-unit axes are the outer loops, each reduction adds loops inside the loop
@@ -419,6 +422,31 @@ static int recomputed(const fstate *s, int id, int k, const ctx *c)
            cone_ops(s, id, MT_FUSE_RECOMPUTE_OPS) >= MT_FUSE_RECOMPUTE_OPS;
 }
 
+/* A kernel that stores reduction `sib`, which reduction id may join: another plain reduction
+ * of the same operand over the same axes with a result of the same type, the root of a kernel
+ * of its own (no matmul in it). Sharing that kernel, both accumulate in one loop over the
+ * operand, which is then computed (or read) once instead of being stored for two kernels or
+ * read twice. -1 when there is none. */
+static int sibling_kernel(const fstate *s, int id)
+{
+    const mt_graph *g = s->g;
+    const mt_node *n = &g->nodes[id];
+    if (!mt_op_is(n->op, MT_F_REDUCE))
+        return -1;
+    int x = n->in[0];
+    for (int u = s->users_start[x]; u < s->users_start[x + 1]; u++) {
+        int r = s->users[u];
+        const mt_node *rn = &g->nodes[r];
+        if (r == id || s->f->role[r] != MT_FUSE_ROOT || !mt_op_is(rn->op, MT_F_REDUCE) ||
+            rn->attrs->dim != n->attrs->dim || !mt_type_equal(&rn->type, &n->type))
+            continue;
+        int k = s->f->kernel[r];
+        if (s->ks[k].root == r && s->ks[k].core < 0)
+            return k;
+    }
+    return -1;
+}
+
 static void decide(fstate *s, int id, int is_output)
 {
     const mt_graph *g = s->g;
@@ -428,7 +456,18 @@ static void decide(fstate *s, int id, int is_output)
     if (s->oom)
         return;
     if (is_output) {
-        make_root(s, id, MT_WHY_OUTPUT, -1);
+        /* Read by no kernel (only the caller reads it): it may be stored by a sibling's
+         * kernel, in that kernel's loops, after the operand's other readers are decided. */
+        int k = s->nuses == 0 ? sibling_kernel(s, id) : -1;
+        if (k < 0) {
+            make_root(s, id, MT_WHY_OUTPUT, -1);
+            return;
+        }
+        int r = s->ks[k].root;
+        f->role[id] = MT_FUSE_ROOT;
+        f->kernel[id] = k;
+        f->why[id] = MT_WHY_OUTPUT;
+        s->info[id] = s->info[r];
         return;
     }
     /* A collective's value exists only after the ranks have exchanged the stored local one. */
@@ -674,7 +713,7 @@ mt_status mt_fuse(const mt_graph *g, mt_fusion **out, mt_diag *d)
             s.oom = 1;
         } else {
             for (int id = 0; id < n; id++)
-                if (f->role[id] == MT_FUSE_ROOT) {
+                if (f->role[id] == MT_FUSE_ROOT && s.ks[f->kernel[id]].root == id) {
                     int k = f->kernel[id];
                     renum[k] = f->nkernels;
                     f->kernels[f->nkernels].root = id;

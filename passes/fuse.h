@@ -1,7 +1,8 @@
 /* fuse.h - partitioning a graph into kernels (passes/fuse.c).
  *
- * Every node gets a role. A kernel stores exactly one node, its root, and computes every node
- * fused into it on the fly, without a buffer. Movement ops and constants are never stored
+ * Every node gets a role. A kernel stores one node, its root (or, besides it, sibling
+ * reductions of the root's operand, role ROOT too), and computes every node fused into it on
+ * the fly, without a buffer. Movement ops and constants are never stored
  * (unless they are graph outputs): each kernel that reads them turns them into index
  * arithmetic or a literal. The rules, and the reasons a fusion is refused, are in
  * docs/cpu-backend.md.
@@ -49,7 +50,7 @@ typedef enum mt_fuse_why {
 #define MT_FUSE_MAX_DEPTH 256
 
 typedef struct mt_fuse_kernel {
-    int root; /* the node it stores */
+    int root; /* the node it stores (sibling reductions: the last of them) */
     int core; /* the matmul or conv it computes first (its epilogue follows), or -1 */
 } mt_fuse_kernel;
 

@@ -10,8 +10,9 @@
  *     %y = relu %a : f32[128,256]  # stored
  *   }
  *
- * The stored node is marked `# stored`; movement ops and constants turned into index
- * arithmetic or literals are listed in every kernel that reads them, marked `# inline`. With
+ * Stored nodes are marked `# stored` (a kernel stores one, or several sibling reductions); movement
+ * ops and constants turned into index arithmetic or literals are listed in every kernel that reads
+ * them, marked `# inline`. With
  * --why, each stored node says why it is not fused into its readers: `# stored: read by 2
  * kernels (k1, k2)`.
  */
@@ -171,16 +172,30 @@ char *mt_fusion_print(const mt_graph *g, const mt_fusion *f, int why)
     mt_buf b = {0};
     int *stamp = mt_calloc((size_t)g->nnodes + 1, sizeof *stamp);
     int *list = mt_calloc((size_t)g->nnodes + 1, sizeof *list);
-    if (!stamp || !list) {
+    /* The other stored nodes of each kernel (sibling reductions), linked by id. */
+    int *more = mt_calloc((size_t)f->nkernels + 1, sizeof *more);
+    int *next = mt_calloc((size_t)g->nnodes + 1, sizeof *next);
+    if (!stamp || !list || !more || !next) {
         mt_free(stamp);
         mt_free(list);
+        mt_free(more);
+        mt_free(next);
         return NULL;
     }
+    for (int k = 0; k < f->nkernels; k++)
+        more[k] = -1;
+    for (int id = g->nnodes - 1; id >= 0; id--)
+        if (f->role[id] == MT_FUSE_ROOT && f->kernels[f->kernel[id]].root != id) {
+            next[id] = more[f->kernel[id]];
+            more[f->kernel[id]] = id;
+        }
     mt_buf_printf(&b, "# fused graph %s: %d kernel%s\n", g->name, f->nkernels,
                   f->nkernels == 1 ? "" : "s");
     for (int k = 0; k < f->nkernels; k++) {
         int n = 0;
         members(g, f, k, f->kernels[k].root, stamp, list, &n);
+        for (int id = more[k]; id >= 0; id = next[id])
+            members(g, f, k, id, stamp, list, &n);
         qsort(list, (size_t)n, sizeof *list, by_id);
         mt_buf_printf(&b, "kernel k%d %s {\n", k, kernel_kind(g, f, k, list, n));
         for (int i = 0; i < n; i++) {
@@ -207,5 +222,7 @@ char *mt_fusion_print(const mt_graph *g, const mt_fusion *f, int why)
             mt_buf_printf(&b, "# output %%%s is a leaf: copied\n", g->nodes[g->outputs[i]].name);
     mt_free(stamp);
     mt_free(list);
+    mt_free(more);
+    mt_free(next);
     return mt_buf_take(&b);
 }

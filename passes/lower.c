@@ -4,8 +4,8 @@
  * kernel per fusion kernel, in the same order (plus a copy kernel per output, or update value,
  * that is a leaf; split reductions and convs on the GEMM add kernels of their own before the
  * one that stores the root), and one mt_kupdate per update of a step graph;
- * each kernel stores its root's value once per element and reads only leaves and the roots of
- * earlier kernels.
+ * each kernel stores its root's value (and its sibling reductions', passes/fuse.c) once per
+ * element and reads only leaves and the roots of earlier kernels.
  *
  * A kernel iterates over its root's shape: one loop per axis of size > 1, outermost first.
  * This file is the driver: it makes the buffers and picks, per kernel, the elementwise loop
@@ -44,6 +44,9 @@ static void elementwise_body(mt_lower_state *s, int id, int buf, const mt_type *
     mt_kexpr *v = copy_from >= 0 ? mt_kx_load(s->p, copy_from, mt_ktype_of(t->dtype), flat)
                                  : mt_lower_value(s, id, idx);
     mt_lower_emit(s, mt_ks_store(s->p, buf, flat, v));
+    for (int i = 0; i < s->nsib; i++) /* of the root's type: the same index */
+        mt_lower_emit(
+            s, mt_ks_store(s->p, s->buf_of[s->sib[i]], flat, mt_lower_value(s, s->sib[i], idx)));
     mt_lower_close_outer(s, var, n);
 }
 
@@ -60,9 +63,38 @@ static char *kernel_note(mt_lower_state *s, int k, int root)
     return chk(s, mt_buf_take(&b));
 }
 
+static void lower_kernel(mt_lower_state *s, int k, int root, int out);
+
+/* The sibling reductions kernel k stores besides `root` (at most cap of them); their count. */
+static int siblings(mt_lower_state *s, int k, int root, int *sib, int cap)
+{
+    int n = 0;
+    for (int m = s->members_start[k]; m < s->members_start[k + 1] && n < cap; m++) {
+        int id = s->members[m];
+        if (id != root && s->f->role[id] == MT_FUSE_ROOT)
+            sib[n++] = id;
+    }
+    return n;
+}
+
+/* mt_lower_split of the root alone (its siblings left out). */
+static int split_alone(mt_lower_state *s, const char *note)
+{
+    s->nsib = 0;
+    return mt_lower_split(s, note);
+}
+
 static void lower_kernel(mt_lower_state *s, int k, int root, int out)
 {
+    int *sib = NULL, nsib = 0;
+    if (k >= 0 && root == s->f->kernels[k].root) {
+        int cap = s->members_start[k + 1] - s->members_start[k];
+        sib = chk(s, mt_calloc((size_t)cap + 1, sizeof *sib));
+        nsib = sib ? siblings(s, k, root, sib, cap) : 0;
+    }
     mt_lower_begin(s, root, k >= 0 ? s->f->kernels[k].core : -1);
+    s->sib = sib;
+    s->nsib = nsib;
     /* Merging outer loops would change where fused reductions are placed (passes/fuse.c
      * models one loop per axis), so only kernels without them merge. */
     s->collapse = 1;
@@ -78,13 +110,21 @@ static void lower_kernel(mt_lower_state *s, int k, int root, int out)
         elementwise_body(s, root, out, t, s->buf_of[root]);
     } else if (s->core >= 0) {
         mt_lower_contract(s, note);
-    } else if (s->collapse && s->t->parallel && mt_lower_split(s, note)) {
+    } else if (s->collapse && s->t->parallel && split_alone(s, note)) {
+        /* Both kernels are in. A split stores one result: each sibling is split (or
+         * lowered) on its own, computing the operand again, as it would have been read
+         * again from a buffer. */
+        for (int i = 0; i < nsib; i++)
+            lower_kernel(s, k, sib[i], -1);
+        mt_free(sib);
         mt_free(note);
-        return; /* both kernels are in */
+        return;
     } else {
+        s->nsib = nsib;
         elementwise_body(s, root, s->buf_of[root], t, -1);
     }
     mt_lower_finish(s, k >= 0 ? note : "copy");
+    mt_free(sib);
     mt_free(note);
 }
 
@@ -148,8 +188,10 @@ mt_status mt_lower(const mt_graph *g, const mt_fusion *f, const mt_target_desc *
             (s.buf_of[id] = mt_kprog_add_buf(p, kind, &n->type, id, n->name)) < 0)
             s.oom = 1;
     }
-    for (int k = 0; k < f->nkernels && !s.oom; k++) {
-        int id = f->kernels[k].root, o = first_output(g, id);
+    for (int id = 0; id < g->nnodes && !s.oom; id++) {
+        if (f->role[id] != MT_FUSE_ROOT)
+            continue;
+        int o = first_output(g, id);
         const mt_node *n = &g->nodes[id];
         int b = mt_kprog_add_buf(p, o >= 0 ? MT_KBUF_OUTPUT : MT_KBUF_TEMP, &n->type, id, n->name);
         if (b < 0)

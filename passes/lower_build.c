@@ -478,7 +478,14 @@ static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx
     mt_lscope *saved = s->cur, *target = scope_at_depth(s, depth);
     s->cur = target;
     mt_kexpr *acc = mt_lower_acc_new(s, id);
-    mt_kexpr *var[MT_MAX_RANK], *in[MT_MAX_RANK];
+    /* The root's siblings reduce the same operand over the same axes: one loop for all. */
+    int nsib = id == s->root ? s->nsib : 0;
+    mt_kexpr **accs = nsib ? chk(s, mt_calloc((size_t)nsib, sizeof *accs)) : NULL;
+    if (!accs)
+        nsib = 0;
+    for (int i = 0; i < nsib; i++)
+        accs[i] = mt_lower_acc_new(s, s->sib[i]);
+    mt_kexpr *var[MT_MAX_RANK], *in[MT_MAX_RANK] = {NULL};
     int64_t count = 1;
     for (int a = 0; a < tx->rank; a++) {
         int64_t trip = 1;
@@ -500,11 +507,17 @@ static mt_kexpr *lower_reduction(mt_lower_state *s, int id, mt_kexpr *const *idx
             in[a] = idx[a];
         chk(s, in[a]);
     }
-    mt_lower_acc_add(s, id, acc, mt_lower_value(s, n->in[0], in));
+    mt_kexpr *v = mt_lower_value(s, n->in[0], in);
+    mt_lower_acc_add(s, id, acc, v);
+    for (int i = 0; i < nsib; i++)
+        mt_lower_acc_add(s, s->sib[i], accs[i], v);
     for (int a = tx->rank - 1; a >= 0; a--)
         if (var[a])
             mt_lower_close(s, var[a]);
     mt_kexpr *r = mt_lower_acc_result(s, id, acc, count);
+    for (int i = 0; i < nsib; i++)
+        memo_add(s, s->sib[i], idx, mt_lower_acc_result(s, s->sib[i], accs[i], count), target);
+    mt_free(accs);
     s->cur = saved;
     memo_add(s, id, idx, r, target);
     return r;
@@ -551,6 +564,8 @@ mt_kexpr *mt_lower_value(mt_lower_state *s, int id, mt_kexpr *const *idx)
         return NULL;
     mt_fuse_role role = s->f->role[id];
     int stored = (role == MT_FUSE_ROOT || role == MT_FUSE_LEAF) && id != s->root;
+    for (int i = 0; i < s->nsib && stored; i++)
+        stored = id != s->sib[i];
     if (id == s->core && s->core != s->root) {
         /* The epilogue reads the core's sums where the core left them. */
         const mt_type *t = &s->g->nodes[s->root].type;
@@ -637,6 +652,8 @@ void mt_lower_begin(mt_lower_state *s, int root, int core)
     s->nloops = s->nscalars = s->nmemo = 0;
     s->root = root;
     s->core = core;
+    s->sib = NULL;
+    s->nsib = 0;
 }
 
 void mt_lower_finish(mt_lower_state *s, const char *note)

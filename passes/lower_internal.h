@@ -47,6 +47,10 @@ typedef struct mt_lower_state {
     const char *bug; /* a broken invariant (MT_ERR_INTERNAL): the result is discarded */
     /* The kernel being built. */
     int root, core;
+    /* Sibling reductions the kernel stores besides its root (passes/fuse.c): they accumulate
+     * in the root's reduction loop and are stored next to it. */
+    const int *sib;
+    int nsib;
     int collapse; /* outer loops may merge into one parallel loop */
     mt_lscope *cur;
     int nloops;

@@ -8,7 +8,9 @@
  * Loops have exact, constant trip counts and are bottom-tested (every trip is >= 1); the
  * parallel outer loop runs [begin, end) instead. Scalars live in allocas that mem2reg turns
  * into registers. Reduction loops carry `llvm.loop.vectorize.enable`, which lets the loop
- * vectorizer reassociate their sums (the order is fixed per kernel, never per thread count).
+ * vectorizer reassociate their sums (the order is fixed per kernel, never per thread count);
+ * a NaN-propagating max in one is kept as an integer key the vectorizer also takes
+ * (emit_reduce.c).
  * General loop unrolling is off (opt.c): the vectorizer interleaves on its own, and fully
  * unrolled constant-trip loops made compilation quadratic in the scheduler.
  * Expressions are emitted by emit_expr.c (float math is inline code from vmath.c or an LLVM
@@ -97,34 +99,24 @@ static void call_gemm(emitter *e, const mt_kstmt *s, LLVMValueRef lo, LLVMValueR
 /* ---- statements ------------------------------------------------------------------------ */
 
 /* !{!"llvm.loop.vectorize.enable", i1 true} inside a distinct self-referencing loop id. */
-LLVMValueRef mt_emit_vectorize_id(emitter *e)
+LLVMValueRef mt_emit_vectorize_id(emitter *e) { return mt_emit_vectorize_width_id(e, 0); }
+
+LLVMValueRef mt_emit_vectorize_width_id(emitter *e, int width)
 {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->C, NULL, 0);
-    const char *key = "llvm.loop.vectorize.enable";
+    const char *key = "llvm.loop.vectorize.enable", *wkey = "llvm.loop.vectorize.width";
     LLVMMetadataRef kv[2] = {LLVMMDStringInContext2(e->C, key, strlen(key)),
                              LLVMValueAsMetadata(LLVMConstInt(e->t_i1, 1, 0))};
-    LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(e->C, kv, 2)};
-    LLVMMetadataRef id = LLVMMDNodeInContext2(e->C, ops, 2);
+    LLVMMetadataRef wv[2] = {LLVMMDStringInContext2(e->C, wkey, strlen(wkey)),
+                             LLVMValueAsMetadata(LLVMConstInt(e->t_i32, (unsigned)width, 0))};
+    LLVMMetadataRef ops[3] = {tmp, LLVMMDNodeInContext2(e->C, kv, 2),
+                              LLVMMDNodeInContext2(e->C, wv, 2)};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(e->C, ops, width > 0 ? 3 : 2);
     LLVMMetadataReplaceAllUsesWith(tmp, id);
     return LLVMMetadataAsValue(e->C, id);
 }
 
 static void block(emitter *e, const mt_kstmt *s, int top) { mt_emit_stmts(e, s, NULL, top); }
-
-/* Do all the accumulations under s add to their scalar? Only such loops ask the vectorizer
- * to reassociate: a max with NaN propagation is not a reduction it recognises. */
-static int sums_only(const mt_kstmt *s)
-{
-    for (; s; s = s->next) {
-        if (s->kind == MT_KS_FOR && !sums_only(s->body))
-            return 0;
-        if (s->kind == MT_KS_SET &&
-            !(s->value->op == MT_KX_ADD && s->value->args[0]->op == MT_KX_SCALAR &&
-              s->value->args[0]->id == s->id))
-            return 0;
-    }
-    return 1;
-}
 
 /* The loop `for i in [start, end)` of statement s over `body`, bottom-tested; `guarded` adds
  * the test for an empty range (loops of kernel IR have trips >= 1, but pieces of them may
@@ -133,6 +125,9 @@ static LLVMValueRef emit_for(emitter *e, const mt_kstmt *s, const mt_kstmt *body
                              LLVMValueRef start, LLVMValueRef end, int guarded)
 {
     LLVMBuilderRef B = e->B;
+    int keys[8], nkeys = 0;
+    if (s->flags & MT_KLOOP_REDUCE)
+        nkeys = mt_emit_max_keys_open(e, s, keys, 8);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->C, e->fn, "loop");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->C, e->fn, "done");
     if (guarded)
@@ -148,13 +143,14 @@ static LLVMValueRef emit_for(emitter *e, const mt_kstmt *s, const mt_kstmt *body
     LLVMValueRef next = LLVMBuildNUWAdd(B, i, LLVMConstInt(e->t_i64, 1, 0), "");
     LLVMValueRef more = LLVMBuildICmp(B, LLVMIntSLT, next, end, "");
     LLVMValueRef br = LLVMBuildCondBr(B, more, head, exit);
-    if ((s->flags & MT_KLOOP_REDUCE) && sums_only(s->body))
+    if ((s->flags & MT_KLOOP_REDUCE) && mt_emit_reducible(e, s->body))
         LLVMSetMetadata(br, LLVMGetMDKindIDInContext(e->C, "llvm.loop", 9),
-                        mt_emit_vectorize_id(e));
+                        mt_emit_vectorize_width_id(e, mt_emit_reduce_width(e, s->body)));
     LLVMValueRef in_v[2] = {start, next};
     LLVMBasicBlockRef in_b[2] = {pre, latch};
     LLVMAddIncoming(i, in_v, in_b, 2);
     LLVMPositionBuilderAtEnd(B, exit);
+    mt_emit_max_keys_close(e, keys, nkeys);
     return br;
 }
 
@@ -282,7 +278,11 @@ void mt_emit_stmts(emitter *e, const mt_kstmt *s, const mt_kstmt *stop, int top)
             break;
         }
         case MT_KS_DECL:
-        case MT_KS_SET: LLVMBuildStore(e->B, mt_emit_expr(e, s->value), e->scalar[s->id]); break;
+        case MT_KS_SET:
+            if (s->kind == MT_KS_SET && mt_emit_max_set(e, s))
+                break;
+            LLVMBuildStore(e->B, mt_emit_expr(e, s->value), e->scalar[s->id]);
+            break;
         case MT_KS_GEMM: {
             LLVMValueRef row = mt_emit_expr(e, s->index);
             call_gemm(e, s, row, LLVMBuildAdd(e->B, row, LLVMConstInt(e->t_i64, 1, 0), ""));
@@ -437,14 +437,16 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
     LLVMTypeRef *params = mt_calloc((size_t)n + 2, sizeof *params);
     e->loopval = mt_calloc((size_t)k->nloops + 1, sizeof *e->loopval);
     e->scalar = mt_calloc((size_t)k->nscalars + 1, sizeof *e->scalar);
+    e->maxkey = mt_calloc((size_t)k->nscalars + 1, sizeof *e->maxkey);
     size_t nlen = strlen(prefix) + strlen(k->name) + 8;
     char *name = mt_malloc(nlen);
-    if (!params || !e->loopval || !e->scalar || !name) {
+    if (!params || !e->loopval || !e->scalar || !e->maxkey || !name) {
         mt_free(params);
         mt_free(name);
         mt_free(e->loopval);
         mt_free(e->scalar);
-        e->loopval = e->scalar = NULL;
+        mt_free(e->maxkey);
+        e->loopval = e->scalar = e->maxkey = NULL;
         return 0;
     }
     for (int i = 0; i < n; i++)
@@ -523,7 +525,8 @@ static int emit_kernel(emitter *e, const mt_kernel *k, const char *prefix, const
     mt_free(name);
     mt_free(e->loopval);
     mt_free(e->scalar);
-    e->loopval = e->scalar = NULL;
+    mt_free(e->maxkey);
+    e->loopval = e->scalar = e->maxkey = NULL;
     return args != NULL;
 }
 

@@ -26,6 +26,8 @@ typedef struct emitter {
     LLVMValueRef *bufptr; /* per program buffer: the body's parameter, NULL if unused */
     LLVMValueRef *loopval;
     LLVMValueRef *scalar; /* allocas */
+    LLVMValueRef *maxkey; /* per scalar: the integer key of a max inside a reduction loop, or
+                             NULL (emit_reduce.c: mt_emit_max_keys_open) */
     LLVMValueRef begin, end;
     LLVMTypeRef t_void, t_i1, t_i32, t_i64, t_f32, t_f64, t_ptr;
     memo_slot memo[MEMO_SIZE];
@@ -60,8 +62,10 @@ void mt_emit_stmts(emitter *e, const mt_kstmt *s, const mt_kstmt *stop, int top)
 /* emit.c: the coefficient c of loop variable v when index x = c * v + (terms without v), or
  * -1 when x is not of that form; *budget bounds the walk of the DAG. */
 int64_t mt_emit_coefficient(const mt_kexpr *x, int v, int *budget);
-/* emit.c: loop metadata asking the vectorizer to vectorize (and reassociate sums). */
+/* emit.c: loop metadata asking the vectorizer to vectorize (and reassociate sums); _width_id
+ * also sets the vector width (when width > 0). */
 LLVMValueRef mt_emit_vectorize_id(emitter *e);
+LLVMValueRef mt_emit_vectorize_width_id(emitter *e, int width);
 
 /* emit.c: an empty module named `name` in a context of its own; NULL when out of memory. */
 mt_llvm_module *mt_emit_module_new(const char *name);
@@ -93,5 +97,21 @@ const mt_kstmt *mt_emit_strip_plan(const emitter *e, const mt_kstmt *s);
  * blocks of s's iterations. */
 void mt_emit_strip(emitter *e, const mt_kstmt *s, const mt_kstmt *reduce, LLVMValueRef start,
                    LLVMValueRef end);
+
+/* emit_reduce.c: inside reduction loop s, each NaN-propagating max whose accumulator is
+ * declared outside it becomes an integer max of an order-preserving key, which the loop
+ * vectorizer recognises; opens those keys before the loop (their ids into ids, at most cap)
+ * and returns how many. _close stores each key's value back into its accumulator after the
+ * loop. */
+int mt_emit_max_keys_open(emitter *e, const mt_kstmt *s, int *ids, int cap);
+void mt_emit_max_keys_close(emitter *e, const int *ids, int n);
+/* emit_reduce.c: emits SET s as a step of its max key when it has one; 0 otherwise. */
+int mt_emit_max_set(emitter *e, const mt_kstmt *s);
+/* emit_reduce.c: whether every accumulation under s is a sum or a max with a key, so the
+ * vectorizer may reorder them. */
+int mt_emit_reducible(const emitter *e, const mt_kstmt *s);
+/* emit_reduce.c: the vector width to ask for a reduction loop over body s that computes in f32
+ * and accumulates in f64 (a register's worth of f32), else 0 (LLVM chooses). */
+int mt_emit_reduce_width(const emitter *e, const mt_kstmt *s);
 
 #endif

@@ -27,6 +27,8 @@
  * vectorised loop's scalar remainder: a loop split over threads at any point gives the same
  * bits, and each result is the interpreter's sequential sum.
  */
+#include <string.h>
+
 #include "codegen/llvm/emit_internal.h"
 
 /* Each accumulator array holds this many bytes: the results per block (W) are 4096 doubles
@@ -228,4 +230,202 @@ void mt_emit_strip(emitter *e, const mt_kstmt *s, const mt_kstmt *reduce, LLVMVa
     mt_emit_loop_close(e, &blocks, st.w, end, 0);
     for (int a = 0; a < st.nacc; a++)
         e->scalar[st.ids[a]] = st.saved[a];
+}
+
+/* ---- maxima inside reduction loops ------------------------------------------------------ */
+
+/* Lowering's NaN-propagating max, `acc = select(v != v | v > acc, v, acc)`, is not a reduction
+ * LLVM 14's loop vectorizer recognises: a floating-point max reduction needs fast-math flags
+ * (nnan, nsz) that its C API cannot set. A reduction loop holding one ran one element at a
+ * time, and with it everything fused into the loop (a row max of exp(tanh(sigmoid(x))) spent
+ * its time in scalar vector math). Inside a reduction loop the accumulator is kept instead as
+ * an integer key of the same width, max'ed as an integer:
+ *
+ *   key(v) = v != v ? MAXPOS : bits(v) ^ ((bits(v) >> (w - 1)) & MAXPOS)      (MAXPOS = 2^(w-1)-1)
+ *
+ * which orders like the values (the sign-magnitude bits of a negative value are flipped), so
+ * max(key) = key(max) for every value except that -0 sorts below +0, and any NaN gives MAXPOS,
+ * whose bits are a quiet NaN. The integer max is associative and commutative: in any order, in
+ * vector lanes or not, the result is the same, so the interpreter's value comes back except
+ * for the sign of a zero maximum that ties (the interpreter keeps the first zero, the key +0)
+ * and the payload of a NaN (the interpreter keeps the last NaN). Both compare equal. */
+
+/* Whether a and b are the same scalar (or the same expression). */
+static int same_value(const mt_kexpr *a, const mt_kexpr *b)
+{
+    return a == b || (a->op == MT_KX_SCALAR && b->op == MT_KX_SCALAR && a->id == b->id);
+}
+
+static int is_float(mt_ktype t) { return t == MT_KT_F32 || t == MT_KT_F64; }
+
+/* The v of `set acc = select(v != v | v > acc, v, acc)` over a float acc, else NULL. */
+static const mt_kexpr *max_operand(const emitter *e, const mt_kstmt *s)
+{
+    const mt_kexpr *x = s->value;
+    if (s->kind != MT_KS_SET || !is_float(e->k->scalar_types[s->id]) || x->op != MT_KX_SELECT ||
+        x->args[0]->op != MT_KX_OR)
+        return NULL;
+    const mt_kexpr *v = x->args[1], *acc = x->args[2];
+    const mt_kexpr *ne = x->args[0]->args[0], *gt = x->args[0]->args[1];
+    if (acc->op != MT_KX_SCALAR || acc->id != s->id || ne->op != MT_KX_NE || gt->op != MT_KX_GT ||
+        !same_value(ne->args[0], v) || !same_value(ne->args[1], v) || !same_value(gt->args[0], v) ||
+        !same_value(gt->args[1], acc) || v->type != acc->type)
+        return NULL;
+    return v;
+}
+
+/* Whether x reads scalar id (yes when the walk runs out of budget). */
+static int reads(const mt_kexpr *x, int id, int *budget)
+{
+    if (!x)
+        return 0;
+    if (--*budget < 0 || (x->op == MT_KX_SCALAR && x->id == id))
+        return 1;
+    for (int i = 0; i < x->nargs && i < 3; i++)
+        if (reads(x->args[i], id, budget))
+            return 1;
+    return 0;
+}
+
+/* Whether a statement under s other than max step `step` reads or declares scalar id. */
+static int touched_elsewhere(const mt_kstmt *s, const mt_kstmt *step, int id, int *budget)
+{
+    for (; s; s = s->next) {
+        if (s == step)
+            continue;
+        if ((s->kind == MT_KS_DECL || s->kind == MT_KS_SET) && s->id == id)
+            return 1;
+        if (reads(s->value, id, budget) || reads(s->index, id, budget) ||
+            (s->kind == MT_KS_FOR && touched_elsewhere(s->body, step, id, budget)))
+            return 1;
+    }
+    return 0;
+}
+
+static void collect_maxes(emitter *e, const mt_kstmt *loop, const mt_kstmt *s, int *ids, int *n,
+                          int cap)
+{
+    for (; s && *n < cap; s = s->next) {
+        if (s->kind == MT_KS_FOR) {
+            collect_maxes(e, loop, s->body, ids, n, cap);
+            continue;
+        }
+        int budget = 4096;
+        if (!max_operand(e, s) || e->maxkey[s->id] ||
+            touched_elsewhere(loop->body, s, s->id, &budget))
+            continue;
+        ids[(*n)++] = s->id;
+    }
+}
+
+static LLVMTypeRef key_type(const emitter *e, int id)
+{
+    return e->k->scalar_types[id] == MT_KT_F32 ? e->t_i32 : e->t_i64;
+}
+
+/* key(v) of the comment above, for v of float type t (as an integer of type it). */
+static LLVMValueRef to_key(emitter *e, LLVMValueRef v, LLVMTypeRef it)
+{
+    LLVMBuilderRef B = e->B;
+    unsigned w = LLVMGetIntTypeWidth(it);
+    LLVMValueRef maxpos = LLVMConstInt(it, (1ull << (w - 1)) - 1, 0);
+    LLVMValueRef bits = LLVMBuildBitCast(B, v, it, "");
+    LLVMValueRef sign = LLVMBuildAShr(B, bits, LLVMConstInt(it, w - 1, 0), "");
+    LLVMValueRef key = LLVMBuildXor(B, bits, LLVMBuildAnd(B, sign, maxpos, ""), "key");
+    LLVMValueRef nan = LLVMBuildFCmp(B, LLVMRealUNO, v, v, "");
+    return LLVMBuildSelect(B, nan, maxpos, key, "");
+}
+
+int mt_emit_max_keys_open(emitter *e, const mt_kstmt *s, int *ids, int cap)
+{
+    int n = 0;
+    collect_maxes(e, s, s->body, ids, &n, cap);
+    for (int i = 0; i < n; i++) {
+        LLVMTypeRef it = key_type(e, ids[i]);
+        LLVMValueRef key = entry_alloca(e, it, 1);
+        LLVMValueRef zero = LLVMConstInt(e->t_i64, 0, 0), idx[2] = {zero, zero};
+        key = LLVMBuildInBoundsGEP2(e->B, LLVMArrayType(it, 1), key, idx, 2, "");
+        LLVMTypeRef ft = mt_emit_ltype(e, e->k->scalar_types[ids[i]]);
+        LLVMValueRef acc = LLVMBuildLoad2(e->B, ft, e->scalar[ids[i]], "");
+        LLVMBuildStore(e->B, to_key(e, acc, it), key);
+        e->maxkey[ids[i]] = key;
+    }
+    return n;
+}
+
+void mt_emit_max_keys_close(emitter *e, const int *ids, int n)
+{
+    LLVMBuilderRef B = e->B;
+    for (int i = 0; i < n; i++) {
+        LLVMTypeRef it = key_type(e, ids[i]);
+        unsigned w = LLVMGetIntTypeWidth(it);
+        LLVMValueRef maxpos = LLVMConstInt(it, (1ull << (w - 1)) - 1, 0);
+        LLVMValueRef key = LLVMBuildLoad2(B, it, e->maxkey[ids[i]], "");
+        /* The flip is its own inverse; MAXPOS comes back as a quiet NaN. */
+        LLVMValueRef sign = LLVMBuildAShr(B, key, LLVMConstInt(it, w - 1, 0), "");
+        LLVMValueRef bits = LLVMBuildXor(B, key, LLVMBuildAnd(B, sign, maxpos, ""), "");
+        LLVMTypeRef ft = mt_emit_ltype(e, e->k->scalar_types[ids[i]]);
+        LLVMBuildStore(B, LLVMBuildBitCast(B, bits, ft, ""), e->scalar[ids[i]]);
+        e->maxkey[ids[i]] = NULL;
+    }
+}
+
+int mt_emit_max_set(emitter *e, const mt_kstmt *s)
+{
+    const mt_kexpr *v = e->maxkey[s->id] ? max_operand(e, s) : NULL;
+    if (!v)
+        return 0;
+    LLVMBuilderRef B = e->B;
+    LLVMTypeRef it = key_type(e, s->id);
+    LLVMValueRef x = to_key(e, mt_emit_expr(e, v), it);
+    LLVMValueRef acc = LLVMBuildLoad2(B, it, e->maxkey[s->id], "");
+    LLVMValueRef more = LLVMBuildICmp(B, LLVMIntSGT, x, acc, "");
+    LLVMBuildStore(B, LLVMBuildSelect(B, more, x, acc, ""), e->maxkey[s->id]);
+    return 1;
+}
+
+int mt_emit_reducible(const emitter *e, const mt_kstmt *s)
+{
+    for (; s; s = s->next) {
+        if (s->kind == MT_KS_FOR && !mt_emit_reducible(e, s->body))
+            return 0;
+        if (s->kind == MT_KS_SET && !(e->maxkey[s->id] && max_operand(e, s)) &&
+            !(s->value->op == MT_KX_ADD && s->value->args[0]->op == MT_KX_SCALAR &&
+              s->value->args[0]->id == s->id))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- the width of a mixed reduction loop ----------------------------------------------- */
+
+/* LLVM's vectorizer sizes a loop's vectors by its widest type: a reduction loop that computes
+ * in f32 and sums in f64 (an f32 sum's accumulator) got vectors of as many f32 lanes as a
+ * register holds doubles, half a register, so an elementwise producer fused into a row sum ran
+ * at half the width of the same producer alone (2x its instructions: exp(tanh(sigmoid(x)))
+ * with its row sum and max took 688M instructions per 4096x4096 run against 340M written out
+ * alone, under callgrind's AVX2). Such a loop asks for a register's worth of f32 lanes; the f64
+ * sums then take two registers per vector, which costs one more add per group of lanes. */
+
+static void scalar_sizes(const emitter *e, const mt_kstmt *s, int *f32, int *f64)
+{
+    for (; s; s = s->next) {
+        if (s->kind == MT_KS_FOR)
+            scalar_sizes(e, s->body, f32, f64);
+        if (s->kind == MT_KS_DECL || s->kind == MT_KS_SET) {
+            *f32 |= e->k->scalar_types[s->id] == MT_KT_F32;
+            *f64 |= e->k->scalar_types[s->id] == MT_KT_F64;
+        }
+    }
+}
+
+int mt_emit_reduce_width(const emitter *e, const mt_kstmt *s)
+{
+    int f32 = 0, f64 = 0;
+    scalar_sizes(e, s, &f32, &f64);
+    if (!f32 || !f64)
+        return 0;
+    const char *f = e->target->features;
+    int bits = strstr(f, "+avx512f") ? 512 : strstr(f, "+avx") ? 256 : 128;
+    return bits / 32;
 }

@@ -188,6 +188,79 @@ static void nan_and_infinities_follow_the_interpreter(void **state)
 
 /* ---- reductions ------------------------------------------------------------------------ */
 
+/* Row maxima (a vectorised loop of integer keys, codegen/llvm/emit_reduce.c) next to row sums
+ * of the same rows (one kernel): a NaN in the vector part or in the remainder, rows of -inf,
+ * of zeros of both signs under negative values, +inf with a NaN, and all NaN. */
+static void row_maxima_with_nans_zeros_and_infinities_follow_the_interpreter(void **state)
+{
+    (void)state;
+    enum { ROWS = 7, LEN = 1031 };
+    for (int t = 0; t < 2; t++) {
+        mt_graph *g = mt_graph_new("specials");
+        mt_type ty = mt_type_make(dtypes[t], 2, (int64_t[]){ROWS, LEN});
+        int x = mt_input(g, "x", ty);
+        int outs[3] = {mt_max(g, x, 1), mt_sum(g, x, 1), mt_max_all(g, x)};
+        mt_set_outputs(g, outs, 3);
+        mt_tensor *in = mt_tensor_new(ty);
+        assert_non_null(in);
+        for (int r = 0; r < ROWS; r++)
+            for (int c = 0; c < LEN; c++) {
+                double v = -1.0 - (double)((r * 31 + c * 17) % 97) / 8;
+                if (r == 0 && c == 500)
+                    v = NAN;
+                if (r == 1 && c == LEN - 1)
+                    v = -NAN;
+                if (r == 2)
+                    v = -INFINITY;
+                if (r == 3 && c % 5 == 1)
+                    v = c % 2 ? -0.0 : 0.0;
+                if (r == 4)
+                    v = c == 3 ? INFINITY : c == 900 ? NAN : v;
+                if (r == 5)
+                    v = NAN;
+                if (r == 6 && c == 700)
+                    v = 1e30;
+                if (t == 0)
+                    ((float *)mt_tensor_data(in))[r * LEN + c] = (float)v;
+                else
+                    ((double *)mt_tensor_data(in))[r * LEN + c] = v;
+            }
+        const mt_tensor *leaves[8] = {in}; /* by node id: x is node 0 */
+        mt_check_cpu(g, leaves, 2, 0);
+        mt_tensor_free(in);
+        mt_graph_free(g);
+    }
+}
+
+/* Sum, max and mean along one axis of one producer share a kernel (passes/fuse.c); along every
+ * axis, at every rank, whole tensors too (whose reductions are split across threads, each
+ * sibling on its own). */
+static void sibling_reductions_of_a_producer_match_along_every_axis(void **state)
+{
+    (void)state;
+    static const shape rs[] = {
+        {1, {1031}}, {2, {17, 255}}, {3, {3, 17, 70}}, {4, {2, 3, 5, 17}}, {2, {70001, 3}}};
+    for (int t = 0; t < 2; t++)
+        for (size_t s = 0; s < sizeof rs / sizeof rs[0]; s++)
+            for (int k = -1; k < rs[s].rank; k++) {
+                mt_graph *g = mt_graph_new("siblings");
+                int x = mt_input(g, "x", type_of(dtypes[t], &rs[s]));
+                int e = mt_exp(g, mt_tanh(g, mt_sigmoid(g, x)));
+                int outs[3];
+                if (k < 0) {
+                    outs[0] = mt_sum_all(g, e);
+                    outs[1] = mt_max_all(g, e);
+                    outs[2] = mt_mean_all(g, e);
+                } else {
+                    outs[0] = mt_sum(g, e, k);
+                    outs[1] = mt_max(g, e, k);
+                    outs[2] = mt_mean(g, e, k);
+                }
+                mt_set_outputs(g, outs, 3);
+                check(g);
+            }
+}
+
 static void reductions_match_over_every_axis_and_whole_tensors(void **state)
 {
     (void)state;
@@ -1117,6 +1190,8 @@ int main(void)
         cmocka_unit_test(binary_ops_broadcast_both_ways),
         cmocka_unit_test(chains_of_elementwise_ops_with_broadcasts_match),
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
+        cmocka_unit_test(row_maxima_with_nans_zeros_and_infinities_follow_the_interpreter),
+        cmocka_unit_test(sibling_reductions_of_a_producer_match_along_every_axis),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
         cmocka_unit_test(reductions_of_every_length_match),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),
@@ -1145,6 +1220,8 @@ int main(void)
         cmocka_unit_test(binary_ops_broadcast_both_ways),
         cmocka_unit_test(chains_of_elementwise_ops_with_broadcasts_match),
         cmocka_unit_test(nan_and_infinities_follow_the_interpreter),
+        cmocka_unit_test(row_maxima_with_nans_zeros_and_infinities_follow_the_interpreter),
+        cmocka_unit_test(sibling_reductions_of_a_producer_match_along_every_axis),
         cmocka_unit_test(reductions_match_over_every_axis_and_whole_tensors),
         cmocka_unit_test(reductions_of_every_length_match),
         cmocka_unit_test(reductions_fuse_with_producers_and_consumers),

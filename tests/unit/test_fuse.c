@@ -127,6 +127,40 @@ static void reductions_fuse_with_producers_and_per_row_readers(void **state)
     done(r);
 }
 
+static void sibling_reductions_of_one_operand_share_its_kernel(void **state)
+{
+    (void)state;
+    /* Row sum, max and mean of one producer: one kernel stores all three and the producer is
+     * computed in it; a column sum (other axes) and a max whose result is read again keep
+     * kernels of their own, and so the producer is stored for them. */
+    fused r = fuse("mtir 1\ngraph g {\n"
+                   "  input %x : f64[4,8,3]\n"
+                   "  %e = exp %x\n"
+                   "  %s = sum %e dim=1\n"
+                   "  %m = max %e dim=1\n"
+                   "  %a = mean %e dim=1\n"
+                   "  output %s, %m, %a\n}\n");
+    assert_int_equal(r.f->nkernels, 1);
+    assert_int_equal(role(r, "e"), MT_FUSE_FUSED);
+    same_kernel(r, "s", "e");
+    same_kernel(r, "m", "e");
+    same_kernel(r, "a", "e");
+    why(r, "s", MT_WHY_OUTPUT, "graph output");
+    why(r, "m", MT_WHY_OUTPUT, "graph output");
+    done(r);
+    r = fuse("mtir 1\ngraph g {\n"
+             "  input %x : f32[4,8]\n"
+             "  %e = exp %x\n"
+             "  %s = sum %e dim=1\n"
+             "  %c = sum %e dim=0\n"
+             "  %m = max %e dim=1\n"
+             "  %n = neg %m\n"
+             "  output %s, %c, %n\n}\n");
+    assert_int_equal(r.f->nkernels, 4);
+    why(r, "e", MT_WHY_KERNELS, "read by 3 kernels");
+    done(r);
+}
+
 static void reductions_that_would_be_recomputed_are_stored(void **state)
 {
     (void)state;
@@ -278,6 +312,7 @@ int main(void)
         cmocka_unit_test(elementwise_chains_and_movement_ops_share_one_kernel),
         cmocka_unit_test(a_value_read_by_two_kernels_is_stored_once),
         cmocka_unit_test(reductions_fuse_with_producers_and_per_row_readers),
+        cmocka_unit_test(sibling_reductions_of_one_operand_share_its_kernel),
         cmocka_unit_test(reductions_that_would_be_recomputed_are_stored),
         cmocka_unit_test(nested_reductions_form_one_kernel),
         cmocka_unit_test(matmul_takes_its_epilogue_and_stores_computed_operands),

@@ -1,7 +1,8 @@
 # Golden tests of group reductions (codegen/c/render_group.c): a row sum of 1031 elements gets
 # a work-group of 256 per row, the partials meet in local memory by a fixed tree, and the
 # result is stored by work-item 0; the row max carries lowering's NaN-propagating select into
-# the tree. CUDA finishes the last 32 partials with warp shuffles in the same order.
+# the tree. CUDA finishes the last 32 partials with warp shuffles in the same order. (The max
+# reads -x: a max of x itself would share the sum's kernel, passes/fuse.c's sibling rule.)
 # RUN: %mtc dump %s --stage opencl | FileCheck %s --check-prefix=CL
 # RUN: %mtc dump %s --stage cuda | FileCheck %s --check-prefix=CU
 # CL: /* k0: %s: sum */
@@ -37,7 +38,7 @@
 # CL-NEXT:         }
 # CL-NEXT:     }
 # CL-NEXT: }
-# CL: /* k1: %m: max */
+# CL: /* k1: %m: neg max */
 # CL:     __local float red_f32[256];
 # CL:         float s0 = as_float(0xff800000u);
 # CL-NEXT:         s0 = lid == 0 ? s0 : as_float(0xff800000u);
@@ -69,13 +70,14 @@
 # CU-NEXT:         }
 # CU-NEXT:         __syncthreads();
 # CU-NEXT:         s0 = red_f64[0];
-# CU: /* k1: %m: max */
+# CU: /* k1: %m: neg max */
 # CU:                  const float rb = __shfl_down_sync(0xffffffffu, ra, 16);
 # CU-NEXT:                 ra = ((rb != rb) | (rb > ra)) ? rb : ra;
 mtir 1
 graph rows {
   input %x : f32[5,1031]
   %s = sum %x dim=1
-  %m = max %x dim=1
+  %n = neg %x
+  %m = max %n dim=1
   output %s, %m
 }
