@@ -174,11 +174,21 @@ static int runs_needed(const int64_t *cost, int n, int64_t limit)
     return runs;
 }
 
-/* Runs of consecutive kernels, at most MT_COMPILE_UNITS, whose largest cost is as small as it
- * can be (binary search on that cost), so that the threads finish together. Returns the
- * number of units, 0 when out of memory. */
+/* How many units the kernels may take. Units exist for the threads and for the cache's
+ * granularity; when the build runs on one thread and the cache is off, neither applies, and
+ * every module costs LLVM a fixed amount (its pass pipelines built, its object written: about
+ * 4 M instructions), so the kernels go into one. */
+static int max_units(void)
+{
+    return mt_pool_default_threads() == 1 && !mt_cache_enabled() ? 1 : MT_COMPILE_UNITS;
+}
+
+/* Runs of consecutive kernels, at most max_units(), whose largest cost is as small as it can
+ * be (binary search on that cost), so that the threads finish together. Returns the number of
+ * units, 0 when out of memory. */
 static int split(const mt_kprog *p, unit *units)
 {
+    int most = max_units();
     int n = p->nkernels;
     int64_t *cost = mt_calloc((size_t)n + 1, sizeof *cost), lo = 1, hi = 0;
     if (!cost)
@@ -190,7 +200,7 @@ static int split(const mt_kprog *p, unit *units)
     }
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (runs_needed(cost, n, mid) <= MT_COMPILE_UNITS)
+        if (runs_needed(cost, n, mid) <= most)
             hi = mid;
         else
             lo = mid + 1;
