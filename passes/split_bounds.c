@@ -182,9 +182,12 @@ static void walk(mt_kcopy *c, mt_kprog *p, mt_kernel *k, mt_kstmt **at, int top)
 mt_status mt_split_bounds(mt_kprog *p, mt_diag *d)
 {
     mt_kcopy *c = mt_kcopy_new(p);
-    for (int k = 0; k < p->nkernels && c && !mt_kcopy_failed(c); k++)
+    int oom = !c;
+    for (int k = 0; k < p->nkernels && !oom; k++) {
         walk(c, p, &p->kernels[k], &p->kernels[k].body, 1);
-    int oom = !c || mt_kcopy_failed(c);
+        /* A piece may fold away every load of a buffer (a pad that is all padding there). */
+        oom = mt_kcopy_failed(c) || !mt_kernel_collect_bufs(p, &p->kernels[k]);
+    }
     mt_kcopy_free(c);
     if (oom)
         return mt_diag_set(d, MT_ERR_NOMEM, "split bounds: out of memory");

@@ -58,6 +58,22 @@ static void sums_of_shifted_pads_match_the_interpreter_bit_for_bit(void **state)
     mt_check_cpu_random(mt_test_parse(strided), 3, 1);
 }
 
+/* Stride 3 over a row of 2 with padding 1: each output column is a piece of its own, and in
+ * both pieces the patch is all padding, so the kernel no longer reads x at all (found by
+ * fuzz_pipeline: the kernel's buffer list must be collected again after the cut). */
+static void a_piece_that_reads_only_padding_drops_the_operand(void **state)
+{
+    (void)state;
+    mt_check_cpu_random(mt_test_parse("mtir 1\n"
+                                      "graph cnn {\n"
+                                      "  input %x : f32[1,2,5,2]\n"
+                                      "  param %w : f32[3,2,3,1]\n"
+                                      "  %c = conv2d %x, %w stride=3 padding=1\n"
+                                      "  output %c\n"
+                                      "}\n"),
+                        2, 0);
+}
+
 /* Loops and selects in the scheduled program's text. */
 static void census(const char *text, const mt_target_desc *t, int *loops, int *selects)
 {
@@ -94,6 +110,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sums_of_shifted_pads_match_the_interpreter_bit_for_bit),
+        cmocka_unit_test(a_piece_that_reads_only_padding_drops_the_operand),
         cmocka_unit_test(inner_loops_are_cut_where_the_bounds_checks_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
