@@ -3,7 +3,9 @@
  * Expressions are DAGs (lowering shares subexpressions), so each copy rebuilds a node once and
  * reuses it, through a table from old node to new (open addressing on the address), cleared
  * for every copy. The table grows with the body; nothing here limits a body's size, which is
- * the callers' business (they count nodes with mt_kcopy_nodes first).
+ * the callers' business (they count nodes with mt_kcopy_nodes first). mt_kcopy_each_kernel is
+ * the driver both loop passes share: one copier for the program, and each copied kernel's
+ * buffer list collected again afterwards.
  */
 #include "passes/kcopy.h"
 
@@ -26,7 +28,7 @@ struct mt_kcopy {
     size_t cap, used;
 };
 
-mt_kcopy *mt_kcopy_new(mt_kprog *p)
+static mt_kcopy *kcopy_new(mt_kprog *p)
 {
     mt_kcopy *c = mt_calloc(1, sizeof *c);
     if (c)
@@ -34,7 +36,7 @@ mt_kcopy *mt_kcopy_new(mt_kprog *p)
     return c;
 }
 
-void mt_kcopy_free(mt_kcopy *c)
+static void kcopy_free(mt_kcopy *c)
 {
     if (!c)
         return;
@@ -221,4 +223,22 @@ mt_kstmt *mt_kcopy_block(mt_kcopy *c, mt_kernel *k, const mt_kstmt *b, int var, 
     c->var = var;
     c->value = value;
     return copy(c, b);
+}
+
+mt_status mt_kcopy_each_kernel(mt_kprog *p, mt_kcopy_rewrite rewrite, void *ctx, const char *pass,
+                               mt_diag *d)
+{
+    mt_kcopy *c = kcopy_new(p);
+    int oom = !c;
+    for (int k = 0; k < p->nkernels && !oom; k++) {
+        mt_kernel *kern = &p->kernels[k];
+        int loops = kern->nloops;
+        rewrite(c, p, kern, ctx);
+        /* Copies add loops: only a kernel that gained some may have lost a buffer. */
+        oom = c->oom || (kern->nloops != loops && !mt_kernel_collect_bufs(p, kern));
+    }
+    kcopy_free(c);
+    if (oom)
+        return mt_diag_set(d, MT_ERR_NOMEM, "%s: out of memory", pass);
+    return MT_OK;
 }

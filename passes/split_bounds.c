@@ -179,17 +179,13 @@ static void walk(mt_kcopy *c, mt_kprog *p, mt_kernel *k, mt_kstmt **at, int top)
     }
 }
 
+static void rewrite(mt_kcopy *c, mt_kprog *p, mt_kernel *k, void *ctx)
+{
+    (void)ctx;
+    walk(c, p, k, &k->body, 1);
+}
+
 mt_status mt_split_bounds(mt_kprog *p, mt_diag *d)
 {
-    mt_kcopy *c = mt_kcopy_new(p);
-    int oom = !c;
-    for (int k = 0; k < p->nkernels && !oom; k++) {
-        walk(c, p, &p->kernels[k], &p->kernels[k].body, 1);
-        /* A piece may fold away every load of a buffer (a pad that is all padding there). */
-        oom = mt_kcopy_failed(c) || !mt_kernel_collect_bufs(p, &p->kernels[k]);
-    }
-    mt_kcopy_free(c);
-    if (oom)
-        return mt_diag_set(d, MT_ERR_NOMEM, "split bounds: out of memory");
-    return MT_OK;
+    return mt_kcopy_each_kernel(p, rewrite, NULL, "split bounds", d);
 }

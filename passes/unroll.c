@@ -54,17 +54,12 @@ static void walk(mt_kcopy *c, mt_kprog *p, mt_kernel *k, mt_kstmt **at, int64_t 
     }
 }
 
+static void rewrite(mt_kcopy *c, mt_kprog *p, mt_kernel *k, void *ctx)
+{
+    walk(c, p, k, &k->body, *(const int64_t *)ctx);
+}
+
 mt_status mt_unroll_reductions(mt_kprog *p, int64_t max_trip, mt_diag *d)
 {
-    mt_kcopy *c = mt_kcopy_new(p);
-    int oom = !c;
-    for (int k = 0; k < p->nkernels && !oom; k++) {
-        walk(c, p, &p->kernels[k], &p->kernels[k].body, max_trip);
-        /* A copy may fold away every load of a buffer. */
-        oom = mt_kcopy_failed(c) || !mt_kernel_collect_bufs(p, &p->kernels[k]);
-    }
-    mt_kcopy_free(c);
-    if (oom)
-        return mt_diag_set(d, MT_ERR_NOMEM, "unroll: out of memory");
-    return MT_OK;
+    return mt_kcopy_each_kernel(p, rewrite, &max_trip, "unroll", d);
 }

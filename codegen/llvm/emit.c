@@ -562,6 +562,35 @@ mt_llvm_module *mt_emit_module_new(const char *name)
     return m;
 }
 
+void mt_emit_begin(emitter *e, mt_llvm_module *m, const mt_kprog *p)
+{
+    e->C = m->ctx;
+    e->M = m->mod;
+    e->B = LLVMCreateBuilderInContext(e->C);
+    e->p = p;
+    e->t_void = LLVMVoidTypeInContext(e->C);
+    e->t_i1 = LLVMInt1TypeInContext(e->C);
+    e->t_i32 = LLVMInt32TypeInContext(e->C);
+    e->t_i64 = LLVMInt64TypeInContext(e->C);
+    e->t_f32 = LLVMFloatTypeInContext(e->C);
+    e->t_f64 = LLVMDoubleTypeInContext(e->C);
+    e->t_ptr = LLVMPointerType(LLVMInt8TypeInContext(e->C), 0);
+}
+
+LLVMValueRef mt_emit_entry_alloca(emitter *e, LLVMTypeRef t, const char *name)
+{
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(e->B);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    if (first)
+        LLVMPositionBuilderBefore(e->B, first);
+    else
+        LLVMPositionBuilderAtEnd(e->B, entry);
+    LLVMValueRef a = LLVMBuildAlloca(e->B, t, name);
+    LLVMPositionBuilderAtEnd(e->B, here);
+    return a;
+}
+
 mt_status mt_emit_module_verify(mt_llvm_module *m, mt_diag *d)
 {
     char *msg = NULL;
@@ -595,17 +624,7 @@ mt_status mt_llvm_emit_for(const mt_kprog *p, const char *prefix, const mt_cpu_t
         mt_free(e);
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     }
-    e->C = m->ctx;
-    e->M = m->mod;
-    e->B = LLVMCreateBuilderInContext(e->C);
-    e->p = p;
-    e->t_void = LLVMVoidTypeInContext(e->C);
-    e->t_i1 = LLVMInt1TypeInContext(e->C);
-    e->t_i32 = LLVMInt32TypeInContext(e->C);
-    e->t_i64 = LLVMInt64TypeInContext(e->C);
-    e->t_f32 = LLVMFloatTypeInContext(e->C);
-    e->t_f64 = LLVMDoubleTypeInContext(e->C);
-    e->t_ptr = LLVMPointerType(LLVMInt8TypeInContext(e->C), 0);
+    mt_emit_begin(e, m, p);
     e->prefix = prefix;
     e->gemm_bodies = gemm_bodies;
     e->d = d;

@@ -69,6 +69,12 @@ LLVMValueRef mt_emit_vectorize_width_id(emitter *e, int width);
 
 /* emit.c: an empty module named `name` in a context of its own; NULL when out of memory. */
 mt_llvm_module *mt_emit_module_new(const char *name);
+/* emit.c: points e at module m for program p: its context, module, a new builder (the caller
+ * disposes of e->B) and the scalar types. */
+void mt_emit_begin(emitter *e, mt_llvm_module *m, const mt_kprog *p);
+/* emit.c: an alloca of type t in the entry block of the function being emitted (an alloca
+ * inside a loop would grow the stack on every iteration); the builder's position is kept. */
+LLVMValueRef mt_emit_entry_alloca(emitter *e, LLVMTypeRef t, const char *name);
 /* emit.c: verifies m; on failure frees it (MT_ERR_BACKEND with LLVM's message). */
 mt_status mt_emit_module_verify(mt_llvm_module *m, mt_diag *d);
 

@@ -144,23 +144,6 @@ typedef struct strip {
     LLVMValueRef arrays[MAX_ACC], saved[MAX_ACC];
 } strip;
 
-/* An alloca of w scalars of type t in the function's entry block: allocas anywhere else
- * would grow the stack on every iteration of the loops around them. */
-static LLVMValueRef entry_alloca(emitter *e, LLVMTypeRef t, int64_t w)
-{
-    LLVMBasicBlockRef here = LLVMGetInsertBlock(e->B);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(e->B, first);
-    else
-        LLVMPositionBuilderAtEnd(e->B, entry);
-    LLVMValueRef a = LLVMBuildAlloca(e->B, LLVMArrayType(t, (unsigned)w), "acc");
-    LLVMSetAlignment(a, 64);
-    LLVMPositionBuilderAtEnd(e->B, here);
-    return a;
-}
-
 /* Emits statements [first, stop) for every j < n: the loop variable is v0 + j and each
  * declared scalar is its array's element j. With `row` set, they are the reduction's body,
  * emitted `unroll` times for rows row, row + 1, ...: LLVM then keeps the accumulator in a
@@ -207,8 +190,10 @@ void mt_emit_strip(emitter *e, const mt_kstmt *s, const mt_kstmt *reduce, LLVMVa
         widest = size > widest ? size : widest;
     }
     st.w = ACC_BYTES / widest < s->trip ? ACC_BYTES / widest : s->trip;
-    for (int a = 0; a < st.nacc; a++)
-        st.arrays[a] = entry_alloca(e, st.types[a], st.w);
+    for (int a = 0; a < st.nacc; a++) {
+        st.arrays[a] = mt_emit_entry_alloca(e, LLVMArrayType(st.types[a], (unsigned)st.w), "acc");
+        LLVMSetAlignment(st.arrays[a], 64);
+    }
     mt_emit_loop blocks, rows;
     st.v0 = mt_emit_loop_open(e, &blocks, start);
     LLVMValueRef left = LLVMBuildNSWSub(e->B, end, st.v0, "");
@@ -342,7 +327,8 @@ int mt_emit_max_keys_open(emitter *e, const mt_kstmt *s, int *ids, int cap)
     collect_maxes(e, s, s->body, ids, &n, cap);
     for (int i = 0; i < n; i++) {
         LLVMTypeRef it = key_type(e, ids[i]);
-        LLVMValueRef key = entry_alloca(e, it, 1);
+        LLVMValueRef key = mt_emit_entry_alloca(e, LLVMArrayType(it, 1), "acc");
+        LLVMSetAlignment(key, 64);
         LLVMValueRef zero = LLVMConstInt(e->t_i64, 0, 0), idx[2] = {zero, zero};
         key = LLVMBuildInBoundsGEP2(e->B, LLVMArrayType(it, 1), key, idx, 2, "");
         LLVMTypeRef ft = mt_emit_ltype(e, e->k->scalar_types[ids[i]]);

@@ -75,21 +75,6 @@ static LLVMValueRef mul(emitter *e, LLVMValueRef a, int64_t b)
     return b == 1 ? a : LLVMBuildNUWMul(e->B, a, c64(e, b), "");
 }
 
-/* A scalar alloca in the function's entry block (mem2reg makes it a register). */
-static LLVMValueRef scalar_slot(emitter *e, LLVMTypeRef t)
-{
-    LLVMBasicBlockRef here = LLVMGetInsertBlock(e->B);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first)
-        LLVMPositionBuilderBefore(e->B, first);
-    else
-        LLVMPositionBuilderAtEnd(e->B, entry);
-    LLVMValueRef a = LLVMBuildAlloca(e->B, t, "dot");
-    LLVMPositionBuilderAtEnd(e->B, here);
-    return a;
-}
-
 /* Row r's offsets into A, B and C: the batch index r / M spread over the batch axes. */
 static void row_offsets(emitter *e, const mt_llvm_gemm_desc *d, LLVMValueRef r, LLVMValueRef *i,
                         LLVMValueRef off[3])
@@ -119,7 +104,7 @@ void mt_emit_small_gemm(emitter *e, const mt_llvm_gemm_desc *d, LLVMValueRef A, 
     int column = !dot && sa_i == 1 && d->N == 1 && d->nbatch == 0 && d->K > 0;
     int short_k = !column && d->K <= SHORT_K && d->N > 0;
     dot = dot && !short_k;
-    LLVMValueRef acc = dot ? scalar_slot(e, t) : NULL;
+    LLVMValueRef acc = dot ? mt_emit_entry_alloca(e, t, "dot") : NULL;
     LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(e->C, e->fn, "small.gemm");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->C, e->fn, "small.gemm.done");
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, lo, hi, ""), rows, done);

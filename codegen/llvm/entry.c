@@ -150,14 +150,7 @@ mt_status mt_llvm_emit_entry(const mt_kprog *p, const char *prefix, mt_llvm_modu
         mt_llvm_module_free(m);
         return mt_diag_set(d, MT_ERR_NOMEM, "llvm: out of memory");
     }
-    e->C = m->ctx;
-    e->M = m->mod;
-    e->B = LLVMCreateBuilderInContext(e->C);
-    e->p = p;
-    e->t_void = LLVMVoidTypeInContext(e->C);
-    e->t_i32 = LLVMInt32TypeInContext(e->C);
-    e->t_i64 = LLVMInt64TypeInContext(e->C);
-    e->t_ptr = LLVMPointerType(LLVMInt8TypeInContext(e->C), 0);
+    mt_emit_begin(e, m, p);
     build(e, p, prefix);
     LLVMDisposeBuilder(e->B);
     mt_free(e);
