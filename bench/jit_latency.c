@@ -20,7 +20,6 @@
  *   `jit_latency kernels N` line.
  */
 #include <dirent.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +31,7 @@
 #include "ir/alloc.h"
 #include "ir/graph.h"
 #include "passes/pass.h"
-#include "runtime/interp.h"
+#include "bench/check.h"
 
 enum { B = 64, IN = 784, HID = 128, OUT = 10 };
 
@@ -100,7 +99,6 @@ static mt_graph *training_step(mt_diag *d)
 static int check_once(const mt_graph *g, mt_cpu_program *p)
 {
     const mt_tensor **leaves = calloc((size_t)g->nnodes, sizeof *leaves);
-    mt_tensor *want[5] = {0}, *got[5] = {0};
     int ok = leaves != NULL;
     unsigned s = 12345;
     for (int i = 0; i < g->nnodes && ok; i++) {
@@ -117,31 +115,15 @@ static int check_once(const mt_graph *g, mt_cpu_program *p)
         }
         leaves[i] = t;
     }
-    mt_diag d;
-    mt_diag_init(&d);
-    ok = ok && mt_interp_run(g, leaves, want, &d) == MT_OK &&
-         mt_cpu_run(p, leaves, got, &d) == MT_OK;
-    double worst = 0;
-    for (int o = 0; ok && o < 5; o++)
-        for (int64_t k = 0; k < mt_type_numel(&want[o]->type); k++) {
-            double a = ((float *)got[o]->data)[k], b = ((float *)want[o]->data)[k];
-            double err = fabs(a - b) / (fabs(b) > 1e-2 ? fabs(b) : 1e-2);
-            worst = err > worst ? err : worst;
-        }
-    if (!ok)
-        fprintf(stderr, "bench_jit_latency: check failed: %s\n", d.msg);
-    else if (worst > 1e-4) {
+    double worst = ok ? mt_bench_worst_error("bench_jit_latency", g, leaves, p) : -1;
+    if (ok && worst > 1e-4) {
         fprintf(stderr, "bench_jit_latency: cpu differs from interp (relative error %g)\n", worst);
         ok = 0;
     }
-    for (int o = 0; o < 5; o++) {
-        mt_tensor_free(want[o]);
-        mt_tensor_free(got[o]);
-    }
+    ok = ok && worst >= 0;
     for (int i = 0; leaves && i < g->nnodes; i++)
         mt_tensor_free((mt_tensor *)leaves[i]);
     free(leaves);
-    mt_diag_fini(&d);
     return ok;
 }
 
